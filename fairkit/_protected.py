@@ -1,0 +1,430 @@
+"""The protected-attribute contract: the one place that turns ``prot_attr`` or
+``sensitive_features`` into group codes.
+
+Every estimator, transformer, metric and scorer in fairkit that needs group membership calls
+:func:`resolve_protected` (estimators and scorers, which see ``X``) or
+:func:`encode_groups` (metrics, which only see ``sensitive_features``).
+
+Words follow AIF360: ``priv_group`` is the value (or values) of the privileged group and
+``pos_label`` the favourable label. Several attributes at once form intersectional groups,
+labelled by tuples such as ``("Female", "Black")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "GroupEncoding",
+    "ProtectedData",
+    "encode_groups",
+    "resolve_protected",
+    "privileged_mask",
+    "check_pos_label",
+    "as_frame",
+]
+
+#: A numeric protected attribute with more distinct values than this is treated as
+#: continuous: fine for dependence measures, refused by group metrics.
+MAX_GROUP_LEVELS = 100
+
+
+@dataclass
+class GroupEncoding:
+    """Group membership of ``n`` samples.
+
+    Attributes
+    ----------
+    codes : ndarray of shape (n_samples,), dtype intp
+        Group index of each sample, in ``0 .. n_groups - 1``.
+    labels : list
+        Label of each group, in code order: the attribute value for one attribute, a tuple
+        of values for several (intersectional groups).
+    names : list of str
+        Names of the protected attributes.
+    """
+
+    codes: np.ndarray
+    labels: list
+    names: list = field(default_factory=list)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+    @property
+    def display_labels(self) -> list[str]:
+        """Group labels as strings, e.g. ``"Female"`` or ``"Female, Black"``."""
+        return [
+            ", ".join(str(v) for v in lab) if isinstance(lab, tuple) else str(lab)
+            for lab in self.labels
+        ]
+
+    def counts(self, sample_weight=None) -> np.ndarray:
+        return np.bincount(self.codes, weights=sample_weight, minlength=self.n_groups)
+
+
+@dataclass
+class ProtectedData:
+    """What :func:`resolve_protected` returns.
+
+    Attributes
+    ----------
+    X : ndarray or DataFrame
+        The model matrix: ``X`` with the protected columns removed when ``drop`` was true,
+        otherwise ``X`` unchanged.
+    values : DataFrame of shape (n_samples, n_attributes)
+        The raw protected attributes (continuous ones included).
+    groups : GroupEncoding or None
+        Group codes; None when the attributes are continuous and ``require_groups`` is false.
+    columns : list
+        The protected columns of ``X`` (names or integer indices); empty when the attributes
+        came through ``sensitive_features``.
+    """
+
+    X: object
+    values: pd.DataFrame
+    groups: GroupEncoding | None
+    columns: list
+
+
+def _param_repr(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -> pd.DataFrame:
+    """Turn 1-D / 2-D / Series / DataFrame / list input into a DataFrame of attributes.
+
+    Raises ``ValueError`` naming ``name`` on a length mismatch, an empty input, a 3-D array or
+    missing values.
+    """
+    sf = sensitive_features
+    if isinstance(sf, pd.DataFrame):
+        frame = sf.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+    elif isinstance(sf, pd.Series):
+        frame = sf.reset_index(drop=True).to_frame(
+            name=str(sf.name) if sf.name is not None else "sensitive_feature"
+        )
+    elif isinstance(sf, dict):
+        frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sf.items()})
+    else:
+        arr = np.asarray(sf)
+        if arr.ndim == 0:
+            raise ValueError(
+                f"{name} must be 1-D or 2-D array-like, got a scalar {_param_repr(sf)}."
+            )
+        if arr.ndim > 2:
+            raise ValueError(f"{name} must be 1-D or 2-D, got an array of shape {arr.shape}.")
+        if arr.ndim == 1:
+            frame = pd.DataFrame({"sensitive_feature": arr})
+        else:
+            frame = pd.DataFrame(
+                {f"sensitive_feature_{j}": arr[:, j] for j in range(arr.shape[1])}
+            )
+    if frame.shape[1] == 0:
+        raise ValueError(f"{name} has no columns.")
+    if n_samples is not None and len(frame) != n_samples:
+        raise ValueError(
+            f"{name} has {len(frame)} rows but the data has {n_samples} samples; "
+            "they must have the same length."
+        )
+    missing = frame.isna().any()
+    if missing.any():
+        bad = [c for c in frame.columns if missing[c]]
+        raise ValueError(
+            f"{name} contains missing values (NaN/None) in {bad}; protected attributes "
+            "must be complete. Drop or impute those rows, or give missing values a group "
+            "of their own (e.g. fillna('unknown'))."
+        )
+    return frame
+
+
+def _is_continuous(col: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return False
+    return col.nunique() > MAX_GROUP_LEVELS
+
+
+def encode_groups(
+    sensitive_features,
+    *,
+    n_samples=None,
+    name="sensitive_features",
+    min_groups=1,
+) -> GroupEncoding:
+    """Encode one or several protected attributes as integer group codes.
+
+    Several attributes give intersectional groups (one group per observed combination),
+    labelled by tuples. Groups are ordered by sorted label where labels sort, otherwise by
+    first appearance.
+
+    Parameters
+    ----------
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        1-D array, list, Series, 2-D array, dict of arrays or DataFrame.
+    n_samples : int, optional
+        Expected length; a mismatch raises ``ValueError``.
+    name : str
+        Parameter name used in error messages.
+    min_groups : int
+        Raise ``ValueError`` if fewer groups are present (2 where a comparison needs two).
+
+    Returns
+    -------
+    GroupEncoding
+    """
+    frame = as_frame(sensitive_features, name=name, n_samples=n_samples)
+    return _encode_frame(frame, name=name, min_groups=min_groups)
+
+
+def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEncoding:
+    for col in frame.columns:
+        if _is_continuous(frame[col]):
+            raise ValueError(
+                f"{name} column {col!r} looks continuous ({frame[col].nunique()} distinct "
+                f"numeric values, more than {MAX_GROUP_LEVELS}); group metrics need discrete "
+                "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
+                "fairkit.metrics.distance_correlation that accepts continuous attributes."
+            )
+    if frame.shape[1] == 1:
+        col = frame.iloc[:, 0]
+        codes, uniques = _factorize_sorted(col)
+        labels = [_scalar(u) for u in uniques]
+    else:
+        per_col = [_factorize_sorted(frame[c]) for c in frame.columns]
+        combined = np.zeros(len(frame), dtype=np.int64)
+        for c, u in per_col:
+            combined = combined * len(u) + c
+        present, codes = np.unique(combined, return_inverse=True)
+        labels = []
+        for value in present:
+            parts = []
+            for c, u in reversed(per_col):
+                value, r = divmod(int(value), len(u))
+                parts.append(_scalar(u[r]))
+            labels.append(tuple(reversed(parts)))
+    codes = np.asarray(codes, dtype=np.intp).ravel()
+    if len(labels) < min_groups:
+        raise ValueError(
+            f"{name} has only {len(labels)} group(s) ({labels}); at least {min_groups} "
+            "are needed to compare groups."
+        )
+    return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in frame.columns])
+
+
+def _factorize_sorted(col: pd.Series):
+    try:
+        codes, uniques = pd.factorize(col, sort=True)
+    except TypeError:  # mixed types that do not sort: keep first-appearance order
+        codes, uniques = pd.factorize(col, sort=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_prot_columns(X, prot_attr):
+    """Return the list of protected column identifiers, checking they exist in ``X``."""
+    cols = list(prot_attr) if isinstance(prot_attr, (list, tuple, np.ndarray, pd.Index)) else [
+        prot_attr
+    ]
+    if len(cols) == 0:
+        raise ValueError("prot_attr is empty; give at least one column name or index.")
+    if isinstance(X, pd.DataFrame):
+        missing = [c for c in cols if c not in X.columns]
+        if missing:
+            # Integer positions are accepted for DataFrames whose columns are not integers.
+            if all(isinstance(c, Integral) and not isinstance(c, bool) for c in cols) and not any(
+                isinstance(c, Integral) for c in X.columns
+            ):
+                bad = [c for c in cols if not -X.shape[1] <= c < X.shape[1]]
+                if bad:
+                    raise ValueError(
+                        f"prot_attr index {bad} is out of range for X with {X.shape[1]} columns."
+                    )
+                return [X.columns[c] for c in cols]
+            raise ValueError(
+                f"prot_attr column(s) {missing} not found in X; available columns: "
+                f"{_param_repr(list(X.columns), 200)}."
+            )
+        return cols
+    n_features = np.shape(X)[1] if np.ndim(X) == 2 else None
+    for c in cols:
+        if not isinstance(c, Integral) or isinstance(c, bool):
+            raise ValueError(
+                f"prot_attr={_param_repr(prot_attr)} names a column, but X is not a DataFrame; "
+                "pass X as a pandas DataFrame or give integer column indices."
+            )
+        if n_features is not None and not -n_features <= c < n_features:
+            raise ValueError(
+                f"prot_attr index {c} is out of range for X with {n_features} columns."
+            )
+    return [int(c) % n_features if n_features else int(c) for c in cols]
+
+
+def _take_columns(X, cols) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X.loc[:, cols].reset_index(drop=True)
+    if hasattr(X, "toarray"):  # scipy sparse
+        return pd.DataFrame({f"x{c}": np.asarray(X[:, [c]].toarray()).ravel() for c in cols})
+    arr = np.asarray(X)
+    return pd.DataFrame({f"x{c}": arr[:, c] for c in cols})
+
+
+def _drop_columns(X, cols):
+    if isinstance(X, pd.DataFrame):
+        return X.drop(columns=cols)
+    if hasattr(X, "tocsc"):
+        keep = [j for j in range(X.shape[1]) if j not in set(cols)]
+        return X[:, keep]
+    return np.delete(np.asarray(X), cols, axis=1)
+
+
+def resolve_protected(
+    X=None,
+    *,
+    prot_attr=None,
+    sensitive_features=None,
+    drop=False,
+    require_groups=True,
+    min_groups=1,
+    n_samples=None,
+) -> ProtectedData:
+    """Resolve the protected attributes of ``X`` under fairkit's contract.
+
+    Exactly one source is normally given: ``prot_attr`` (column names of a DataFrame ``X``
+    or integer indices of an array) or ``sensitive_features`` (array, Series, 2-D array or
+    DataFrame routed to ``fit`` / ``predict``). If both are given they must agree.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame or None
+        The input data. May be None when only ``sensitive_features`` is used.
+    prot_attr : str, int or list, optional
+        Protected column(s) of ``X``.
+    sensitive_features : array-like, optional
+        Protected attribute values given separately from ``X``.
+    drop : bool
+        Remove the ``prot_attr`` columns from the returned model matrix.
+    require_groups : bool
+        Encode the attributes as discrete groups (and refuse continuous ones). When false,
+        continuous attributes are allowed and ``groups`` is None if they are continuous.
+    min_groups : int
+        Minimum number of distinct groups required (2 where a comparison needs two).
+    n_samples : int, optional
+        Expected length when ``X`` is None.
+
+    Returns
+    -------
+    ProtectedData
+    """
+    if X is not None:
+        n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    if prot_attr is None and sensitive_features is None:
+        raise ValueError(
+            "No protected attribute given: set prot_attr (column name(s) or index(es) of X) "
+            "or pass sensitive_features."
+        )
+    cols = []
+    values = None
+    if prot_attr is not None:
+        if X is None:
+            raise ValueError("prot_attr needs X to read the protected column(s) from.")
+        cols = _check_prot_columns(X, prot_attr)
+        values = as_frame(_take_columns(X, cols), name=f"prot_attr={_param_repr(prot_attr)}")
+    if sensitive_features is not None:
+        sf_frame = as_frame(sensitive_features, name="sensitive_features", n_samples=n_samples)
+        if values is not None:
+            if not _frames_agree(values, sf_frame):
+                raise ValueError(
+                    f"prot_attr={_param_repr(prot_attr)} and sensitive_features were both "
+                    "given and disagree; give only one of them."
+                )
+        else:
+            values = sf_frame
+    groups = None
+    if require_groups:
+        name = "sensitive_features" if prot_attr is None else f"prot_attr={prot_attr!r}"
+        groups = _encode_frame(values, name=name, min_groups=min_groups)
+    elif not any(_is_continuous(values[c]) for c in values.columns):
+        groups = _encode_frame(values, name="sensitive_features", min_groups=min_groups)
+    X_out = _drop_columns(X, cols) if (drop and cols) else X
+    return ProtectedData(X=X_out, values=values, groups=groups, columns=cols)
+
+
+def _frames_agree(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if a.shape != b.shape:
+        return False
+    for j in range(a.shape[1]):
+        x, y = a.iloc[:, j].to_numpy(), b.iloc[:, j].to_numpy()
+        try:
+            if not np.array_equal(x.astype(object), y.astype(object)):
+                return False
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
+def privileged_mask(groups: GroupEncoding, priv_group) -> np.ndarray:
+    """Boolean mask over groups (in code order) marking the privileged ones.
+
+    ``priv_group`` is a group label (a value for one attribute, a tuple of values for
+    several) or a list of such labels; for intersectional groups a single value may also
+    be given as a tuple with ``None`` wildcards, e.g. ``("Male", None)`` for all men.
+
+    Raises
+    ------
+    ValueError
+        If no group matches ``priv_group``, or if every group does (nothing to compare).
+    """
+    wanted = priv_group if isinstance(priv_group, list) else [priv_group]
+    mask = np.zeros(groups.n_groups, dtype=bool)
+    for w in wanted:
+        for g, lab in enumerate(groups.labels):
+            mask[g] |= _label_matches(lab, w)
+    if not mask.any():
+        raise ValueError(
+            f"priv_group={_param_repr(priv_group)} does not occur in the protected attribute; "
+            f"present groups: {_param_repr(groups.labels, 200)}."
+        )
+    if mask.all():
+        raise ValueError(
+            f"priv_group={_param_repr(priv_group)} covers every group present "
+            f"({_param_repr(groups.labels, 200)}); there is no unprivileged group to compare."
+        )
+    return mask
+
+
+def _label_matches(label, wanted) -> bool:
+    if isinstance(label, tuple):
+        if not isinstance(wanted, tuple) or len(wanted) != len(label):
+            return False
+        return all(w is None or _eq(lv, w) for lv, w in zip(label, wanted))
+    if isinstance(wanted, tuple) and len(wanted) == 1:
+        wanted = wanted[0]
+    return _eq(label, wanted)
+
+
+def _eq(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_pos_label(y, pos_label, *, name="y_true"):
+    """Check that ``pos_label`` occurs among the values of ``y`` (or that ``y`` is empty)."""
+    values = pd.unique(np.asarray(y).ravel())
+    if len(values) and not any(_eq(v, pos_label) for v in values):
+        raise ValueError(
+            f"pos_label={_param_repr(pos_label)} is not among the values of {name} "
+            f"({_param_repr(sorted(values.tolist(), key=str), 120)})."
+        )
+    return pos_label

@@ -1,0 +1,1 @@
+"""fairkit.metrics."""
