@@ -1,1 +1,15 @@
-"""fairkit.inprocessing."""
+"""fairkit.inprocessing: public names re-exported from its modules."""
+
+from . import dcov, sep, aranyani, prejudice_remover, reductions, meta_fair  # noqa: F401
+from .dcov import *  # noqa: F401,F403
+from .sep import *  # noqa: F401,F403
+from .aranyani import *  # noqa: F401,F403
+from .prejudice_remover import *  # noqa: F401,F403
+from .reductions import *  # noqa: F401,F403
+from .meta_fair import *  # noqa: F401,F403
+
+__all__ = sorted(
+    name
+    for module in (dcov, sep, aranyani, prejudice_remover, reductions, meta_fair)
+    for name in module.__all__
+)

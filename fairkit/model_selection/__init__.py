@@ -1,1 +1,11 @@
-"""fairkit.model_selection."""
+"""fairkit.model_selection: public names re-exported from its modules."""
+
+from . import search, pareto  # noqa: F401
+from .search import *  # noqa: F401,F403
+from .pareto import *  # noqa: F401,F403
+
+__all__ = sorted(
+    name
+    for module in (search, pareto)
+    for name in module.__all__
+)

@@ -1,0 +1,3 @@
+"""fairkit.datasets._files (not yet implemented)."""
+
+__all__: list[str] = []

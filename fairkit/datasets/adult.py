@@ -1,0 +1,3 @@
+"""fairkit.datasets.adult (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.datasets.compas (not yet implemented)."""
+
+__all__: list[str] = []

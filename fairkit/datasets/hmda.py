@@ -1,0 +1,3 @@
+"""fairkit.datasets.hmda (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.datasets.lar (not yet implemented)."""
+
+__all__: list[str] = []

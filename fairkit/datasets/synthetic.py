@@ -1,0 +1,3 @@
+"""fairkit.datasets.synthetic (not yet implemented)."""
+
+__all__: list[str] = []

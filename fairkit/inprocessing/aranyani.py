@@ -1,0 +1,3 @@
+"""fairkit.inprocessing.aranyani (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.inprocessing.dcov (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.inprocessing.meta_fair (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.inprocessing.reductions (not yet implemented)."""
+
+__all__: list[str] = []

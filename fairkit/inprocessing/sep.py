@@ -1,0 +1,3 @@
+"""fairkit.inprocessing.sep (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.metrics.dependence (not yet implemented)."""
+
+__all__: list[str] = []

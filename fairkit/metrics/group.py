@@ -1,0 +1,3 @@
+"""fairkit.metrics.group (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.metrics.individual (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.metrics.report (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.metrics.scorers (not yet implemented)."""
+
+__all__: list[str] = []

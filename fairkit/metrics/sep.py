@@ -1,0 +1,3 @@
+"""fairkit.metrics.sep (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.metrics.streaming (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.model_selection.search (not yet implemented)."""
+
+__all__: list[str] = []

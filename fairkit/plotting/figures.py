@@ -1,0 +1,3 @@
+"""fairkit.plotting.figures (not yet implemented)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""fairkit.postprocessing.fairttts (not yet implemented)."""
+
+__all__: list[str] = []

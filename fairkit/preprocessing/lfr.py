@@ -1,0 +1,3 @@
+"""fairkit.preprocessing.lfr (not yet implemented)."""
+
+__all__: list[str] = []

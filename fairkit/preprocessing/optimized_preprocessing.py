@@ -1,0 +1,3 @@
+"""fairkit.preprocessing.optimized_preprocessing (not yet implemented)."""
+
+__all__: list[str] = []

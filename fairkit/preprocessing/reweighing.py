@@ -1,0 +1,3 @@
+"""fairkit.preprocessing.reweighing (not yet implemented)."""
+
+__all__: list[str] = []
