@@ -5,6 +5,6 @@ from .figures import *  # noqa: F401,F403
 
 __all__ = sorted(
     name
-    for module in (figures)
+    for module in (figures,)
     for name in module.__all__
 )

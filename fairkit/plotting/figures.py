@@ -1,3 +1,168 @@
-"""fairkit.plotting.figures (not yet implemented)."""
+"""Matplotlib figures for fairness-accuracy trade-offs and per-group metrics.
 
-__all__: list[str] = []
+Every function draws on ``ax`` (a new figure's axes when None) and returns the Axes; none
+calls ``plt.show()``, so they work the same in notebooks, scripts and reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..model_selection.pareto import pareto_mask
+
+__all__ = ["plot_pareto_front", "plot_group_metrics", "plot_sweep"]
+
+_MARKERS = "osD^vP*Xhp<>"
+
+
+def _axes(ax, figsize=(6.4, 4.4)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _require(frame, *cols):
+    missing = [c for c in cols if c is not None and c not in frame.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not found; available: {list(frame.columns)}.")
+
+
+def plot_pareto_front(
+    results,
+    *,
+    x="accuracy",
+    y="statistical_parity_difference",
+    method="method",
+    maximize_x=True,
+    absolute_y=True,
+    ax=None,
+):
+    """Scatter candidates (one marker per method) and highlight the Pareto front.
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per candidate, e.g. ``compare_mitigators(...).table``.
+    x : str
+        Accuracy-type column (maximised when ``maximize_x``).
+    y : str
+        Fairness-gap column, minimised (its absolute value when ``absolute_y``).
+    method : str or None
+        Column naming each candidate's method; one marker and colour per method.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = pd.DataFrame(results)
+    _require(frame, x, y, method)
+    ax = _axes(ax)
+    xs = frame[x].to_numpy(dtype=float)
+    ys = frame[y].to_numpy(dtype=float)
+    if absolute_y:
+        ys = np.abs(ys)
+    groups = frame[method].astype(str) if method else pd.Series(["candidates"] * len(frame))
+    for k, name in enumerate(pd.unique(groups)):
+        sel = (groups == name).to_numpy()
+        ax.scatter(
+            xs[sel], ys[sel], marker=_MARKERS[k % len(_MARKERS)], s=42, alpha=0.8, label=name
+        )
+    on_front = pareto_mask(np.column_stack([xs, ys]), maximize=[maximize_x, False])
+    order = np.argsort(xs[on_front])
+    ax.plot(
+        xs[on_front][order],
+        ys[on_front][order],
+        color="black",
+        lw=1.2,
+        ls="--",
+        marker="o",
+        mfc="none",
+        ms=11,
+        label="Pareto front",
+    )
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"|{y}|" if absolute_y else y)
+    ax.set_title("Fairness-accuracy trade-off (lower right is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+def plot_group_metrics(report, *, metrics=None, ax=None):
+    """Grouped bars of per-group metrics (rows: groups, columns: metrics).
+
+    Parameters
+    ----------
+    report : DataFrame
+        Per-group table, e.g. the ``by_group`` part of :func:`fairkit.metrics.fairness_report`:
+        one row per group, one numeric column per metric.
+    metrics : list of str, optional
+        Columns to draw (default: every numeric column whose values lie in [0, 1]).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = pd.DataFrame(report)
+    if metrics is None:
+        numeric = frame.select_dtypes("number")
+        metrics = [c for c in numeric.columns if numeric[c].between(0, 1).all()]
+    _require(frame, *metrics)
+    if not metrics:
+        raise ValueError("no metric columns to plot; pass metrics=[...].")
+    ax = _axes(ax, figsize=(max(6.4, 1.2 * len(metrics) * max(1, len(frame)) / 2), 4.4))
+    width = 0.8 / len(frame)
+    positions = np.arange(len(metrics))
+    for k, (label, row) in enumerate(frame[metrics].iterrows()):
+        ax.bar(positions + k * width, row.to_numpy(dtype=float), width, label=str(label))
+    ax.set_xticks(positions + width * (len(frame) - 1) / 2)
+    ax.set_xticklabels(metrics, rotation=20, ha="right")
+    ax.set_ylabel("rate")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(title=frame.index.name or "group", fontsize="small")
+    return ax
+
+
+def plot_sweep(results, *, param, metrics, logx=None, ax=None):
+    """Metric curves against one hyper-parameter (a lambda or alpha sweep).
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per parameter value.
+    param : str
+        Column holding the swept parameter (x axis).
+    metrics : list of str
+        Columns to draw, one line each.
+    logx : bool, optional
+        Log-scale x axis; default: when all values are positive and span over two decades.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    frame = pd.DataFrame(results)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    _require(frame, param, *metrics)
+    frame = frame.sort_values(param)
+    ax = _axes(ax)
+    xs = frame[param].to_numpy(dtype=float)
+    for k, m in enumerate(metrics):
+        ax.plot(xs, frame[m].to_numpy(dtype=float), marker=_MARKERS[k % len(_MARKERS)], label=m)
+    if logx is None:
+        positive = xs[xs > 0]
+        logx = len(positive) == len(xs) and positive.max() / positive.min() > 100
+    if logx:
+        ax.set_xscale("log")
+    elif (xs > 0).sum() > 1 and xs.min() == 0 and xs[xs > 0].max() / xs[xs > 0].min() > 100:
+        ax.set_xscale("symlog", linthresh=xs[xs > 0].min())
+    ax.set_xlabel(param)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
