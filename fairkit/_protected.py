@@ -205,7 +205,7 @@ def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEn
         labels = []
         for value in present:
             parts = []
-            for c, u in reversed(per_col):
+            for _, u in reversed(per_col):
                 value, r = divmod(int(value), len(u))
                 parts.append(_scalar(u[r]))
             labels.append(tuple(reversed(parts)))
@@ -406,7 +406,7 @@ def _label_matches(label, wanted) -> bool:
     if isinstance(label, tuple):
         if not isinstance(wanted, tuple) or len(wanted) != len(label):
             return False
-        return all(w is None or _eq(lv, w) for lv, w in zip(label, wanted))
+        return all(w is None or _eq(lv, w) for lv, w in zip(label, wanted, strict=True))
     if isinstance(wanted, tuple) and len(wanted) == 1:
         wanted = wanted[0]
     return _eq(label, wanted)

@@ -1,8 +1,8 @@
 """fairkit.model_selection: public names re-exported from its modules."""
 
-from . import search, pareto  # noqa: F401
-from .search import *  # noqa: F401,F403
+from . import pareto, search  # noqa: F401
 from .pareto import *  # noqa: F401,F403
+from .search import *  # noqa: F401,F403
 
 __all__ = sorted(
     name

@@ -165,7 +165,7 @@ def _hv_min(P: np.ndarray, ref: np.ndarray) -> float:
     xs = np.unique(P[:, 0])
     bounds = np.append(xs[1:], ref[0])
     volume = 0.0
-    for x, upper in zip(xs, bounds):
+    for x, upper in zip(xs, bounds, strict=True):
         section = P[P[:, 0] <= x][:, 1:]
         volume += (upper - x) * _hv_min(section, ref[1:])
     return volume

@@ -1,3 +1,315 @@
-"""fairkit.model_selection.search (not yet implemented)."""
+"""Fairness-accuracy trade-off search with scikit-learn's own search classes.
 
-__all__: list[str] = []
+Two layers:
+
+- ``refit`` strategies for ``GridSearchCV`` / ``RandomizedSearchCV`` with several scorers:
+  :class:`BestWithinBound` (most accurate model whose fairness gap is within a bound) and
+  :class:`FairestWithinBound` (fairest model whose accuracy is within a bound);
+- :func:`compare_mitigators`: one call that runs a search per method (baseline, pre-, in-
+  and post-processing), returns one tidy table of every candidate and the overall Pareto
+  front.
+
+Everything is plain scikit-learn underneath, so ``joblib.parallel_backend("dask")`` with a
+``dask.distributed`` client spreads the work over a cluster unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import check_scoring, get_scorer
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+from .pareto import pareto_front
+
+__all__ = [
+    "BestWithinBound",
+    "FairestWithinBound",
+    "ComparisonResult",
+    "compare_mitigators",
+]
+
+
+def _column(cv_results, name):
+    key = f"mean_test_{name}"
+    if key not in cv_results:
+        scorers = sorted(k[len("mean_test_") :] for k in cv_results if k.startswith("mean_test_"))
+        raise ValueError(f"scorer {name!r} is not in the search's scoring; scorers: {scorers}.")
+    return np.asarray(cv_results[key], dtype=float)
+
+
+class BestWithinBound:
+    """``refit`` strategy: the best ``score`` among candidates with ``|constraint| <= bound``.
+
+    Fairness scorers may be signed or negated (``greater_is_better=False``), so the bound
+    applies to the absolute value of the mean test score of ``constraint``.
+
+    Parameters
+    ----------
+    score : str
+        Key of the accuracy-type scorer in ``scoring`` (maximised).
+    constraint : str
+        Key of the fairness scorer in ``scoring``.
+    bound : float
+        Largest acceptable mean absolute fairness gap.
+
+    Examples
+    --------
+    >>> from fairkit.model_selection import BestWithinBound
+    >>> pick = BestWithinBound("accuracy", "spd", bound=0.05)
+    >>> pick({"mean_test_accuracy": [0.9, 0.85, 0.8], "mean_test_spd": [-0.2, -0.04, -0.01]})
+    1
+    """
+
+    def __init__(self, score, constraint, bound):
+        self.score = score
+        self.constraint = constraint
+        self.bound = bound
+
+    def __call__(self, cv_results):
+        score = _column(cv_results, self.score)
+        gap = np.abs(_column(cv_results, self.constraint))
+        ok = np.isfinite(score) & (gap <= self.bound)
+        if not ok.any():
+            best = np.nanmin(gap) if np.isfinite(gap).any() else float("nan")
+            raise ValueError(
+                f"No candidate has |{self.constraint}| <= bound={self.bound}; the smallest "
+                f"mean gap found is {best:.4g}. Loosen the bound or widen the grid."
+            )
+        return int(np.flatnonzero(ok)[np.argmax(score[ok])])
+
+    def __repr__(self):
+        return f"BestWithinBound({self.score!r}, {self.constraint!r}, bound={self.bound!r})"
+
+
+class FairestWithinBound:
+    """``refit`` strategy: the smallest ``|constraint|`` among candidates accurate enough.
+
+    A candidate qualifies when its mean ``score`` is at least ``min_score``, or within
+    ``tolerance`` of the best candidate's score (give one of the two).
+    """
+
+    def __init__(self, constraint, score, *, min_score=None, tolerance=None):
+        self.constraint = constraint
+        self.score = score
+        self.min_score = min_score
+        self.tolerance = tolerance
+
+    def __call__(self, cv_results):
+        if (self.min_score is None) == (self.tolerance is None):
+            raise ValueError(
+                "FairestWithinBound needs exactly one of min_score or tolerance, got "
+                f"min_score={self.min_score!r}, tolerance={self.tolerance!r}."
+            )
+        score = _column(cv_results, self.score)
+        gap = np.abs(_column(cv_results, self.constraint))
+        floor = self.min_score if self.min_score is not None else np.nanmax(score) - self.tolerance
+        ok = np.isfinite(gap) & (score >= floor)
+        if not ok.any():
+            raise ValueError(
+                f"No candidate has {self.score} >= {floor:.4g}; the best mean score found is "
+                f"{np.nanmax(score):.4g}."
+            )
+        return int(np.flatnonzero(ok)[np.argmin(gap[ok])])
+
+    def __repr__(self):
+        return (
+            f"FairestWithinBound({self.constraint!r}, {self.score!r}, "
+            f"min_score={self.min_score!r}, tolerance={self.tolerance!r})"
+        )
+
+
+@dataclass
+class ComparisonResult:
+    """What :func:`compare_mitigators` returns.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (method, parameter setting): ``method``, ``params``, then for each
+        scorer its mean and ``<name>_std`` over folds in the metric's natural sign, then
+        ``fit_time`` (mean seconds per fold).
+    front : DataFrame
+        The rows of ``table`` on the Pareto front of ``objectives``.
+    objectives : dict
+        ``{column: "max" | "min"}`` used for the front (fairness columns as absolute values
+        in columns named ``abs_<name>``).
+    searches : dict
+        The fitted search object of each method.
+    """
+
+    table: pd.DataFrame
+    front: pd.DataFrame
+    objectives: dict
+    searches: dict = field(default_factory=dict, repr=False)
+
+
+def _split_method(name, spec):
+    if isinstance(spec, tuple):
+        if len(spec) != 2:
+            raise ValueError(
+                f"methods[{name!r}] must be an estimator or (estimator, param_grid), got a "
+                f"tuple of length {len(spec)}."
+            )
+        return spec
+    return spec, {}
+
+
+def _natural_sign(scorer):
+    # scikit-learn negates scores of metrics where smaller is better; undo that for display.
+    return float(getattr(scorer, "_sign", 1))
+
+
+class _Progress:
+    def __init__(self, total, enabled, stream=None):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+
+    def step(self, n, label):
+        self.done += n
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        elapsed = time.perf_counter() - self.start
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} candidates "
+            f"({elapsed:5.1f}s) {label:<28}"
+        )
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def compare_mitigators(
+    methods,
+    X,
+    y,
+    *,
+    scoring,
+    objectives=None,
+    cv=5,
+    search="grid",
+    n_iter=10,
+    n_jobs=None,
+    random_state=None,
+    error_score="raise",
+    progress=False,
+):
+    """Search each method's grid with the same folds and scorers; tabulate every candidate.
+
+    Parameters
+    ----------
+    methods : dict
+        ``{name: estimator}`` or ``{name: (estimator, param_grid)}``. Estimators are usually
+        pipelines (encoding + mitigator + model) or meta-estimators wrapping one, each
+        reading the protected attribute through ``prot_attr`` so nothing is routed.
+    X, y : DataFrame / array-like
+        The data; ``X`` should keep the protected column(s) the methods and scorers read.
+    scoring : dict
+        ``{name: scorer or scorer name}``; fairness scorers from
+        :func:`fairkit.metrics.make_fairness_scorer` read ``prot_attr`` from ``X``.
+    objectives : dict, optional
+        ``{column: "max" | "min"}`` over ``table`` columns for the Pareto front. Default:
+        maximise the first scorer and minimise the absolute value of the second.
+    cv : int or cross-validation splitter
+        The same splits are used for every method (an int means stratified K folds).
+    search : {"grid", "random"}
+        ``GridSearchCV`` or ``RandomizedSearchCV`` (``n_iter`` draws) per method.
+    n_jobs : int, optional
+        Passed to each search.
+    error_score : "raise" or float
+        As in scikit-learn; "raise" surfaces a failing method at once.
+    progress : bool
+        Draw a progress bar on stderr.
+
+    Returns
+    -------
+    ComparisonResult
+    """
+    if not isinstance(methods, dict) or not methods:
+        raise ValueError("methods must be a non-empty dict {name: estimator or (estimator, grid)}.")
+    if not isinstance(scoring, dict) or len(scoring) < 2:
+        raise ValueError(
+            "scoring must be a dict of at least two scorers (an accuracy-type one and a "
+            f"fairness one), got {scoring!r}."
+        )
+    if search not in ("grid", "random"):
+        raise ValueError(f"search must be 'grid' or 'random', got {search!r}.")
+    from sklearn.model_selection import ParameterGrid, check_cv
+    from sklearn.utils.multiclass import type_of_target
+
+    splitter = check_cv(cv, y, classifier=type_of_target(y) in ("binary", "multiclass"))
+    splits = list(splitter.split(X, y))
+    scorers = {k: (get_scorer(v) if isinstance(v, str) else v) for k, v in scoring.items()}
+    for k, s in scorers.items():
+        if not callable(s):
+            raise ValueError(f"scoring[{k!r}] is not a scorer: {s!r}.")
+
+    specs = {name: _split_method(name, spec) for name, spec in methods.items()}
+    sizes = {
+        name: (len(ParameterGrid(grid)) if search == "grid" else n_iter) if grid else 1
+        for name, (_, grid) in specs.items()
+    }
+    bar = _Progress(sum(sizes.values()), progress)
+    rows, searches = [], {}
+    for name, (estimator, grid) in specs.items():
+        check_scoring(estimator, scoring=next(iter(scorers.values())))
+        if search == "grid" or not grid:
+            searcher = GridSearchCV(
+                clone(estimator),
+                grid or {},
+                scoring=scorers,
+                refit=False,
+                cv=splits,
+                n_jobs=n_jobs,
+                error_score=error_score,
+            )
+        else:
+            searcher = RandomizedSearchCV(
+                clone(estimator),
+                grid,
+                n_iter=n_iter,
+                scoring=scorers,
+                refit=False,
+                cv=splits,
+                n_jobs=n_jobs,
+                error_score=error_score,
+                random_state=random_state,
+            )
+        searcher.fit(X, y)
+        searches[name] = searcher
+        res = searcher.cv_results_
+        for i, params in enumerate(res["params"]):
+            row = {"method": name, "params": _format_params(params)}
+            for key, scorer in scorers.items():
+                sign = _natural_sign(scorer)
+                row[key] = sign * float(res[f"mean_test_{key}"][i])
+                row[f"{key}_std"] = float(res[f"std_test_{key}"][i])
+            row["fit_time"] = float(res["mean_fit_time"][i])
+            rows.append(row)
+        bar.step(sizes[name] if search == "grid" else len(res["params"]), name)
+
+    table = pd.DataFrame(rows)
+    names = list(scorers)
+    if objectives is None:
+        table[f"abs_{names[1]}"] = table[names[1]].abs()
+        objectives = {names[0]: "max", f"abs_{names[1]}": "min"}
+    front = pareto_front(table, objectives)
+    return ComparisonResult(table=table, front=front, objectives=objectives, searches=searches)
+
+
+def _format_params(params):
+    if not params:
+        return "default"
+    parts = []
+    for k, v in sorted(params.items()):
+        short = k.split("__")[-1]
+        parts.append(f"{short}={v:.4g}" if isinstance(v, float) else f"{short}={v}")
+    return ", ".join(parts)

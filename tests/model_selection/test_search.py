@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier
+
+from fairkit.model_selection import (
+    BestWithinBound,
+    FairestWithinBound,
+    compare_mitigators,
+)
+
+
+def spd_scorer(estimator, X, y):
+    """Hand-written signed SPD on column 0 (group 1 minus group 0), independent of fairkit."""
+    pred = estimator.predict(X)
+    g = X[:, 0] == 1
+    return pred[g].mean() - pred[~g].mean()
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    n = 400
+    a = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) + a[:, None] * 0.8
+    y = (x[:, 0] + 0.5 * rng.normal(size=n) > 0.4).astype(int)
+    return np.column_stack([a, x]), y
+
+
+CV_RESULTS = {
+    "mean_test_accuracy": np.array([0.90, 0.85, 0.80, 0.86]),
+    "mean_test_spd": np.array([-0.20, -0.04, -0.01, 0.06]),
+}
+
+
+def test_best_within_bound_picks_most_accurate_feasible():
+    assert BestWithinBound("accuracy", "spd", bound=0.05)(CV_RESULTS) == 1
+    assert BestWithinBound("accuracy", "spd", bound=0.07)(CV_RESULTS) == 3
+    assert BestWithinBound("accuracy", "spd", bound=1.0)(CV_RESULTS) == 0
+
+
+def test_fairest_within_bound_by_floor_or_tolerance():
+    assert FairestWithinBound("spd", "accuracy", min_score=0.85)(CV_RESULTS) == 1
+    assert FairestWithinBound("spd", "accuracy", tolerance=0.10)(CV_RESULTS) == 2
+    with pytest.raises(ValueError, match="exactly one of min_score or tolerance"):
+        FairestWithinBound("spd", "accuracy")(CV_RESULTS)
+
+
+def test_no_feasible_candidate_gives_a_clear_message():
+    with pytest.raises(ValueError, match=r"No candidate has \|spd\| <= bound=0.001.*0.01"):
+        BestWithinBound("accuracy", "spd", bound=0.001)(CV_RESULTS)
+    with pytest.raises(ValueError, match="scorer 'eod' is not in the search's scoring"):
+        BestWithinBound("accuracy", "eod", bound=0.1)(CV_RESULTS)
+
+
+def test_refit_strategy_inside_gridsearch(data):
+    X, y = data
+    grid = {"max_depth": [1, 2, 4, 8]}
+    search = GridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        grid,
+        scoring={"accuracy": "accuracy", "spd": spd_scorer},
+        refit=BestWithinBound("accuracy", "spd", bound=0.5),
+        cv=3,
+    ).fit(X, y)
+    res = search.cv_results_
+    ok = np.abs(res["mean_test_spd"]) <= 0.5
+    expected = np.flatnonzero(ok)[np.argmax(res["mean_test_accuracy"][ok])]
+    assert search.best_index_ == expected
+    assert search.best_params_ == res["params"][expected]
+
+
+def test_compare_mitigators_table_matches_cross_validation(data):
+    X, y = data
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    result = compare_mitigators(
+        {
+            "logreg": LogisticRegression(),
+            "tree": (DecisionTreeClassifier(random_state=0), {"max_depth": [1, 3]}),
+        },
+        X,
+        y,
+        scoring={"accuracy": "accuracy", "spd": spd_scorer},
+        cv=cv,
+    )
+    table = result.table
+    assert list(table["method"]) == ["logreg", "tree", "tree"]
+    assert list(table["params"]) == ["default", "max_depth=1", "max_depth=3"]
+    # every number equals an independent cross_val_score on the same folds
+    for i, est in enumerate(
+        [
+            LogisticRegression(),
+            DecisionTreeClassifier(max_depth=1, random_state=0),
+            DecisionTreeClassifier(max_depth=3, random_state=0),
+        ]
+    ):
+        acc = cross_val_score(est, X, y, cv=cv, scoring="accuracy")
+        spd = cross_val_score(est, X, y, cv=cv, scoring=spd_scorer)
+        assert table.loc[i, "accuracy"] == pytest.approx(acc.mean())
+        assert table.loc[i, "accuracy_std"] == pytest.approx(acc.std())
+        assert table.loc[i, "spd"] == pytest.approx(spd.mean())
+    # the front is the non-dominated set of (accuracy max, |spd| min)
+    front_idx = set(result.front.index)
+    for i in table.index:
+        dominated = any(
+            (table.loc[j, "accuracy"] >= table.loc[i, "accuracy"])
+            and (abs(table.loc[j, "spd"]) <= abs(table.loc[i, "spd"]))
+            and (
+                table.loc[j, "accuracy"] > table.loc[i, "accuracy"]
+                or abs(table.loc[j, "spd"]) < abs(table.loc[i, "spd"])
+            )
+            for j in table.index
+        )
+        assert (i in front_idx) == (not dominated)
+
+
+def test_compare_mitigators_bad_input(data):
+    X, y = data
+    with pytest.raises(ValueError, match="methods must be a non-empty dict"):
+        compare_mitigators({}, X, y, scoring={"a": "accuracy", "s": spd_scorer})
+    with pytest.raises(ValueError, match="at least two scorers"):
+        compare_mitigators({"m": LogisticRegression()}, X, y, scoring={"a": "accuracy"})
+    with pytest.raises(ValueError, match="search must be 'grid' or 'random'"):
+        compare_mitigators(
+            {"m": LogisticRegression()}, X, y, scoring={"a": "accuracy", "s": spd_scorer},
+            search="halving",
+        )
+
+
+def test_progress_bar_reports_every_candidate(data, capsys):
+    X, y = data
+    compare_mitigators(
+        {"tree": (DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3]})},
+        X,
+        y,
+        scoring={"accuracy": "accuracy", "spd": spd_scorer},
+        cv=2,
+        progress=True,
+    )
+    err = capsys.readouterr().err
+    assert "3/3 candidates" in err
