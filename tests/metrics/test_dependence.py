@@ -1,0 +1,287 @@
+"""Tests for fairkit.metrics.dependence: values from dcor, scikit-learn's KernelDensity and
+hand computation."""
+
+import dcor
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.spatial.distance import cdist
+from scipy.stats import entropy
+from sklearn.neighbors import KernelDensity
+
+from fairkit.metrics import (
+    concatenated_distance_covariance,
+    distance_correlation,
+    distance_covariance,
+    encode_protected_attributes,
+    jensen_shannon_divergence,
+    joint_distance_covariance,
+    unfairness_ratio,
+)
+
+
+@pytest.fixture
+def mixed():
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "race": rng.choice(["a", "b", "c"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "age": rng.normal(40, 12, n),
+        }
+    )
+    y = rng.random(n) + 0.3 * (frame["race"] == "a")
+    return y.to_numpy(), frame
+
+
+def _manual_encoding(frame):
+    race = pd.get_dummies(frame["race"]).to_numpy(float)
+    sex = (frame["sex"] == "M").to_numpy(float)[:, None]  # any 0/1 coding: same distances
+    age = ((frame["age"] - frame["age"].mean()) / frame["age"].std(ddof=0)).to_numpy()[:, None]
+    return race, sex, age
+
+
+def test_encoding_distances(mixed):
+    _, frame = mixed
+    enc = encode_protected_attributes(frame)
+    assert enc.kinds == ["categorical", "binary", "continuous"]
+    race = enc.blocks[0]
+    d = cdist(race, race)
+    same = frame["race"].to_numpy()[:, None] == frame["race"].to_numpy()[None, :]
+    np.testing.assert_allclose(d[~same], np.sqrt(2))
+    np.testing.assert_allclose(d[same], 0.0)
+    sex = enc.blocks[1][:, 0]
+    np.testing.assert_allclose(np.abs(sex[:, None] - sex[None, :])[
+        frame["sex"].to_numpy()[:, None] != frame["sex"].to_numpy()[None, :]], 1.0)
+    age = enc.blocks[2][:, 0]
+    assert abs(age.mean()) < 1e-12 and abs(age.std() - 1) < 1e-12
+    rng_age = encode_protected_attributes(frame[["age"]], continuous_scaling="range").matrix
+    assert rng_age.min() == 0.0 and rng_age.max() == 1.0
+    ten = encode_protected_attributes(frame[["age"]], continuous_scaling=10.0).matrix[:, 0]
+    np.testing.assert_allclose(ten, (frame["age"] - frame["age"].mean()) / 10)
+
+
+def test_integer_coded_categorical_forced():
+    codes = np.array([0, 1, 2, 0, 1, 2])
+    assert encode_protected_attributes(codes).kinds == ["continuous"]
+    enc = encode_protected_attributes(codes, categorical=True)
+    assert enc.kinds == ["categorical"] and enc.matrix.shape == (6, 3)
+    enc = encode_protected_attributes(pd.DataFrame({"r": codes, "x": codes * 1.5}),
+                                      categorical=["r"])
+    assert enc.kinds == ["categorical", "continuous"]
+
+
+@pytest.mark.parametrize("statistic", ["v", "u"])
+def test_dcov_matches_dcor_mixed(mixed, statistic):
+    y, frame = mixed
+    race, sex, age = _manual_encoding(frame)
+    s = np.hstack([race, sex, age])
+    if statistic == "v":
+        expected = dcor.distance_covariance_sqr(y, s)
+        expected_cor = dcor.distance_correlation_sqr(y, s)
+    else:
+        expected = dcor.u_distance_covariance_sqr(y, s)
+        expected_cor = dcor.u_distance_correlation_sqr(y, s)
+    got = distance_covariance(y, sensitive_features=frame, statistic=statistic)
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
+    got_cc = concatenated_distance_covariance(y, sensitive_features=frame, statistic=statistic)
+    assert got_cc == pytest.approx(expected, rel=1e-10, abs=1e-14)
+    got_cor = distance_correlation(y, sensitive_features=frame, statistic=statistic)
+    assert got_cor == pytest.approx(expected_cor, rel=1e-10, abs=1e-14)
+
+
+def test_dcov_continuous_1d_and_sqrt(mixed):
+    y, frame = mixed
+    age = frame["age"].to_numpy()
+    z = (age - age.mean()) / age.std()
+    assert distance_covariance(y, sensitive_features=age) == pytest.approx(
+        dcor.distance_covariance_sqr(y, z), rel=1e-10)
+    assert distance_covariance(y, sensitive_features=age, squared=False) == pytest.approx(
+        dcor.distance_covariance(y, z), rel=1e-10)
+    assert distance_correlation(y, sensitive_features=age, squared=False) == pytest.approx(
+        dcor.distance_correlation(y, z), rel=1e-10)
+    with pytest.raises(ValueError, match="squared=False"):
+        distance_covariance(y, sensitive_features=age, statistic="u", squared=False)
+
+
+def test_dcor_independent_vs_dependent():
+    rng = np.random.default_rng(1)
+    s = rng.normal(size=400)
+    assert distance_correlation(s**2, sensitive_features=s) > 0.2  # non-linear dependence
+    assert distance_correlation(rng.normal(size=400), sensitive_features=s,
+                                statistic="u") < 0.02
+
+
+def _naive_centre(d):
+    return d - d.mean(0, keepdims=True) - d.mean(1, keepdims=True) + d.mean()
+
+
+@pytest.mark.parametrize("statistic", ["v", "u"])
+def test_jdcov_two_variables_equals_dcov(mixed, statistic):
+    y, frame = mixed
+    race = frame[["race"]]
+    expected = distance_covariance(y, sensitive_features=race, statistic=statistic)
+    got = joint_distance_covariance(y, sensitive_features=race, statistic=statistic)
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
+    age = frame["age"].to_numpy()
+    z = (age - age.mean()) / age.std()
+    oracle = (dcor.distance_covariance_sqr(y, z) if statistic == "v"
+              else dcor.u_distance_covariance_sqr(y, z))
+    got = joint_distance_covariance(y, sensitive_features=age, statistic=statistic)
+    assert got == pytest.approx(oracle, rel=1e-10, abs=1e-14)
+
+
+def test_jdcov_three_variables_expansion(mixed):
+    # JdCov(c) = c * sum of pairwise dCov^2 + third-order term -(1/n^2) sum A_y A_1 A_2
+    # (Chakraborty & Zhang 2019, eq. for d = 3); pairwise terms from dcor.
+    y, frame = mixed
+    race, sex, age = _manual_encoding(frame)
+    pairs = (dcor.distance_covariance_sqr(y, race) + dcor.distance_covariance_sqr(y, age)
+             + dcor.distance_covariance_sqr(race, age))
+    a_y = _naive_centre(np.abs(y[:, None] - y[None, :]))
+    a_r = _naive_centre(cdist(race, race))
+    a_a = _naive_centre(np.abs(age - age.T))
+    third = -np.mean(a_y * a_r * a_a)
+    for c in (1.0, 2.5):
+        got = joint_distance_covariance(y, sensitive_features=frame[["race", "age"]], c=c)
+        assert got == pytest.approx(c * pairs + third, rel=1e-9)
+
+
+def test_jdcov_floor_from_dependent_attributes():
+    # Identical attributes: JdCov(y, S, S) >= dCov^2(S, S) > 0 even for y independent of S.
+    rng = np.random.default_rng(2)
+    s = rng.normal(size=200)
+    y = rng.normal(size=200)
+    floor = dcor.distance_covariance_sqr(s, s)
+    got = joint_distance_covariance(y, sensitive_features=np.c_[s, s * 2 + 1])
+    assert got > 0.8 * floor
+
+
+def test_jsd_identical_is_zero():
+    y = np.linspace(0, 1, 50)
+    yy = np.r_[y, y]
+    groups = np.r_[np.zeros(50), np.ones(50)]
+    assert jensen_shannon_divergence(yy, sensitive_features=groups) == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("sizes", [(50, 50), (30, 90)])
+def test_jsd_disjoint_reaches_entropy_bound(sizes):
+    rng = np.random.default_rng(3)
+    y = np.r_[rng.random(sizes[0]) * 0.1, 10 + rng.random(sizes[1]) * 0.1]
+    g = np.r_[np.zeros(sizes[0]), np.ones(sizes[1])]
+    pi = np.array(sizes) / sum(sizes)
+    bound = -(pi * np.log(pi)).sum()
+    got = jensen_shannon_divergence(y, sensitive_features=g)
+    assert got == pytest.approx(bound, rel=1e-9)
+    assert jensen_shannon_divergence(y, sensitive_features=g, weights="uniform") == \
+        pytest.approx(np.log(2), rel=1e-9)
+    assert jensen_shannon_divergence(y, sensitive_features=g, base=2, weights="uniform") == \
+        pytest.approx(1.0, rel=1e-9)
+
+
+def test_jsd_matches_sklearn_kde():
+    rng = np.random.default_rng(4)
+    g = rng.choice(["a", "b", "c"], 300, p=[0.5, 0.3, 0.2])
+    y = rng.beta(2, 5, 300) + 0.15 * (g == "a")
+    grid = np.linspace(y.min() - 0.45, y.max() + 0.45, 1000)
+    dens, pis = [], []
+    for level in ["a", "b", "c"]:
+        kde = KernelDensity(bandwidth=0.15).fit(y[g == level][:, None])
+        p = np.exp(kde.score_samples(grid[:, None]))
+        dens.append(p / p.sum())
+        pis.append(np.mean(g == level))
+    dens, pis = np.array(dens), np.array(pis)
+    expected = entropy(pis @ dens) - sum(pi * entropy(p) for pi, p in zip(pis, dens, strict=True))
+    got = jensen_shannon_divergence(y, sensitive_features=g)
+    assert got == pytest.approx(expected, rel=2e-3)
+    assert 0.005 < got < 0.3
+
+
+def test_jsd_intersectional_groups():
+    # Two attributes: only the (1, 1) subgroup differs; JSD over 4 subgroups > 0, while
+    # each subgroup-internal JSD on one attribute alone is smaller.
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
+    y = rng.random(400) * 0.2 + 0.6 * (a & b)
+    both = jensen_shannon_divergence(y, sensitive_features=np.c_[a, b])
+    only_a = jensen_shannon_divergence(y, sensitive_features=a)
+    assert both > only_a > 0
+
+
+def test_uf_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    g = np.array(["a", "a", "b", "b"])
+    # group means 1.5, 3.5 around 2.5: between = 1; Var(y) = 1.25
+    assert unfairness_ratio(y, sensitive_features=g) == pytest.approx(0.8)
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    g = np.array([0, 0, 0, 0, 1, 1])
+    # proportional: means 2.5, 5.5, pooled 3.5: between = 2/3*1 + 1/3*4 = 2; Var = 35/12
+    assert unfairness_ratio(y, sensitive_features=g) == pytest.approx(2 / (35 / 12))
+    # uniform: mean of means 4, between = (2.25 + 2.25) / 2
+    assert unfairness_ratio(y, sensitive_features=g, weights="uniform") == \
+        pytest.approx(2.25 / (35 / 12))
+    assert unfairness_ratio(np.ones(6), sensitive_features=g) == 0.0
+
+
+def test_constant_predictions():
+    g = np.array([0, 1] * 10)
+    y = np.full(20, 0.3)
+    assert distance_covariance(y, sensitive_features=g) == 0.0
+    assert distance_correlation(y, sensitive_features=g) == 0.0
+    assert distance_correlation(y, sensitive_features=g, statistic="u") == 0.0
+    assert jensen_shannon_divergence(y, sensitive_features=g) == pytest.approx(0, abs=1e-12)
+
+
+def test_bad_inputs():
+    y = np.arange(6.0)
+    with pytest.raises(ValueError, match="missing values"):
+        distance_covariance(y, sensitive_features=[0, 1, np.nan, 1, 0, 1])
+    with pytest.raises(ValueError, match="same length"):
+        distance_covariance(y, sensitive_features=[0, 1, 1])
+    with pytest.raises(ValueError, match="at least 4 samples"):
+        distance_covariance(y[:3], sensitive_features=[0, 1, 1], statistic="u")
+    with pytest.raises(ValueError, match="statistic"):
+        distance_covariance(y, sensitive_features=[0, 1] * 3, statistic="x")
+    with pytest.raises(ValueError, match="continuous_scaling"):
+        distance_covariance(y, sensitive_features=y, continuous_scaling="zscore")
+    with pytest.raises(ValueError, match="y_pred"):
+        distance_covariance(np.c_[y, y], sensitive_features=[0, 1] * 3)
+    with pytest.raises(ValueError, match="y_pred contains NaN"):
+        distance_covariance(np.r_[y[:5], np.nan], sensitive_features=[0, 1] * 3)
+    with pytest.raises(ValueError, match="categorical column"):
+        encode_protected_attributes(pd.DataFrame({"a": [1, 2]}), categorical=["b"])
+    with pytest.raises(ValueError, match="looks continuous"):
+        jensen_shannon_divergence(np.arange(200.0), sensitive_features=np.arange(200.0))
+    with pytest.raises(ValueError, match="bandwidth"):
+        jensen_shannon_divergence(y, sensitive_features=[0, 1] * 3, bandwidth=0)
+    with pytest.raises(ValueError, match="weights"):
+        unfairness_ratio(y, sensitive_features=[0, 1] * 3, weights="size")
+    with pytest.raises(ValueError, match="c must be"):
+        joint_distance_covariance(y, sensitive_features=[0, 1] * 3, c=-1)
+
+
+finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(float, 12, elements=finite), arrays(float, 12, elements=finite),
+       st.permutations(list(range(12))))
+def test_dcov_v_nonnegative_and_row_order_invariant(y, s, perm):
+    perm = np.array(perm)
+    value = distance_covariance(y, sensitive_features=s, continuous_scaling="none")
+    assert value >= -1e-9
+    permuted = distance_covariance(y[perm], sensitive_features=s[perm],
+                                   continuous_scaling="none")
+    assert permuted == pytest.approx(value, rel=1e-9, abs=1e-9)
+    groups = (s > np.median(s)).astype(int)
+    j1 = jensen_shannon_divergence(y, sensitive_features=groups)
+    j2 = jensen_shannon_divergence(y[perm], sensitive_features=groups[perm])
+    assert j2 == pytest.approx(j1, abs=1e-9)
+    assert j1 >= 0
+    u1 = unfairness_ratio(y, sensitive_features=groups)
+    assert unfairness_ratio(y[perm], sensitive_features=groups[perm]) == pytest.approx(
+        u1, abs=1e-9)
