@@ -46,6 +46,13 @@ def split_features(est, X, sensitive_features=None, *, reset, require_groups=Tru
     prot = est._resolve_protected(
         X, sensitive_features, require_groups=require_groups, min_groups=min_groups
     )
+    for col in prot.values.columns:
+        v = prot.values[col]
+        if pd.api.types.is_numeric_dtype(v) and not np.isfinite(v.to_numpy(float)).all():
+            raise ValueError(
+                f"The protected attribute {col!r} contains inf; protected values must be "
+                "finite."
+            )
     _check_feature_names(est, X, reset=reset)
     _check_n_features(est, X, reset=reset)
     n_cols = X.shape[1]
@@ -58,7 +65,7 @@ def split_features(est, X, sensitive_features=None, *, reset, require_groups=Tru
     if len(feature_idx) == 0:
         raise ValueError(
             f"{type(est).__name__} needs at least one feature besides the protected "
-            f"column(s) {prot.columns}; X has {n_cols} column(s)."
+            f"column(s) {prot.columns}; X has {n_cols} feature(s)."
         )
     Xf = check_array(part, dtype=np.float64, ensure_all_finite=True, estimator=est,
                      input_name="X")
