@@ -187,8 +187,7 @@ def _format_audit(tables, fmt, title):
         how = (f"unprivileged minus privileged ({priv})" if priv is not None
                else "largest minus smallest group")
         if fmt == "markdown":
-            lines += [f"## {name}", "", table.to_markdown(floatfmt=".3f")
-                      if _has_tabulate() else _plain_markdown(table), "",
+            lines += [f"## {name}", "", _plain_markdown(table), "",
                       f"Gaps ({how}):", "",
                       _plain_markdown(gaps.to_frame("value")), ""]
         else:
@@ -205,20 +204,13 @@ def _json_number(v):
     return None if not np.isfinite(v) else v
 
 
-def _has_tabulate():
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _plain_markdown(frame: pd.DataFrame) -> str:
     head = [frame.index.name or ""] + [str(c) for c in frame.columns]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for idx, row in frame.iterrows():
+    is_float = [pd.api.types.is_float_dtype(frame[c]) for c in frame.columns]
+    for idx, *values in frame.itertuples(name=None):
         cells = [str(idx)] + [
-            f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v) for v in row
+            f"{v:.3f}" if flt else str(v) for v, flt in zip(values, is_float, strict=True)
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
