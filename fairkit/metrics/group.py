@@ -1,3 +1,488 @@
-"""fairkit.metrics.group (not yet implemented)."""
+"""Group fairness metrics for classification (and mean-prediction gaps for regression).
 
-__all__: list[str] = []
+Every function takes ``(y_true, y_pred, *, sensitive_features, priv_group=None,
+pos_label=1, sample_weight=None)`` and reduces the data to weighted per-group confusion
+counts with one :func:`numpy.bincount` (:class:`fairkit.metrics.GroupCounts`), then computes
+the metric from those counts. There is no Python loop over rows or groups' rows.
+
+Comparing groups
+----------------
+* ``priv_group`` given (AIF360's convention): the privileged group(s) against all other
+  groups pooled. A difference is :math:`r_{unpriv} - r_{priv}`, a ratio
+  :math:`r_{unpriv} / r_{priv}`.
+* ``priv_group=None`` (fairlearn's ``method="between_groups"``): the worst gap between any
+  two groups, :math:`\\max_g r_g - \\min_g r_g` (so always >= 0), and for ratios
+  :math:`\\min_g r_g / \\max_g r_g` (so in [0, 1]).
+
+Several columns in ``sensitive_features`` give intersectional groups (one group per
+observed combination); ``priv_group`` may then be a tuple such as ``("Male", "White")``, a
+tuple with ``None`` wildcards (``("Male", None)``: all men) or a list of labels.
+
+Multiclass targets: a metric is computed one-vs-rest for the class ``pos_label``; all other
+values count as negative. :func:`per_class` returns the metric for every class at once.
+
+Undefined values: a rate with a zero denominator (e.g. TPR of a group without positives)
+is ``zero_division`` (default ``nan``; fairlearn and AIF360 use 0, so pass
+``zero_division=0`` to reproduce them exactly). Groups whose rate is ``nan`` are skipped
+in the between-groups gap, which is ``nan`` when fewer than two groups have a defined
+rate. A ratio with a zero denominator is ``zero_division``. See
+:mod:`fairkit.metrics.streaming` for the full rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._protected import _param_repr, privileged_mask
+from .streaming import (
+    _AGG_METRICS,
+    GROUP_METRICS,
+    GroupCounts,
+    _compare,
+    per_class_counts,
+    prepare_arrays,
+)
+
+__all__ = [
+    "selection_rate",
+    "statistical_parity_difference",
+    "disparate_impact_ratio",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+    "average_odds_difference",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "true_positive_rate_difference",
+    "true_positive_rate_ratio",
+    "true_negative_rate_difference",
+    "true_negative_rate_ratio",
+    "false_positive_rate_difference",
+    "false_positive_rate_ratio",
+    "false_negative_rate_difference",
+    "false_negative_rate_ratio",
+    "selection_rate_difference",
+    "selection_rate_ratio",
+    "predictive_parity_difference",
+    "predictive_parity_ratio",
+    "accuracy_difference",
+    "accuracy_ratio",
+    "balanced_accuracy_difference",
+    "balanced_accuracy_ratio",
+    "mean_prediction_difference",
+    "mean_prediction_ratio",
+    "per_class",
+    "group_counts",
+]
+
+
+def _check_pos_label_present(y_true, y_pred, pos_label, counts):
+    if counts.pos_label_seen:
+        return
+    seen = pd.unique(np.concatenate([pd.unique(y_true), pd.unique(y_pred)]).astype(object))
+    raise ValueError(
+        f"pos_label={pos_label!r} occurs in neither y_true nor y_pred (values: "
+        f"{_param_repr(sorted(seen.tolist(), key=str), 120)}); set pos_label to the "
+        "favourable label."
+    )
+
+
+def group_counts(y_true, y_pred, *, sensitive_features, pos_label=1, sample_weight=None):
+    """Validated :class:`GroupCounts` of a whole data set (needs two groups and pos_label).
+
+    Like :meth:`GroupCounts.from_arrays`, but raises ``ValueError`` when
+    ``sensitive_features`` has fewer than two groups or ``pos_label`` occurs in neither
+    ``y_true`` nor ``y_pred``, the checks every group metric applies.
+    """
+    y_true, y_pred, groups, w = prepare_arrays(
+        y_true, y_pred, sensitive_features, sample_weight, min_groups=2
+    )
+    counts = GroupCounts._from_encoded(y_true, y_pred, groups, pos_label, w)
+    _check_pos_label_present(y_true, y_pred, pos_label, counts)
+    return counts
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.{y_true_note}
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.{y_pred_note}
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        Protected attribute(s): array, list, Series, 2-D array or DataFrame. Several columns
+        give intersectional groups.
+    priv_group : label or list of labels, optional
+        Privileged group(s). Given: unprivileged (all other groups pooled) compared with
+        privileged, AIF360's sign convention. None: worst gap between any two groups
+        (fairlearn's ``between_groups``).
+    pos_label : scalar, default=1
+        Favourable label; for multiclass targets the class compared one-vs-rest.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights.
+    zero_division : float, default=nan
+        Value of a rate or ratio whose denominator is zero (fairlearn/AIF360: 0).{agg_doc}
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, missing values in ``sensitive_features``, fewer than two
+        groups, a ``priv_group`` that does not occur, or a ``pos_label`` that occurs in
+        neither ``y_true`` nor ``y_pred``.
+"""
+
+_AGG_DOC = """
+    agg : {"worst_case", "mean"}, default="worst_case"
+        Combine the TPR and FPR parts by their worst case or their mean (fairlearn's
+        ``agg``)."""
+
+
+def _docstring(name, summary, math, notes, see_also, base_rates_ok):
+    y_true_note = " Ignored unless ``y_pred`` is None." if base_rates_ok else ""
+    y_pred_note = (
+        " If None, ``y_true`` is used, giving the gap in base rates of the data (as AIF360)."
+        if base_rates_ok else ""
+    )
+    params = _PARAMS_DOC.format(
+        y_true_note=y_true_note, y_pred_note=y_pred_note,
+        agg_doc=_AGG_DOC if name in _AGG_METRICS else "",
+    )
+    doc = f"""{summary}
+
+    .. math::
+
+        {math}
+{params}"""
+    if see_also:
+        doc += f"""
+    See Also
+    --------
+    {see_also}
+"""
+    if notes:
+        doc += f"""
+    Notes
+    -----
+    {notes}
+"""
+    doc += """
+    References
+    ----------
+    .. [1] R. K. E. Bellamy et al., "AI Fairness 360: An Extensible Toolkit for Detecting
+       and Mitigating Algorithmic Bias", IBM J. Res. Dev. 63(4/5), 2019.
+    .. [2] H. Weerts et al., "Fairlearn: Assessing and Improving Fairness of AI Systems",
+       JMLR 24(257), 2023.
+"""
+    return doc
+
+
+def _make(name, summary, math, *, notes="", see_also="", base_rates_ok=False):
+    if name in _AGG_METRICS:
+
+        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
+                   sample_weight=None, zero_division=np.nan, agg="worst_case"):
+            counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
+                                  pos_label=pos_label, sample_weight=sample_weight)
+            return counts.metric(name, priv_group=priv_group, zero_division=zero_division,
+                                 agg=agg)
+
+    elif base_rates_ok:
+
+        def metric(y_true, y_pred=None, *, sensitive_features, priv_group=None, pos_label=1,
+                   sample_weight=None, zero_division=np.nan):
+            if y_pred is None:
+                y_pred = y_true
+            counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
+                                  pos_label=pos_label, sample_weight=sample_weight)
+            return counts.metric(name, priv_group=priv_group, zero_division=zero_division)
+
+    else:
+
+        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
+                   sample_weight=None, zero_division=np.nan):
+            counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
+                                  pos_label=pos_label, sample_weight=sample_weight)
+            return counts.metric(name, priv_group=priv_group, zero_division=zero_division)
+
+    metric.__name__ = metric.__qualname__ = name
+    metric.__module__ = __name__
+    metric.__doc__ = _docstring(name, summary, math, notes, see_also, base_rates_ok)
+    return metric
+
+
+_DIFF = r"r_{{unpriv}} - r_{{priv}} \quad\text{{or}}\quad \max_g r_g - \min_g r_g"
+_RATIO = (
+    r"\frac{{r_{{unpriv}}}}{{r_{{priv}}}} \quad\text{{or}}\quad "
+    r"\frac{{\min_g r_g}}{{\max_g r_g}}"
+)
+
+
+def _rate_pair(rate, rate_math, label, *, see_also_diff="", see_also_ratio="", notes=""):
+    diff = _make(
+        f"{rate}_difference",
+        f"Difference of {label} between groups.",
+        _DIFF.format() + rf", \quad r = {rate_math}",
+        see_also=see_also_diff, notes=notes,
+    )
+    ratio = _make(
+        f"{rate}_ratio",
+        f"Ratio of {label} between groups.",
+        _RATIO.format() + rf", \quad r = {rate_math}",
+        see_also=see_also_ratio, notes=notes,
+    )
+    return diff, ratio
+
+
+_SR = r"P(\hat Y = pos \mid G)"
+statistical_parity_difference = _make(
+    "statistical_parity_difference",
+    "Statistical parity (demographic parity) difference: gap in selection rates.",
+    _DIFF.format() + rf", \quad r = {_SR}",
+    see_also="disparate_impact_ratio, demographic_parity_difference (same function)",
+    notes="Equals AIF360's ``statistical_parity_difference`` with ``priv_group`` and "
+    "fairlearn's ``demographic_parity_difference`` without it. A value of 0 is parity.",
+    base_rates_ok=True,
+)
+disparate_impact_ratio = _make(
+    "disparate_impact_ratio",
+    "Disparate impact: ratio of selection rates.",
+    _RATIO.format() + rf", \quad r = {_SR}",
+    see_also="statistical_parity_difference, demographic_parity_ratio (same function)",
+    notes="Equals AIF360's ``disparate_impact_ratio`` with ``priv_group`` and fairlearn's "
+    "``demographic_parity_ratio`` without it. The US 'four-fifths rule' flags values "
+    "below 0.8.",
+    base_rates_ok=True,
+)
+demographic_parity_difference = _make(
+    "demographic_parity_difference",
+    "fairlearn's name for :func:`statistical_parity_difference`.",
+    _DIFF.format() + rf", \quad r = {_SR}",
+    base_rates_ok=True,
+)
+demographic_parity_ratio = _make(
+    "demographic_parity_ratio",
+    "fairlearn's name for :func:`disparate_impact_ratio`.",
+    _RATIO.format() + rf", \quad r = {_SR}",
+    base_rates_ok=True,
+)
+selection_rate_difference, selection_rate_ratio = _rate_pair(
+    "selection_rate", _SR, "selection rates (fairlearn's name)"
+)
+_TPR = r"P(\hat Y = pos \mid Y = pos, G) = \frac{TP}{TP + FN}"
+equal_opportunity_difference = _make(
+    "equal_opportunity_difference",
+    "Equal opportunity difference: gap in true positive rates (recall).",
+    _DIFF.format() + rf", \quad r = {_TPR}",
+    see_also="true_positive_rate_difference (same values), equalized_odds_difference",
+    notes="Hardt, Price and Srebro (2016), 'Equality of opportunity in supervised learning'.",
+)
+equal_opportunity_ratio = _make(
+    "equal_opportunity_ratio",
+    "Equal opportunity ratio: ratio of true positive rates (recall).",
+    _RATIO.format() + rf", \quad r = {_TPR}",
+)
+true_positive_rate_difference, true_positive_rate_ratio = _rate_pair(
+    "true_positive_rate", _TPR, "true positive rates"
+)
+true_negative_rate_difference, true_negative_rate_ratio = _rate_pair(
+    "true_negative_rate", r"\frac{TN}{TN + FP}", "true negative rates (specificity)"
+)
+false_positive_rate_difference, false_positive_rate_ratio = _rate_pair(
+    "false_positive_rate", r"\frac{FP}{FP + TN}", "false positive rates"
+)
+false_negative_rate_difference, false_negative_rate_ratio = _rate_pair(
+    "false_negative_rate", r"\frac{FN}{FN + TP}", "false negative rates"
+)
+average_odds_difference = _make(
+    "average_odds_difference",
+    "Average odds difference: mean of the TPR gap and the FPR gap.",
+    r"\tfrac12\big[(TPR_u - TPR_p) + (FPR_u - FPR_p)\big] \quad\text{or}\quad "
+    r"\tfrac12\big[(\max_g - \min_g) TPR_g + (\max_g - \min_g) FPR_g\big]",
+    notes="With ``priv_group`` this is AIF360's signed ``average_odds_difference``; "
+    "without it, it equals fairlearn's ``equalized_odds_difference(agg='mean')``.",
+)
+equalized_odds_difference = _make(
+    "equalized_odds_difference",
+    "Equalized odds difference: the larger of the TPR gap and the FPR gap (>= 0).",
+    r"\max\big(|TPR_u - TPR_p|, |FPR_u - FPR_p|\big) \quad\text{or}\quad "
+    r"\max\big((\max_g - \min_g) TPR_g, (\max_g - \min_g) FPR_g\big)",
+    notes="Without ``priv_group`` this is fairlearn's ``equalized_odds_difference``. "
+    "With ``priv_group`` the two gaps are unprivileged minus privileged, taken in absolute "
+    "value, so the result is >= 0 either way. Hardt, Price and Srebro (2016).",
+)
+equalized_odds_ratio = _make(
+    "equalized_odds_ratio",
+    "Equalized odds ratio: the smaller of the TPR ratio and the FPR ratio (in [0, 1]).",
+    r"\min\big(\rho(TPR), \rho(FPR)\big), \quad \rho(r) = \min(r_u / r_p, r_p / r_u) "
+    r"\quad\text{or}\quad \min_g r_g / \max_g r_g",
+    notes="Without ``priv_group`` this is fairlearn's ``equalized_odds_ratio``. With "
+    "``priv_group`` each ratio unpriv/priv is folded to min(r, 1/r) so 1 means parity and "
+    "smaller is worse, as without it.",
+)
+predictive_parity_difference, predictive_parity_ratio = _rate_pair(
+    "predictive_parity",
+    r"P(Y = pos \mid \hat Y = pos, G) = \frac{TP}{TP + FP}",
+    "precision (positive predictive value)",
+    notes="Chouldechova (2017), 'Fair prediction with disparate impact'.",
+)
+accuracy_difference, accuracy_ratio = _rate_pair(
+    "accuracy", r"\frac{TP + TN}{n}", "accuracies"
+)
+balanced_accuracy_difference, balanced_accuracy_ratio = _rate_pair(
+    "balanced_accuracy", r"\tfrac12 (TPR + TNR)", "balanced accuracies",
+    notes="A group with only one true class gets the rate of that class (scikit-learn's "
+    "rule).",
+)
+
+
+def selection_rate(y_true, y_pred, *, sensitive_features=None, pos_label=1,
+                   sample_weight=None):
+    r"""Selection rate :math:`P(\hat Y = pos)`, overall or per group.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Ignored (kept for the common signature, like fairlearn's ``selection_rate``).
+    y_pred : array-like of shape (n_samples,)
+    sensitive_features : array-like, optional
+        If given, the rate of every group is returned as a Series indexed by group.
+    pos_label : scalar, default=1
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    float or pandas.Series
+        Overall selection rate, or per-group rates (nan for a group of total weight 0).
+    """
+    if sensitive_features is None:
+        y_pred = np.asarray(y_pred).ravel()
+        sensitive_features = np.zeros(len(y_pred), dtype=np.int8)
+        counts = GroupCounts.from_arrays(y_pred, y_pred, sensitive_features=sensitive_features,
+                                         pos_label=pos_label, sample_weight=sample_weight)
+        return float(counts.overall()["selection_rate"])
+    counts = GroupCounts.from_arrays(y_pred, y_pred, sensitive_features=sensitive_features,
+                                     pos_label=pos_label, sample_weight=sample_weight)
+    return counts.by_group()["selection_rate"].rename("selection_rate")
+
+
+def per_class(metric, y_true, y_pred, *, sensitive_features, priv_group=None,
+              sample_weight=None, classes=None, zero_division=np.nan, **kwargs):
+    """A group metric for every class of a multiclass target, one-vs-rest.
+
+    All classes come from one bincount over (group, true class, predicted class).
+
+    Parameters
+    ----------
+    metric : callable or str
+        One of this module's group metrics (e.g. :func:`equal_opportunity_difference`)
+        or its name.
+    y_true, y_pred : array-like of shape (n_samples,)
+    sensitive_features, priv_group, sample_weight, zero_division
+        As in the group metrics.
+    classes : array-like, optional
+        Classes to report, default the sorted union of ``y_true`` and ``y_pred`` values.
+    **kwargs
+        ``agg`` for the equalized-odds metrics.
+
+    Returns
+    -------
+    pandas.Series
+        The metric per class (index: class), named after the metric.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import per_class, statistical_parity_difference
+    >>> y = ["a", "b", "c", "a", "b", "c"]
+    >>> yhat = ["a", "a", "c", "b", "b", "c"]
+    >>> per_class(statistical_parity_difference, y, yhat,
+    ...           sensitive_features=[0, 0, 0, 1, 1, 1]).round(3).tolist()
+    [0.667, 0.667, 0.0]
+    """
+    name = metric if isinstance(metric, str) else getattr(metric, "__name__", None)
+    if name not in GROUP_METRICS:
+        raise ValueError(
+            f"metric={_param_repr(metric)} is not a fairkit group metric; choose one of "
+            f"{sorted(GROUP_METRICS)}."
+        )
+    by_class = per_class_counts(y_true, y_pred, sensitive_features=sensitive_features,
+                                sample_weight=sample_weight, classes=classes)
+    values = {
+        c: counts.metric(name, priv_group=priv_group, zero_division=zero_division, **kwargs)
+        for c, counts in by_class.items()
+    }
+    return pd.Series(values, name=name, dtype=float)
+
+
+def _mean_prediction_gap(kind, y_true, y_pred, sensitive_features, priv_group,
+                         sample_weight, zero_division):
+    y_true, y_pred, groups, w = prepare_arrays(
+        y_true, y_pred, sensitive_features, sample_weight, min_groups=2
+    )
+    try:
+        y_pred = y_pred.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError("y_pred must be numeric for mean-prediction metrics.") from None
+    w = np.ones(len(y_pred)) if w is None else w
+    num = np.bincount(groups.codes, weights=w * y_pred, minlength=groups.n_groups)
+    den = np.bincount(groups.codes, weights=w, minlength=groups.n_groups)
+    if priv_group is not None:
+        priv = privileged_mask(groups, priv_group)
+        num = np.array([num[~priv].sum(), num[priv].sum()])
+        den = np.array([den[~priv].sum(), den[priv].sum()])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(den > 0, num / den, np.nan)
+    return float(_compare(means, kind, priv_group is not None, zero_division))
+
+
+def mean_prediction_difference(y_true, y_pred, *, sensitive_features, priv_group=None,
+                               sample_weight=None, zero_division=np.nan):
+    r"""Regression: gap in (weighted) mean prediction between groups.
+
+    .. math::
+
+        \bar{\hat y}_{unpriv} - \bar{\hat y}_{priv} \quad\text{or}\quad
+        \max_g \bar{\hat y}_g - \min_g \bar{\hat y}_g
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Checked for length, otherwise ignored.
+    y_pred : array-like of shape (n_samples,)
+        Numeric predictions (or scores).
+    sensitive_features, priv_group, sample_weight
+        As in the classification metrics.
+    zero_division : float, default=nan
+        Unused for differences; kept for a uniform signature.
+
+    Returns
+    -------
+    float
+    """
+    return _mean_prediction_gap("difference", y_true, y_pred, sensitive_features, priv_group,
+                                sample_weight, zero_division)
+
+
+def mean_prediction_ratio(y_true, y_pred, *, sensitive_features, priv_group=None,
+                          sample_weight=None, zero_division=np.nan):
+    r"""Regression: ratio of (weighted) mean predictions between groups.
+
+    .. math::
+
+        \bar{\hat y}_{unpriv} / \bar{\hat y}_{priv} \quad\text{or}\quad
+        \min_g \bar{\hat y}_g / \max_g \bar{\hat y}_g
+
+    Meaningful for non-negative predictions (amounts, scores). A zero denominator gives
+    ``zero_division``. Parameters as :func:`mean_prediction_difference`.
+
+    Returns
+    -------
+    float
+    """
+    return _mean_prediction_gap("ratio", y_true, y_pred, sensitive_features, priv_group,
+                                sample_weight, zero_division)
