@@ -1,3 +1,162 @@
-"""fairkit.preprocessing.correlation_remover (not yet implemented)."""
+r"""Linear decorrelation of the features from the protected attribute(s)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import ProtectedAttributeMixin
+from ._base import assemble_output, output_names, split_features
+
+__all__ = ["CorrelationRemover"]
+
+
+class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimator):
+    r"""Remove the linear dependence of the features on the protected attribute(s).
+
+    Let :math:`S` be the protected attributes (numeric columns as they are; a non-numeric
+    column becomes indicator columns for all its categories but the first), centred with
+    their training means :math:`\bar s`, and :math:`X` the other features. ``fit`` solves
+    the least-squares problem
+
+    .. math::
+
+        \beta^\star = \arg\min_\beta \lVert X - (S - \bar s)\beta \rVert_F^2,
+
+    and ``transform`` returns
+
+    .. math::
+
+        \tilde X = \alpha \big(X - (S - \bar s)\beta^\star\big) + (1 - \alpha) X.
+
+    At :math:`\alpha = 1` every output column has zero sample correlation with every
+    column of :math:`S` on the training data, while the feature means are kept; smaller
+    :math:`\alpha` trades decorrelation for fidelity. This is fairlearn's
+    ``CorrelationRemover`` (same formula, same result on numeric attributes) under
+    fairkit's ``prot_attr`` / ``sensitive_features`` contract, with categorical attributes
+    accepted.
+
+    Parameters
+    ----------
+    prot_attr : str, int or list, default=None
+        Protected column(s) of ``X``, or None with ``sensitive_features`` routed to ``fit``
+        and ``transform``. All other columns must be numeric.
+    alpha : float in [0, 1], default=1.0
+        Amount of decorrelation.
+    drop_prot_attr : bool, default=True
+        Leave the protected columns out of the output (as fairlearn does).
+
+    Attributes
+    ----------
+    beta_ : ndarray of shape (n_encoded_protected, n_decorrelated)
+    sensitive_mean_ : ndarray of shape (n_encoded_protected,)
+    sensitive_categories_ : list
+        Per protected column, the categories of a non-numeric column (None for numeric).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    References
+    ----------
+    .. [1] fairlearn.preprocessing.CorrelationRemover, fairlearn documentation.
+    .. [2] T. Calders, A. Karim, F. Kamiran, W. Ali and X. Zhang, "Controlling attribute
+       effect in linear regression", ICDM 2013.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fairkit.preprocessing import CorrelationRemover
+    >>> X = pd.DataFrame({"sex": ["F", "F", "M", "M"], "x": [1.0, 2.0, 3.0, 6.0]})
+    >>> CorrelationRemover(prot_attr="sex").fit_transform(X).ravel().tolist()
+    [2.5, 3.5, 1.5, 4.5]
+    """
+
+    _parameter_constraints = {
+        "prot_attr": [str, Integral, list, tuple, None],
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "drop_prot_attr": ["boolean"],
+    }
+
+    def __init__(self, prot_attr=None, alpha=1.0, drop_prot_attr=True):
+        self.prot_attr = prot_attr
+        self.alpha = alpha
+        self.drop_prot_attr = drop_prot_attr
+
+    def _encode(self, values: pd.DataFrame, fitting: bool) -> np.ndarray:
+        blocks = []
+        if fitting:
+            self.sensitive_categories_ = []
+        for k, col in enumerate(values.columns):
+            v = values[col]
+            if fitting:
+                numeric = pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v)
+                self.sensitive_categories_.append(
+                    None if numeric else sorted(pd.unique(v).tolist(), key=str)
+                )
+            cats = self.sensitive_categories_[k]
+            if cats is None:
+                blocks.append(v.to_numpy(dtype=np.float64)[:, None])
+                continue
+            unseen = set(pd.unique(v).tolist()) - set(cats)
+            if unseen:
+                raise ValueError(
+                    f"Protected attribute {col!r} has value(s) {sorted(unseen, key=str)} "
+                    f"not seen during fit (fitted values: {cats}); cannot transform them."
+                )
+            arr = v.to_numpy()
+            blocks.append(np.column_stack([arr == c for c in cats[1:]]).astype(np.float64)
+                          if len(cats) > 1 else np.zeros((len(v), 0)))
+        return np.hstack(blocks)
+
+    def fit(self, X, y=None, sensitive_features=None):
+        """Learn :math:`\\beta^\\star` and the means of the protected attributes.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : ignored
+        sensitive_features : array-like, optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=True,
+                                              require_groups=False)
+        self._feature_idx = fidx
+        S = self._encode(prot.values, fitting=True)
+        self.sensitive_mean_ = S.mean(axis=0)
+        self.beta_ = np.linalg.lstsq(S - self.sensitive_mean_, Xf, rcond=None)[0]
+        return self
+
+    def transform(self, X, sensitive_features=None):
+        """Decorrelate the features of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, optional
+
+        Returns
+        -------
+        ndarray or DataFrame
+        """
+        check_is_fitted(self)
+        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=False,
+                                              require_groups=False)
+        S = self._encode(prot.values, fitting=False)
+        filtered = Xf - (S - self.sensitive_mean_) @ self.beta_
+        a = float(self.alpha)
+        out = a * filtered + (1.0 - a) * Xf
+        return assemble_output(self, X, out, fidx, pidx, self.drop_prot_attr)
+
+    def get_feature_names_out(self, input_features=None):
+        """Input feature names, without the protected ones if ``drop_prot_attr``."""
+        check_is_fitted(self)
+        keep = self._feature_idx if self.drop_prot_attr else range(self.n_features_in_)
+        return output_names(self, input_features, list(keep))

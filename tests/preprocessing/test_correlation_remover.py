@@ -1,0 +1,114 @@
+"""Tests for fairkit.preprocessing.CorrelationRemover (fairlearn as the oracle)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.preprocessing import CorrelationRemover as FairlearnCR
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairkit.preprocessing import CorrelationRemover
+
+
+def data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    s1 = rng.integers(0, 2, n).astype(float)
+    s2 = rng.normal(size=n)
+    X = pd.DataFrame({
+        "a": rng.normal(size=n) + 2 * s1,
+        "s1": s1,
+        "b": rng.normal(size=n) - s2,
+        "s2": s2,
+        "c": rng.normal(size=n),
+    })
+    return X
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.7, 0.0])
+def test_equals_fairlearn_on_numeric_attributes(alpha):
+    X = data()
+    ours = CorrelationRemover(prot_attr=["s1", "s2"], alpha=alpha).fit(X)
+    ref = FairlearnCR(sensitive_feature_ids=["s1", "s2"], alpha=alpha).fit(X)
+    X_new = data(50, seed=1)
+    np.testing.assert_allclose(ours.transform(X_new), ref.transform(X_new), atol=1e-12)
+    assert ours.get_feature_names_out().tolist() == ["a", "b", "c"]
+
+
+def test_zero_correlation_and_means_kept():
+    X = data()
+    Xt = CorrelationRemover(prot_attr=["s1", "s2"]).fit_transform(X)
+    for j in range(3):
+        for s in ("s1", "s2"):
+            assert abs(np.corrcoef(Xt[:, j], X[s])[0, 1]) < 1e-12
+    np.testing.assert_allclose(Xt.mean(axis=0), X[["a", "b", "c"]].mean().to_numpy(),
+                               atol=1e-12)
+
+
+def test_categorical_attribute_equals_fairlearn_on_indicators():
+    rng = np.random.default_rng(2)
+    n = 200
+    race = rng.choice(["B", "O", "W"], n)
+    X = pd.DataFrame({"race": race, "x": rng.normal(size=n) + (race == "W"),
+                      "z": rng.normal(size=n)})
+    ours = CorrelationRemover(prot_attr="race").set_output(transform="pandas").fit(X)
+    # independent: fairlearn on hand-made indicator columns (drop the first category)
+    Xd = X.assign(O=(race == "O").astype(float), W=(race == "W").astype(float)).drop(
+        columns="race")
+    ref = FairlearnCR(sensitive_feature_ids=["O", "W"]).fit(Xd)
+    out = ours.transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x", "z"]
+    np.testing.assert_allclose(out.to_numpy(), ref.transform(Xd), atol=1e-12)
+    # the same through routed sensitive_features
+    routed = CorrelationRemover().fit(X[["x", "z"]], sensitive_features=X["race"])
+    np.testing.assert_allclose(routed.transform(X[["x", "z"]], sensitive_features=X["race"]),
+                               out.to_numpy(), atol=1e-12)
+    keep = CorrelationRemover(prot_attr="race", drop_prot_attr=False).set_output(
+        transform="pandas").fit_transform(X)
+    assert list(keep.columns) == ["race", "x", "z"] and keep["race"].tolist() == race.tolist()
+
+
+def test_bad_inputs():
+    X = data()
+    with pytest.raises(ValueError, match=r"alpha.*range \[0.0, 1.0\].*2"):
+        CorrelationRemover(prot_attr="s1", alpha=2).fit(X)
+    cr = CorrelationRemover(prot_attr="s1").fit(X)
+    with pytest.raises(ValueError, match=r"prot_attr column\(s\) \['s1'\] not found"):
+        cr.transform(X.drop(columns="s1"))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        cr.transform(X.assign(a=np.nan))
+    Xc = pd.DataFrame({"g": ["u", "v"] * 5, "x": np.arange(10.0)})
+    crc = CorrelationRemover(prot_attr="g").fit(Xc)
+    with pytest.raises(ValueError, match=r"value\(s\) \['w'\] not seen during fit"):
+        crc.transform(pd.DataFrame({"g": ["w"], "x": [1.0]}))
+
+
+def test_grid_search_over_alpha_with_fairness_scorer():
+    rng = np.random.default_rng(3)
+    n = 600
+    s = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) + np.c_[1.5 * s, 0 * s]
+    y = (x[:, 0] + x[:, 1] + rng.normal(size=n) > 1).astype(int)
+    X = pd.DataFrame({"s": s, "x1": x[:, 0], "x2": x[:, 1]})
+
+    def neg_spd(est, X, y):
+        p = est.predict(X)
+        return -abs(p[X["s"].to_numpy() == 1].mean() - p[X["s"].to_numpy() == 0].mean())
+
+    pipe = make_pipeline(CorrelationRemover(prot_attr="s"), LogisticRegression())
+    gs = GridSearchCV(pipe, {"correlationremover__alpha": [0.0, 1.0]}, scoring=neg_spd,
+                      cv=3, n_jobs=2).fit(X, y)
+    no_fix, fixed = gs.cv_results_["mean_test_score"]
+    assert fixed > no_fix + 0.2  # |SPD| shrinks by more than 0.2
+    assert gs.best_params_ == {"correlationremover__alpha": 1.0}
+
+
+DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
+                "with TypeError 'unhashable type: dict' instead of the expected message")
+
+
+@parametrize_with_checks([CorrelationRemover(prot_attr=0)],
+                         expected_failed_checks=lambda est: {"check_dtype_object": DICT_IN_PROT})
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
