@@ -172,6 +172,8 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         Names of the input features, when ``X`` was a DataFrame with string column names.
     n_seen_ : int
         Number of records learned from so far.
+    n_iter_ : int
+        Passes made by the last ``fit`` (1 after ``partial_fit``).
     t_ : int
         Number of Adam steps taken so far.
     group_counts_ : ndarray of shape (n_strata, n_groups)
@@ -285,6 +287,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         for _ in range(self.max_iter):
             order = rng.permutation(len(ycode)) if self.shuffle else slice(None)
             self._learn(Xv[order], ycode[order], gcode[order], record=False)
+        self.n_iter_ = self.max_iter
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -341,7 +344,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     def node_weights_(self):
         """Oblique split weights, shape ``(n_trees, n_nodes, n_features)``."""
         check_is_fitted(self, "classes_")
-        return self._W[:, :-1].reshape(self.n_trees, -1, self.n_features_in_)
+        return self._W[:, :-1].reshape(self.n_trees, -1, self._W.shape[1] - 1)
 
     @property
     def node_bias_(self):
@@ -385,7 +388,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     # ------------------------------------------------------------------ state
 
     def _reset(self):
-        for name in ("classes_", "groups_", "n_seen_", "t_", "_W", "_theta"):
+        for name in ("classes_", "groups_", "n_seen_", "t_", "n_iter_", "_W", "_theta"):
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -398,6 +401,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         self._n_nodes_total = T * n_nodes
         d1 = n_features + 1
         n_w, n_theta = T * n_nodes * d1, T * n_leaves * C
+        self._n_w = n_w
         # One flat parameter vector so that Adam is a handful of vector operations.
         self._params = np.empty(n_w + n_theta)
         self._W = self._params[:n_w].reshape(T * n_nodes, d1)
@@ -432,7 +436,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         if "_params" in state:
             T, C = self.n_trees, len(self.classes_)
             n_nodes, n_leaves = 2**self.depth - 1, 2**self.depth
-            n_w = T * n_nodes * (self.n_features_in_ + 1)
+            n_w = self._n_w
             self._W = self._params[:n_w].reshape(T * n_nodes, -1)
             self._theta = self._params[n_w:].reshape(T, n_leaves, C)
             self._gW = self._grad[:n_w].reshape(self._W.shape)
@@ -449,7 +453,9 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                 "name(s) or index(es) of X) or pass sensitive_features."
             )
         prot = resolve_protected(
-            X, prot_attr=self.prot_attr, sensitive_features=sensitive_features
+            X if hasattr(X, "iloc") else Xv,
+            prot_attr=self.prot_attr,
+            sensitive_features=sensitive_features,
         )
         return Xv, y, prot.groups
 
@@ -472,6 +478,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                 )
         if first:
             self._start(classes, Xv.shape[1])
+            self.n_iter_ = 1
         ycode, gcode = self._codes(y, groups)
         return self._learn(Xv, ycode, gcode, record=record)
 
@@ -700,6 +707,12 @@ def _group_counts(y_true, y_pred, sensitive_features, pos_label):
     return None
 
 
+def _accepts(estimator, name):
+    import inspect
+
+    return name in inspect.signature(estimator.partial_fit).parameters
+
+
 def prequential_evaluation(
     estimator, X, y, *, classes=None, sensitive_features=None, pos_label=1, chunk_size=1
 ):
@@ -756,7 +769,7 @@ def prequential_evaluation(
             Xc = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
             y_pred[rows] = estimator.predict(Xc) if fitted else np.asarray(classes)[0]
             kw = {} if fitted else {"classes": classes}
-            if sensitive_features is not None:
+            if sensitive_features is not None and _accepts(estimator, "sensitive_features"):
                 kw["sensitive_features"] = np.asarray(sensitive_features)[rows]
             estimator.partial_fit(Xc, y[rows], **kw)
             fitted = True
