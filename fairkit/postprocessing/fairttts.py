@@ -385,8 +385,10 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
             check_is_fitted(estimator)
             return estimator
         if y is None:
-            raise ValueError("y is required to fit the estimator (set prefit=True to wrap a "
-                             "fitted model without labels).")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None "
+                "(set prefit=True to wrap a fitted model without labels)."
+            )
         return clone(estimator).fit(X, y, **fit_params)
 
     def _model_matrix(self, X):
@@ -490,6 +492,7 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Class with the highest :meth:`predict_proba` (ties go to the first class)."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self):

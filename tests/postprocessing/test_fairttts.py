@@ -1,0 +1,512 @@
+"""FairTTTS / TTTS (fairkit.postprocessing.fairttts).
+
+The oracle for the exact mode is a per-sample brute-force enumeration of every root-to-leaf
+path, written here independently from the vectorised engine (scalar Python, rules coded
+from the TTTS / FairTTTS papers' formulas).
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairkit.postprocessing import FairTTTSClassifier, TTTSClassifier
+
+
+# ------------------------------------------------------------------------------------
+# data and oracle
+# ------------------------------------------------------------------------------------
+def _data(n=400, seed=0, scale=1000.0):
+    """sex (0 = unprivileged) in column 0, an income-like column with a large scale."""
+    rng = np.random.default_rng(seed)
+    sex = rng.integers(0, 2, n)
+    z1 = rng.normal(size=n)
+    income = rng.normal(size=n) * scale
+    X = np.column_stack([sex, z1, income])
+    y = (z1 + 0.8 * sex + income / scale * 0.5 + rng.normal(scale=0.6, size=n) > 0.6)
+    return X, y.astype(int)
+
+
+def _rule_p(tree, node, x, depth, rule, p_max, mean, std):
+    f, t = tree.feature[node], tree.threshold[node]
+    if rule == "fixed":
+        p = p_max / 2
+    elif rule == "depth":
+        p = min(p_max / 2 * depth, 2 * p_max)
+    elif rule == "agreement":
+        v = tree.value[node, 0]
+        p = min(1 - v.max() / v.sum(), 5 * p_max)
+    elif rule == "confidence":
+        p = max(p_max - abs(float(np.float32(x[f])) - mean[f]) / std[f], 0.0)
+    else:
+        internal = tree.children_left >= 0
+        D = np.abs(tree.threshold[internal]).max()
+        p = max(p_max - abs(float(np.float32(x[f])) - t) / D, 0.0)
+    return min(p, 0.5)
+
+
+def _walk(tree, frac, x, node, mass, depth, ctx):
+    """Sum of mass * leaf fractions over every path below ``node`` (one sample)."""
+    left, right = tree.children_left[node], tree.children_right[node]
+    if left < 0:
+        return mass * frac[node]
+    f, t = tree.feature[node], tree.threshold[node]
+    p = _rule_p(tree, node, x, depth, ctx["rule"], ctx["p_max"], ctx["mean"], ctx["std"])
+    goes_left = np.float32(x[f]) <= t
+    if ctx["unpriv"] and f in ctx["prot"]:
+        fl, fr = frac[left, ctx["pos"]], frac[right, ctx["pos"]]
+        if fl != fr and (fl < fr) == goes_left:
+            p = min(ctx["alpha"] * p, 0.5)
+    near, far = (left, right) if goes_left else (right, left)
+    return (_walk(tree, frac, x, near, mass * (1 - p), depth + 1, ctx)
+            + _walk(tree, frac, x, far, mass * p, depth + 1, ctx))
+
+
+def _brute_force(model, X, *, rule, p_max, alpha=1.0, unpriv=None, prot=(), pos=1,
+                 mean=None, std=None):
+    trees = [model.tree_] if hasattr(model, "tree_") else [e.tree_ for e in model.estimators_]
+    out = np.zeros((len(X), trees[0].value.shape[2]))
+    for i, x in enumerate(X):
+        ctx = dict(rule=rule, p_max=p_max, alpha=alpha, prot=prot, pos=pos, mean=mean,
+                   std=std, unpriv=unpriv is not None and unpriv[i])
+        for tree in trees:
+            frac = tree.value[:, 0, :] / tree.value[:, 0, :].sum(axis=1, keepdims=True)
+            out[i] += _walk(tree, frac, x, 0, 1.0, 0, ctx)
+        out[i] /= len(trees)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _data()
+
+
+@pytest.fixture(scope="module")
+def small_tree(data):
+    X, y = data
+    return DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def small_forest(data):
+    X, y = data
+    return RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X, y)
+
+
+# ------------------------------------------------------------------------------------
+# exact mode = brute force
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rule", ["fixed", "depth", "agreement", "confidence", "distance"])
+@pytest.mark.parametrize("which", ["tree", "forest"])
+def test_exact_equals_brute_force(data, small_tree, small_forest, rule, which):
+    X, y = data
+    model = small_tree if which == "tree" else small_forest
+    est = FairTTTSClassifier(
+        model, prot_attr=0, priv_group=1, prefit=True, prob_type=rule, p_max=0.15, alpha=9.0
+    ).fit(X)
+    assert est.n_protected_splits_ > 0
+    Xs = X[:60]
+    got = est.predict_proba(Xs)
+    mean = X.astype(np.float32).mean(axis=0, dtype=np.float64)
+    std = X.astype(np.float32).std(axis=0, dtype=np.float64) + 1e-9
+    expected = _brute_force(
+        model, Xs, rule=rule, p_max=0.15, alpha=9.0, unpriv=Xs[:, 0] == 0, prot=(0,),
+        mean=mean, std=std,
+    )
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # plain TTTS against the same oracle without the boost
+    ttts = TTTSClassifier(model, prefit=True, prob_type=rule, p_max=0.15).fit(X)
+    plain = _brute_force(model, Xs, rule=rule, p_max=0.15, mean=mean, std=std)
+    plain_got = ttts.predict_proba(Xs)
+    np.testing.assert_allclose(plain_got, plain, rtol=0, atol=1e-12)
+    # the boost changes something for the unprivileged rows only
+    assert np.abs(got - plain_got)[Xs[:, 0] == 1].max() == 0.0
+    if rule == "confidence":
+        # |sex - 0.5| / 0.5 = 1 > p_max: base p = 0 at sex splits, so nothing to boost
+        assert np.abs(got - plain_got).max() == 0.0
+    else:
+        assert np.abs(got - plain_got)[Xs[:, 0] == 0].max() > 1e-3
+
+
+def test_exact_multiclass_brute_force():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.integers(0, 3, 300), rng.normal(size=(300, 2)) * 50])
+    y = (X[:, 1] > 0).astype(int) + (X[:, 0] == 2) + (X[:, 2] > 30)
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    est = FairTTTSClassifier(tree, prot_attr=0, unpriv_group=[0, 1], pos_label=2,
+                             prefit=True).fit(X)
+    expected = _brute_force(tree, X[:50], rule="distance", p_max=0.1, alpha=9.0,
+                            unpriv=X[:50, 0] < 2, prot=(0,), pos=2)
+    np.testing.assert_allclose(est.predict_proba(X[:50]), expected, rtol=0, atol=1e-12)
+    assert est.predict_proba(X).shape == (300, 4)
+
+
+def test_hand_computed_stump():
+    # One split on sex (threshold 0.5). Left (sex=0): 1 of 4 positive, right: 3 of 4.
+    X = np.array([[0.0]] * 4 + [[1.0]] * 4)
+    y = np.array([1, 0, 0, 0, 1, 1, 1, 0])
+    stump = DecisionTreeClassifier(max_depth=1).fit(X, y)
+    kw = dict(prot_attr=0, priv_group=1, prefit=True, prob_type="fixed", p_max=0.1)
+    fair = FairTTTSClassifier(stump, **kw).fit(X)
+    proba = fair.predict_proba(np.array([[0.0], [1.0]]))[:, 1]
+    # unprivileged, default child is the unfavourable one: p = min(9 * 0.05, 0.5) = 0.45
+    # privileged, default child favourable: p = 0.05
+    np.testing.assert_allclose(proba, [0.55 * 0.25 + 0.45 * 0.75, 0.95 * 0.75 + 0.05 * 0.25],
+                               atol=1e-15)
+    ttts = TTTSClassifier(stump, prefit=True, prob_type="fixed", p_max=0.1).fit(X)
+    np.testing.assert_allclose(ttts.predict_proba(np.array([[0.0]]))[:, 1],
+                               [0.95 * 0.25 + 0.05 * 0.75], atol=1e-15)
+    # the cap: alpha=20 gives min(20 * 0.05, 0.5) = 0.5
+    capped = FairTTTSClassifier(stump, alpha=20.0, **kw).fit(X)
+    np.testing.assert_allclose(capped.predict_proba(np.array([[0.0]]))[:, 1], [0.5],
+                               atol=1e-15)
+    # unpriv_group=0 is the same as priv_group=1
+    alt = FairTTTSClassifier(stump, prot_attr=0, unpriv_group=0, prefit=True,
+                             prob_type="fixed").fit(X)
+    np.testing.assert_array_equal(alt.predict_proba(X), fair.predict_proba(X))
+
+
+def test_distance_rule_hand_value():
+    # income in {1000, 3000}, sex in {0, 1}; positives per cell of 4 rows:
+    # (1000, F) 0, (1000, M) 1, (3000, F) 3, (3000, M) 4. The depth-2 tree splits on income
+    # at 2000 (so D = 2000), then on sex at 0.5 in both children.
+    income = np.repeat([1000.0, 1000.0, 3000.0, 3000.0], 4)
+    sex = np.tile(np.repeat([0.0, 1.0], 4), 2)
+    y = np.array([0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1])
+    X = np.column_stack([sex, income])
+    tree = DecisionTreeClassifier(max_depth=2).fit(X, y)
+    assert tree.tree_.feature[0] == 1 and tree.tree_.threshold[0] == 2000.0
+    est = FairTTTSClassifier(tree, prot_attr=0, priv_group=1, prefit=True).fit(X)
+    proba = est.predict_proba(np.array([[0.0, 1000.0], [1.0, 1000.0]]))[:, 1]
+    # root: |1000 - 2000| / 2000 = 0.5 > 0.1, so p = 0. Sex split: p = 0.1 - 0.5 / 2000 =
+    # 0.09975; the woman heads to the unfavourable leaf (0/4) -> min(9 p, 0.5) = 0.5.
+    p = 0.1 - 0.5 / 2000
+    np.testing.assert_allclose(proba, [0.5 * 0.0 + 0.5 * 0.25, (1 - p) * 0.25 + p * 0.0],
+                               rtol=0, atol=1e-15)
+    ttts = TTTSClassifier(tree, prefit=True).fit(X).predict_proba(np.array([[0.0, 1000.0]]))
+    np.testing.assert_allclose(ttts[:, 1], [p * 0.25], rtol=0, atol=1e-15)
+
+
+# ------------------------------------------------------------------------------------
+# untreated model, leaf normalisation
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["exact", "sample"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        DecisionTreeClassifier(random_state=0),
+        RandomForestClassifier(n_estimators=7, random_state=0),
+        ExtraTreesClassifier(n_estimators=7, random_state=0),
+    ],
+    ids=["tree", "forest", "extra"],
+)
+def test_p_max_zero_is_untreated_model(data, model, method):
+    X, y = data
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))  # weighted leaves
+    model = model.fit(X, y, sample_weight=w)
+    for est in (
+        FairTTTSClassifier(model, prot_attr=0, priv_group=1, p_max=0.0, prefit=True,
+                           method=method, n_simulations=3, random_state=0),
+        TTTSClassifier(model, p_max=0.0, prefit=True, method=method, n_simulations=3),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            est.fit(X)
+        np.testing.assert_array_equal(est.predict_proba(X), model.predict_proba(X))
+        np.testing.assert_array_equal(est.predict(X), model.predict(X))
+
+
+class _CountTree:
+    """A tree_ look-alike storing weighted counts in value (scikit-learn < 1.4)."""
+
+    def __init__(self, tree, counts):
+        for name in ("children_left", "children_right", "feature", "threshold", "node_count"):
+            setattr(self, name, getattr(tree, name))
+        self.value = tree.value * counts[:, None, None]
+
+
+def test_leaf_values_normalised_from_counts(data, small_tree):
+    from fairkit.postprocessing.fairttts import _ForestArrays, _simulate
+
+    X, _ = data
+    t = small_tree.tree_
+    a_frac = _ForestArrays([t], 1)
+    a_count = _ForestArrays([_CountTree(t, t.weighted_n_node_samples * 3.0)], 1)
+    np.testing.assert_allclose(a_count.value, a_frac.value, rtol=1e-14)
+    np.testing.assert_array_equal(a_count.unfavourable_left, a_frac.unfavourable_left)
+    kw = dict(prob_type="agreement", p_max=0.1, alpha=9.0, method="exact", n_simulations=1,
+              tol=0.0, feature_mean=None, feature_scale=None, random_state=None)
+    unpriv = X[:, 0] == 0
+    Z = X.astype(np.float32)
+    np.testing.assert_allclose(
+        _simulate(a_count, Z, unpriv, a_count.splits_on([0]), **kw),
+        _simulate(a_frac, Z, unpriv, a_frac.splits_on([0]), **kw),
+        rtol=0, atol=1e-13,
+    )
+
+
+# ------------------------------------------------------------------------------------
+# Monte-Carlo mode
+# ------------------------------------------------------------------------------------
+def test_sampling_converges_like_inverse_sqrt(data, small_tree):
+    X, _ = data
+    kw = dict(prot_attr=0, priv_group=1, prefit=True, p_max=0.3, prob_type="fixed")
+    exact = FairTTTSClassifier(small_tree, **kw).fit(X).predict_proba(X)[:, 1]
+    rmse = {}
+    for S in (16, 256):
+        errs = [
+            FairTTTSClassifier(small_tree, method="sample", n_simulations=S, random_state=r,
+                               **kw).fit(X).predict_proba(X)[:, 1] - exact
+            for r in range(3)
+        ]
+        rmse[S] = float(np.sqrt(np.mean(np.square(errs))))
+    # 16x more simulations -> 4x smaller error (1/sqrt(S)); allow sampling noise
+    ratio = rmse[16] / rmse[256]
+    assert 3.2 < ratio < 5.0, (rmse, ratio)
+    # the error itself matches the binomial standard error sqrt(mean(q(1-q))/S)
+    # for the 0/1-leaf parts; here leaves are fractions so it is an upper bound
+    assert rmse[256] < np.sqrt(0.25 / 256)
+
+
+def test_sample_mode_deterministic_given_seed(data, small_forest):
+    X, _ = data
+    make = lambda seed: FairTTTSClassifier(  # noqa: E731
+        small_forest, prot_attr=0, priv_group=1, prefit=True, method="sample",
+        n_simulations=4, random_state=seed,
+    ).fit(X)
+    a, b, c = make(1), make(1), make(2)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+    assert np.abs(a.predict_proba(X) - c.predict_proba(X)).max() > 0
+
+
+def test_tol_bounds_error(data, small_forest):
+    X, _ = data
+    kw = dict(prot_attr=0, priv_group=1, prefit=True, prob_type="fixed", p_max=0.2)
+    exact = FairTTTSClassifier(small_forest, **kw).fit(X).predict_proba(X)
+    approx = FairTTTSClassifier(small_forest, tol=1e-3, **kw).fit(X).predict_proba(X)
+    diff = np.abs(exact - approx).max()
+    assert 0 < diff < 0.02
+
+
+# ------------------------------------------------------------------------------------
+# protected attribute handling
+# ------------------------------------------------------------------------------------
+def _frame(seed=0, n=400):
+    X, y = _data(n=n, seed=seed)
+    rng = np.random.default_rng(seed + 10)
+    df = pd.DataFrame({"z1": X[:, 1], "sex": X[:, 0], "income": X[:, 2],
+                       "race": rng.choice(["a", "b"], n)})
+    df["race_b"] = (df["race"] == "b").astype(float)
+    y = y | ((df["race_b"].to_numpy() == 1) & (X[:, 1] > 0)).astype(int)
+    return df, y
+
+
+def test_dataframe_column_among_several(data):
+    df, y = _frame()
+    num = df[["z1", "sex", "income", "race_b"]]
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0).fit(num, y)
+    est = FairTTTSClassifier(tree, prot_attr="sex", priv_group=1, prefit=True).fit(num)
+    np.testing.assert_array_equal(est.protected_features_, [1])
+    arr = FairTTTSClassifier(tree, prot_attr=1, priv_group=1, prefit=True).fit(num.to_numpy())
+    np.testing.assert_array_equal(est.predict_proba(num), arr.predict_proba(num.to_numpy()))
+    # sensitive_features route: protected features found as functions of the group
+    sf = FairTTTSClassifier(tree, priv_group=1, prefit=True).fit(num, sensitive_features=num["sex"])
+    np.testing.assert_array_equal(sf.protected_features_, [1])
+    np.testing.assert_array_equal(
+        sf.predict_proba(num, sensitive_features=num["sex"]), est.predict_proba(num)
+    )
+
+
+def test_intersectional_groups():
+    df, y = _frame()
+    num = df[["z1", "sex", "income", "race_b"]]
+    forest = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0).fit(num, y)
+    est = FairTTTSClassifier(forest, prot_attr=["sex", "race_b"], priv_group=(1.0, 0.0),
+                             prefit=True).fit(num)
+    np.testing.assert_array_equal(est.protected_features_, [1, 3])
+    assert est.groups_ == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+    np.testing.assert_array_equal(est.unprivileged_groups_, [True, True, False, True])
+    Xs = num.to_numpy()[:40]
+    unpriv = ~((Xs[:, 1] == 1) & (Xs[:, 3] == 0))
+    expected = _brute_force(forest, Xs, rule="distance", p_max=0.1, alpha=9.0,
+                            unpriv=unpriv, prot=(1, 3))
+    np.testing.assert_allclose(est.predict_proba(num.iloc[:40]), expected, atol=1e-12)
+    # wildcard: every woman unprivileged, whatever the race
+    wild = FairTTTSClassifier(forest, prot_attr=["sex", "race_b"], unpriv_group=(0.0, None),
+                              prefit=True).fit(num)
+    np.testing.assert_array_equal(wild.unprivileged_groups_, [True, True, False, False])
+
+
+def test_pipeline_with_one_hot_encoding():
+    df, y = _frame()
+    raw = df.assign(sex=np.where(df["sex"] == 1, "Male", "Female"))[["z1", "sex", "income",
+                                                                       "race"]]
+    pre = ColumnTransformer([("oh", OneHotEncoder(), ["sex", "race"])],
+                            remainder="passthrough", verbose_feature_names_out=False)
+    pipe = Pipeline([("pre", pre), ("rf", RandomForestClassifier(5, max_depth=5,
+                                                                 random_state=0))])
+    est = FairTTTSClassifier(pipe, prot_attr="sex", priv_group="Male").fit(raw, y)
+    names = est.estimator_[:-1].get_feature_names_out()
+    assert [names[j] for j in est.protected_features_] == ["sex_Female", "sex_Male"]
+    # same numbers as wrapping the bare forest on the encoded matrix
+    Z = est.estimator_[:-1].transform(raw)
+    bare = FairTTTSClassifier(est.estimator_[-1], prot_attr=[0, 1], unpriv_group=(1.0, 0.0),
+                              prefit=True).fit(Z)
+    np.testing.assert_allclose(est.predict_proba(raw), bare.predict_proba(Z), atol=1e-15)
+
+
+def test_warns_and_reduces_to_ttts_without_protected_split(data):
+    X, y = data
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X[:, 1:], y)
+    X2 = np.column_stack([X[:, 1:], X[:, 0]])  # sex appended, never used by the tree
+    with pytest.raises(ValueError, match="features"):
+        FairTTTSClassifier(tree, prot_attr=2, priv_group=1, prefit=True).fit(X2)
+    tree2 = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X2, y)
+    assert 2 not in tree2.tree_.feature
+    with pytest.warns(UserWarning, match="No tree of the model splits on the protected"):
+        est = FairTTTSClassifier(tree2, prot_attr=2, priv_group=1, prefit=True).fit(X2)
+    assert est.n_protected_splits_ == 0
+    np.testing.assert_array_equal(
+        est.predict_proba(X2), TTTSClassifier(tree2, prefit=True).fit(X2).predict_proba(X2)
+    )
+
+
+# ------------------------------------------------------------------------------------
+# bad input
+# ------------------------------------------------------------------------------------
+def test_errors(data, small_tree):
+    X, y = data
+    with pytest.raises(TypeError, match="LogisticRegression"):
+        FairTTTSClassifier(LogisticRegression(), prot_attr=0, priv_group=1).fit(X, y)
+    df = pd.DataFrame(X, columns=["sex", "z1", "income"])
+    with pytest.raises(ValueError, match=r"prot_attr column\(s\) \['gender'\] not found"):
+        FairTTTSClassifier(prot_attr="gender", priv_group=1).fit(df, y)
+    est = FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, prefit=True).fit(X)
+    X_new = X[:5].copy()
+    X_new[0, 0] = 2.0
+    with pytest.raises(ValueError, match="Group 2.0 of the protected attribute was not seen"):
+        est.predict_proba(X_new)
+    with pytest.raises(ValueError, match="exactly one of priv_group and unpriv_group"):
+        FairTTTSClassifier(small_tree, prot_attr=0, prefit=True).fit(X)
+    with pytest.raises(ValueError, match="exactly one of priv_group and unpriv_group"):
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, unpriv_group=0,
+                           prefit=True).fit(X)
+    with pytest.raises(ValueError, match="priv_group=5 does not occur"):
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=5, prefit=True).fit(X)
+    with pytest.raises(ValueError, match="unpriv_group=5 does not occur"):
+        FairTTTSClassifier(small_tree, prot_attr=0, unpriv_group=5, prefit=True).fit(X)
+    with pytest.raises(ValueError, match="pos_label='yes' is not one of the classes"):
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, pos_label="yes",
+                           prefit=True).fit(X)
+    with pytest.raises(NotFittedError):
+        FairTTTSClassifier(DecisionTreeClassifier(), prot_attr=0, priv_group=1,
+                           prefit=True).fit(X)
+    with pytest.raises(ValueError, match="prob_type"):
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, prob_type="bayes",
+                           prefit=True).fit(X)
+    with pytest.raises(ValueError, match="p_max"):
+        TTTSClassifier(small_tree, p_max=0.7, prefit=True).fit(X)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        TTTSClassifier(DecisionTreeClassifier()).fit(X)
+    multi = DecisionTreeClassifier(max_depth=2).fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="single-output"):
+        TTTSClassifier(multi, prefit=True).fit(X)
+
+
+# ------------------------------------------------------------------------------------
+# scikit-learn integration
+# ------------------------------------------------------------------------------------
+def _disparate_impact_scorer(estimator, X, y):
+    pred = estimator.predict(X)
+    rate_u, rate_p = pred[X[:, 0] == 0].mean(), pred[X[:, 0] == 1].mean()
+    return -abs(1.0 - rate_u / rate_p)
+
+
+def test_grid_search_over_alpha_and_pickle(data):
+    X, y = data
+    est = FairTTTSClassifier(
+        DecisionTreeClassifier(max_depth=6, random_state=0), prot_attr=0, priv_group=1
+    )
+    search = GridSearchCV(est, {"alpha": [1.0, 9.0]}, scoring=_disparate_impact_scorer,
+                          cv=3).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    # boosting the unprivileged group moves disparate impact toward 1 on this data:
+    # |1 - DI| = 0.410 with alpha=1 (plain TTTS) and 0.305 with alpha=9
+    np.testing.assert_allclose(scores, [-0.4101387, -0.304988], atol=1e-6)
+    assert search.best_params_ == {"alpha": 9.0}
+    clone_back = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(clone_back.predict_proba(X),
+                                  search.best_estimator_.predict_proba(X))
+
+
+def test_direction_on_adult_subset():
+    """FairTTTS moves disparate impact (sex) toward 1 on Adult at no accuracy cost.
+
+    First 6,000 rows of adult.data (4,000 train / rest test), fully grown 10-tree forest,
+    alpha=9, p_max=0.1, distance rule, exact mode with tol=1e-3.
+    """
+    from fairkit.datasets import load_adult
+
+    adult = load_adult()
+    d = adult.data.iloc[:6000].copy()
+    y = np.asarray(adult.target)[:6000].astype(int)
+    sex = (d.pop("sex").astype(str) == "Male").astype(float).to_numpy()
+    for c in d.columns:  # integer codes of the (fixed) category lists: no label leak
+        if not pd.api.types.is_numeric_dtype(d[c]):
+            d[c] = d[c].cat.codes
+    X = d.astype(float).assign(sex=sex)
+    tr, te = slice(0, 4000), slice(4000, None)
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X.iloc[tr], y[tr])
+    est = FairTTTSClassifier(forest, prot_attr="sex", priv_group=1.0, prefit=True,
+                             tol=1e-3).fit(X.iloc[tr])
+    Xt, yt, s = X.iloc[te], y[te], sex[te]
+
+    def di(pred):
+        return pred[s == 0].mean() / pred[s == 1].mean()
+
+    base, fair = forest.predict(Xt), est.predict(Xt)
+    assert di(base) < di(fair) < 1.0
+    assert di(fair) - di(base) > 0.02
+    assert (fair == yt).mean() > (base == yt).mean() - 0.01
+
+
+# ------------------------------------------------------------------------------------
+# common checks
+# ------------------------------------------------------------------------------------
+_SAMPLE_REASON = (
+    "method='sample' draws its random numbers in row order, so a row's Monte-Carlo "
+    "estimate depends on which rows are predicted with it (method='exact' is invariant)"
+)
+
+
+def _expected_failures(estimator):
+    if estimator.method == "sample":
+        return {
+            "check_methods_sample_order_invariance": _SAMPLE_REASON,
+            "check_methods_subset_invariance": _SAMPLE_REASON,
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        TTTSClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)),
+        TTTSClassifier(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0),
+                       method="sample", n_simulations=2, random_state=0),
+    ],
+    expected_failed_checks=_expected_failures,
+)
+def test_sklearn_compatible_ttts(estimator, check):
+    check(estimator)
