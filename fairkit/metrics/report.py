@@ -1,3 +1,203 @@
-"""fairkit.metrics.report (not yet implemented)."""
+"""``fairness_report``: per-group metrics, the gaps between groups and bootstrap intervals.
 
-__all__: list[str] = []
+fairkit's answer to fairlearn's ``MetricFrame``: one bincount gives every group's confusion
+counts, every rate and gap is computed from them, and bootstrap replicates are drawn as
+counts (no Python loop over resamples of the data).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from .._protected import _param_repr
+from .group import _check_pos_label_present
+from .streaming import (
+    RATE_NAMES,
+    GroupCounts,
+    _cell_codes,
+    _compare,
+    _is_pos,
+    _pool,
+    group_rate,
+    prepare_arrays,
+)
+
+__all__ = ["fairness_report", "DEFAULT_REPORT_METRICS"]
+
+#: Rates reported when ``metrics=None``.
+DEFAULT_REPORT_METRICS = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+    "precision",
+    "accuracy",
+    "balanced_accuracy",
+)
+
+# Rows of the (B, ...) bootstrap arrays are built in blocks of at most this many index draws.
+_BLOCK_DRAWS = 4_000_000
+
+
+def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
+                    sample_weight=None, metrics=None, n_bootstrap=0, confidence=0.95,
+                    random_state=None, zero_division=np.nan):
+    r"""Per-group metrics and the gaps between groups, in one DataFrame.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels (one-vs-rest for ``pos_label`` if multiclass).
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        Protected attribute(s); several columns give intersectional groups.
+    priv_group : label or list of labels, optional
+        Privileged group(s). Given: the gap rows are unprivileged (other groups pooled)
+        minus / over privileged (AIF360). None: worst gap between two groups
+        (``max - min`` and ``min / max``, fairlearn's ``between_groups``).
+    pos_label : scalar, default=1
+        Favourable label.
+    sample_weight : array-like of shape (n_samples,), optional
+    metrics : list of str, optional
+        Rates to report, from ``selection_rate``, ``base_rate``, ``true_positive_rate``,
+        ``false_negative_rate``, ``false_positive_rate``, ``true_negative_rate``,
+        ``precision``, ``accuracy``, ``balanced_accuracy``. Default
+        :data:`DEFAULT_REPORT_METRICS`.
+    n_bootstrap : int, default=0
+        Number of bootstrap resamples of the rows for percentile confidence intervals
+        (0: none). Unweighted data are resampled exactly and cheaply as multinomial draws of
+        the ``4 * n_groups`` cell counts; weighted data by drawing row indices in blocks.
+    confidence : float, default=0.95
+        Coverage of the percentile intervals.
+    random_state : int, RandomState or None
+        Seed for the bootstrap.
+    zero_division : float, default=nan
+        Value of a rate or ratio with a zero denominator (see :mod:`fairkit.metrics.group`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (index: the group label as text, ``"Female, Black"`` for
+        intersectional groups; index name: the attribute names) followed by two rows
+        ``"difference"`` and ``"ratio"`` holding the gap of each rate. Columns:
+
+        * ``n_rows``: unweighted group size (``<NA>`` on the gap rows), so small-group noise
+          is visible; ``weight``: sum of sample weights (only if ``sample_weight`` given);
+          ``privileged``: whether the group is privileged (only if ``priv_group`` given);
+        * one column per rate;
+        * with ``n_bootstrap > 0``, ``<rate>_lower`` and ``<rate>_upper`` after each rate:
+          the percentile interval of the group's rate or of the gap. Resamples in which a
+          rate is undefined (e.g. a small group drew no positives) are left out of its
+          interval.
+
+        ``report.attrs`` records ``priv_group``, ``pos_label``, ``comparison``
+        (``"between_groups"`` or ``"unprivileged_vs_privileged"``), ``n_bootstrap`` and
+        ``confidence``.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import fairness_report
+    >>> y = [1, 1, 0, 0, 1, 0, 1, 0]
+    >>> yhat = [1, 0, 0, 1, 1, 0, 0, 0]
+    >>> sex = ["F", "F", "F", "F", "M", "M", "M", "M"]
+    >>> report = fairness_report(y, yhat, sensitive_features=sex, metrics=["selection_rate"])
+    >>> report["selection_rate"].round(3).to_dict()
+    {'F': 0.5, 'M': 0.25, 'difference': 0.25, 'ratio': 0.5}
+    """
+    metrics = list(DEFAULT_REPORT_METRICS if metrics is None else metrics)
+    bad = [m for m in metrics if m not in RATE_NAMES]
+    if bad or not metrics:
+        raise ValueError(
+            f"metrics={_param_repr(metrics)} must be a non-empty list of rates from "
+            f"{list(RATE_NAMES)}; unknown: {bad}."
+        )
+    if not isinstance(n_bootstrap, numbers.Integral) or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+
+    y_true, y_pred, groups, w = prepare_arrays(
+        y_true, y_pred, sensitive_features, sample_weight, min_groups=2
+    )
+    t, p = _is_pos(y_true, pos_label), _is_pos(y_pred, pos_label)
+    counts = GroupCounts._from_encoded(y_true, y_pred, groups, pos_label, w)
+    _check_pos_label_present(y_true, y_pred, pos_label, counts)
+    priv = None if priv_group is None else counts.privileged_mask(priv_group)
+
+    values = _rates_and_gaps(counts.counts, metrics, priv, zero_division)
+    intervals = None
+    if n_bootstrap:
+        rng = check_random_state(random_state)
+        if w is None:
+            boot = _bootstrap_counts_unweighted(counts.counts, n_bootstrap, rng)
+        else:
+            cell = _cell_codes(groups.codes, t, p)
+            boot = _bootstrap_counts_weighted(cell, w, groups.n_groups, n_bootstrap, rng)
+        boot_values = _rates_and_gaps(boot, metrics, priv, zero_division)
+        alpha = (1 - confidence) / 2
+        intervals = {}
+        for m in metrics:
+            with warnings.catch_warnings():  # "All-NaN slice": undefined in every resample
+                warnings.simplefilter("ignore", RuntimeWarning)
+                intervals[m] = np.nanquantile(boot_values[m], [alpha, 1 - alpha], axis=0)
+
+    index = pd.Index([*groups.display_labels, "difference", "ratio"], name=", ".join(
+        groups.names))
+    data = {"n_rows": pd.array([*counts.n_rows.astype(np.int64), None, None], dtype="Int64")}
+    if w is not None:
+        data["weight"] = [*counts.counts.sum(axis=(1, 2)), np.nan, np.nan]
+    if priv is not None:
+        data["privileged"] = pd.array([*priv, None, None], dtype="boolean")
+    for m in metrics:
+        data[m] = values[m]
+        if intervals is not None:
+            data[f"{m}_lower"] = intervals[m][0]
+            data[f"{m}_upper"] = intervals[m][1]
+    report = pd.DataFrame(data, index=index)
+    report.attrs.update(
+        priv_group=priv_group, pos_label=pos_label, n_bootstrap=int(n_bootstrap),
+        confidence=confidence,
+        comparison="between_groups" if priv is None else "unprivileged_vs_privileged",
+    )
+    return report
+
+
+def _rates_and_gaps(C, metrics, priv, zero_division):
+    """For counts (..., G, 2, 2): {rate: (..., G + 2) per-group values, difference, ratio}."""
+    pooled = priv is not None
+    source = _pool(C, priv) if pooled else C
+    out = {}
+    for m in metrics:
+        rates = group_rate(C, m, zero_division)
+        compared = group_rate(source, m, zero_division)
+        diff = _compare(compared, "difference", pooled, zero_division)
+        ratio = _compare(compared, "ratio", pooled, zero_division)
+        out[m] = np.concatenate([rates, diff[..., None], ratio[..., None]], axis=-1)
+    return out
+
+
+def _bootstrap_counts_unweighted(counts, n_bootstrap, rng):
+    """Resampling n rows with replacement = multinomial draw of the cell counts."""
+    flat = counts.ravel()
+    n = int(round(flat.sum()))
+    draws = rng.multinomial(n, flat / flat.sum(), size=n_bootstrap)
+    return draws.astype(float).reshape(n_bootstrap, *counts.shape)
+
+
+def _bootstrap_counts_weighted(cell, w, n_groups, n_bootstrap, rng):
+    """Resample row indices in blocks; one bincount per block over (resample, cell)."""
+    n = len(cell)
+    n_cells = 4 * n_groups
+    block = max(1, _BLOCK_DRAWS // max(n, 1))
+    out = np.empty((n_bootstrap, n_cells))
+    for start in range(0, n_bootstrap, block):
+        b = min(block, n_bootstrap - start)
+        idx = rng.randint(0, n, size=(b, n))
+        flat = (np.arange(b)[:, None] * n_cells + cell[idx]).ravel()
+        out[start:start + b] = np.bincount(flat, weights=w[idx].ravel(),
+                                           minlength=b * n_cells).reshape(b, n_cells)
+    return out.reshape(n_bootstrap, n_groups, 2, 2)
