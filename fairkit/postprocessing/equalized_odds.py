@@ -1,3 +1,226 @@
-"""fairkit.postprocessing.equalized_odds (not yet implemented)."""
+"""Equalized-odds post-processing of a classifier's hard predictions (Hardt et al. 2016)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import ProtectedAttributeMixin
+from ._meta import (
+    binary_target,
+    check_input,
+    classifier_tags,
+    fit_or_check_estimator,
+    hard_positive,
+    labels_from01,
+    proba_columns,
+    resolve_groups,
+)
+
+__all__ = ["EqualizedOddsPostprocessor"]
+
+
+def equalized_odds_lp(counts, objective="accuracy"):
+    r"""Solve Hardt et al.'s linear program for the mixing probabilities.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_groups, 2, 2)
+        ``counts[g, y, h]``: number (or weight) of samples of group ``g`` with true label
+        ``y`` and original prediction ``h`` (1 = favourable).
+    objective : {"accuracy", "balanced_accuracy"}
+
+    Returns
+    -------
+    mix : ndarray of shape (n_groups, 2)
+        ``mix[g, h]`` = P(new prediction = 1 | original prediction = h, group g).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n_groups = counts.shape[0]
+    n_pos = counts[:, 1, :].sum(axis=1)
+    n_neg = counts[:, 0, :].sum(axis=1)
+    # rates as linear functions of the 2 * n_groups variables p[g, h] (row-major)
+    tpr = np.zeros((n_groups, 2 * n_groups))
+    fpr = np.zeros((n_groups, 2 * n_groups))
+    for g in range(n_groups):
+        tpr[g, 2 * g:2 * g + 2] = counts[g, 1] / n_pos[g]
+        fpr[g, 2 * g:2 * g + 2] = counts[g, 0] / n_neg[g]
+    if objective == "accuracy":
+        # expected 0-1 loss: sum_g,h  p[g,h] * (n[g,0,h] - n[g,1,h]) / n  (+ constant)
+        cost = (counts[:, 0, :] - counts[:, 1, :]).ravel() / counts.sum()
+    else:
+        # mean over groups of (FPR_g + FNR_g) / 2 = 1 - balanced accuracy (+ constant)
+        cost = (fpr - tpr).sum(axis=0) / (2 * n_groups)
+    a_eq = np.vstack([tpr[1:] - tpr[0], fpr[1:] - fpr[0]])
+    res = linprog(cost, A_eq=a_eq, b_eq=np.zeros(len(a_eq)), bounds=(0.0, 1.0),
+                  method="highs")
+    if res.status != 0:  # pragma: no cover - the LP is always feasible (p = constant)
+        raise RuntimeError(f"equalized-odds linear program failed: {res.message}")
+    return np.clip(res.x, 0.0, 1.0).reshape(n_groups, 2)
+
+
+class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
+                                 BaseEstimator):
+    r"""Equalized odds by randomly flipping a classifier's predictions per group.
+
+    Hardt et al. (2016) derive a predictor :math:`\tilde Y` from the hard predictions
+    :math:`\hat Y` of a fitted model and the group :math:`A`: with probability
+    :math:`p_{a,h} = P(\tilde Y = 1 \mid \hat Y = h, A = a)` the output is favourable. The
+    rates of :math:`\tilde Y` are linear in :math:`p`,
+
+    .. math::
+
+        \mathrm{TPR}_a(p) = p_{a,1}\,\mathrm{TPR}_a + p_{a,0}\,(1 - \mathrm{TPR}_a), \qquad
+        \mathrm{FPR}_a(p) = p_{a,1}\,\mathrm{FPR}_a + p_{a,0}\,(1 - \mathrm{FPR}_a),
+
+    so the mixing probabilities solve the linear program
+
+    .. math::
+
+        \min_{p \in [0,1]^{2k}} \ \mathcal{L}(p) \quad \text{s.t.} \quad
+        \mathrm{TPR}_a(p) = \mathrm{TPR}_{a'}(p), \ \mathrm{FPR}_a(p) = \mathrm{FPR}_{a'}(p)
+        \quad \forall a, a',
+
+    with :math:`\mathcal{L}` the expected 0-1 loss on the fitting data
+    (``objective="accuracy"``, Hardt et al.'s choice) or the mean over groups of
+    :math:`(\mathrm{FPR}_a + \mathrm{FNR}_a)/2` (``"balanced_accuracy"``, AIF360's
+    ``EqOddsPostprocessing`` objective). Any number of groups is handled (AIF360: two).
+    The LP is solved with HiGHS (``scipy.optimize.linprog``).
+
+    Parameters
+    ----------
+    estimator : classifier
+        Model whose hard predictions are post-processed; a ``Pipeline`` on raw data is fine.
+    prot_attr : str, int or list, default=None
+        Protected column(s) of ``X``; None means ``sensitive_features`` is routed.
+    objective : {"accuracy", "balanced_accuracy"}, default="accuracy"
+    prefit : bool, default=False
+        Use ``estimator`` as already fitted (e.g. post-process on a validation split).
+    pos_label : scalar, default=None
+        The favourable label; None means the greater of the two classes.
+    drop_prot_attr : bool, default=False
+        Remove the ``prot_attr`` columns from ``X`` before passing it to ``estimator``.
+    random_state : int, RandomState or None, default=None
+        Seed of the random flips in ``predict``; an int gives the same output on every call.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+    mixing_rates_ : ndarray of shape (n_groups, 2)
+        ``mixing_rates_[g, h]`` = P(predict favourable | original prediction ``h``, group
+        ``groups_[g]``), ``h`` = 0 (unfavourable) or 1 (favourable).
+    groups_ : list
+        Group labels seen in ``fit``.
+    classes_ : ndarray of shape (2,)
+    pos_label_ : scalar
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    ``predict_proba`` returns :math:`p_{a,\hat y}` (the probability that the randomised rule
+    outputs each class), so rates computed from it are equal across groups up to the LP's
+    tolerance; ``predict`` draws the flips. Every group needs both labels in the fitting data
+    (otherwise its TPR or FPR is undefined) and a group unseen in ``fit`` raises a
+    ``ValueError`` at predict time.
+
+    References
+    ----------
+    .. [1] M. Hardt, E. Price, N. Srebro, "Equality of Opportunity in Supervised Learning",
+       NeurIPS 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from fairkit.postprocessing import EqualizedOddsPostprocessor
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.integers(0, 2, 1000); x = rng.normal(size=1000) + a
+    >>> y = (x + rng.normal(size=1000) > 0.5).astype(int)
+    >>> eo = EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0,
+    ...                                 random_state=0).fit(np.c_[a, x], y)
+    >>> eo.mixing_rates_.shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        "estimator": "no_validation",
+        "prot_attr": "no_validation",
+        "objective": [StrOptions({"accuracy", "balanced_accuracy"})],
+        "prefit": ["boolean"],
+        "pos_label": "no_validation",
+        "drop_prot_attr": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, prot_attr=None, objective="accuracy", prefit=False,
+                 pos_label=None, drop_prot_attr=False, random_state=None):
+        self.estimator = estimator
+        self.prot_attr = prot_attr
+        self.objective = objective
+        self.prefit = prefit
+        self.pos_label = pos_label
+        self.drop_prot_attr = drop_prot_attr
+        self.random_state = random_state
+
+    def fit(self, X, y, sensitive_features=None, **fit_params):
+        """Fit the model (unless ``prefit``) and solve the LP on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), binary
+        sensitive_features : array-like, optional
+        **fit_params : dict
+            Passed to ``estimator.fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = check_input(self, X, reset=True)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
+        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
+        if len(y01) != len(codes):
+            raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
+        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
+        h = hard_positive(self, self.estimator_, X_model, self.pos_label_)
+        counts = np.zeros((len(self.groups_), 2, 2))
+        np.add.at(counts, (codes, y01, h), 1.0)
+        for g, lab in enumerate(self.groups_):
+            for label, name in ((1, "positive"), (0, "negative")):
+                if counts[g, label].sum() == 0:
+                    raise ValueError(
+                        f"Group {lab!r} has no {name} samples (y == "
+                        f"{self.pos_label_ if label else 'the other class'!r}) in the fitting "
+                        "data, so its true/false positive rate is undefined; equalized odds "
+                        "needs both labels in every group."
+                    )
+        self.mixing_rates_ = equalized_odds_lp(counts, self.objective)
+        return self
+
+    def _positive_probability(self, X, sensitive_features):
+        check_is_fitted(self)
+        X = check_input(self, X, reset=False)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
+        h = hard_positive(self, self.estimator_, X_model, self.pos_label_)
+        return self.mixing_rates_[codes, h]
+
+    def predict_proba(self, X, sensitive_features=None):
+        """Probability that the randomised rule outputs each class (order of ``classes_``)."""
+        return proba_columns(self.classes_, self.pos_label_,
+                             self._positive_probability(X, sensitive_features))
+
+    def predict(self, X, sensitive_features=None):
+        """Post-processed predictions (random flips drawn with ``random_state``)."""
+        p = self._positive_probability(X, sensitive_features)
+        rng = check_random_state(self.random_state)
+        return labels_from01(self.classes_, self.pos_label_, rng.random_sample(len(p)) < p)
+
+    def __sklearn_tags__(self):
+        return classifier_tags(super().__sklearn_tags__(), self.estimator)

@@ -1,3 +1,212 @@
-"""fairkit.postprocessing.threshold_optimizer (not yet implemented)."""
+"""Group-specific thresholds (Hardt et al. 2016): fairlearn's ThresholdOptimizer under
+fairkit's protected-attribute contract."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from fairlearn.postprocessing import ThresholdOptimizer as _FairlearnThresholdOptimizer
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import ProtectedAttributeMixin
+from ._meta import (
+    BinarizedEstimator,
+    binary_target,
+    check_input,
+    classifier_tags,
+    fit_or_check_estimator,
+    labels_from01,
+    proba_columns,
+    resolve_groups,
+)
+
+__all__ = ["ThresholdOptimizer"]
+
+
+class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
+                         BaseEstimator):
+    r"""Group-specific (randomised) thresholds on a model's scores, via fairlearn.
+
+    Wraps :class:`fairlearn.postprocessing.ThresholdOptimizer` so that it reads group
+    membership from ``X`` (``prot_attr``) or from routed ``sensitive_features`` in both
+    ``fit`` and ``predict``, accepts any binary labels (``pos_label``) and drops into a
+    ``Pipeline`` or ``GridSearchCV``. The optimisation itself is fairlearn's: for every group
+    :math:`a` it picks a threshold rule on the score :math:`R`, randomising between two
+    thresholds where needed, so that
+
+    .. math::
+
+        \max_{\{t_a\}} \ \text{objective}(\tilde Y) \quad \text{s.t.} \quad
+        \text{constraint metric}(\tilde Y \mid A = a) \text{ equal for all } a,
+
+    e.g. equal selection rates (``"demographic_parity"``) or equal true- and false-positive
+    rates (``"equalized_odds"``, Hardt et al. 2016).
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The model to post-process; a whole ``Pipeline`` on raw data is fine. It receives
+        ``X`` as given (protected columns included unless ``drop_prot_attr=True``).
+    prot_attr : str, int or list, default=None
+        Protected column(s) of ``X``; None means ``sensitive_features`` is routed to ``fit``
+        and ``predict``.
+    constraints : str, default="demographic_parity"
+        One of fairlearn's: ``"demographic_parity"``, ``"equalized_odds"``,
+        ``"true_positive_rate_parity"``, ``"false_positive_rate_parity"``,
+        ``"true_negative_rate_parity"``, ``"false_negative_rate_parity"``,
+        ``"selection_rate_parity"``.
+    objective : str, default="accuracy_score"
+        ``"accuracy_score"``, ``"balanced_accuracy_score"``, ``"selection_rate"``,
+        ``"true_positive_rate"`` or ``"true_negative_rate"`` (the last three not with
+        equalized odds).
+    grid_size : int, default=1000
+        Size of fairlearn's grid over the constraint metric.
+    flip : bool, default=False
+        Allow decisions that flip the score's direction.
+    prefit : bool, default=False
+        Use ``estimator`` as already fitted instead of fitting a clone.
+    predict_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
+        Which method of ``estimator`` gives the scores.
+    tol : float or None, default=None
+        Relaxed constraints (fairlearn >= 0.13): the constraint metric may differ by up to
+        ``tol`` across groups. Not for ``"equalized_odds"``.
+    pos_label : scalar, default=None
+        The favourable label; None means the greater of the two classes.
+    drop_prot_attr : bool, default=False
+        Remove the ``prot_attr`` columns from ``X`` before passing it to ``estimator``.
+    random_state : int, RandomState or None, default=None
+        Seed of the randomised predictions; an int gives the same predictions on every call.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted model (``estimator`` itself with ``prefit=True``).
+    threshold_optimizer_ : fairlearn.postprocessing.ThresholdOptimizer
+        The fitted fairlearn object; its groups are fairkit's group codes ``0 .. k-1``.
+    groups_ : list
+        Group labels seen in ``fit``, in code order.
+    classes_ : ndarray of shape (2,)
+    pos_label_ : scalar
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    A group that does not occur in ``fit`` has no thresholds: ``predict`` raises a
+    ``ValueError`` naming it. Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
+    back; ``predict_proba`` gives the probability with which the randomised rule outputs
+    each class.
+
+    References
+    ----------
+    .. [1] M. Hardt, E. Price, N. Srebro, "Equality of Opportunity in Supervised Learning",
+       NeurIPS 2016.
+    .. [2] fairlearn, ``fairlearn.postprocessing.ThresholdOptimizer``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from fairkit.postprocessing import ThresholdOptimizer
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"sex": rng.choice(["F", "M"], 400), "x": rng.normal(size=400)})
+    >>> y = (X["x"] + (X["sex"] == "M") + rng.normal(size=400) > 0.5).astype(int)
+    >>> to = ThresholdOptimizer(LogisticRegression(), prot_attr="sex", drop_prot_attr=True,
+    ...                         random_state=0).fit(X, y)
+    >>> to.predict(X).shape
+    (400,)
+    """
+
+    _parameter_constraints = {
+        "estimator": "no_validation",
+        "prot_attr": "no_validation",
+        "constraints": [StrOptions({
+            "demographic_parity", "equalized_odds", "true_positive_rate_parity",
+            "false_positive_rate_parity", "true_negative_rate_parity",
+            "false_negative_rate_parity", "selection_rate_parity"})],
+        "objective": [StrOptions({"accuracy_score", "balanced_accuracy_score",
+                                  "selection_rate", "true_positive_rate",
+                                  "true_negative_rate"})],
+        "grid_size": [Interval(Integral, 1, None, closed="left")],
+        "flip": ["boolean"],
+        "prefit": ["boolean"],
+        "predict_method": [StrOptions({"auto", "predict_proba", "decision_function",
+                                       "predict"})],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "pos_label": "no_validation",
+        "drop_prot_attr": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, prot_attr=None, constraints="demographic_parity",
+                 objective="accuracy_score", grid_size=1000, flip=False, prefit=False,
+                 predict_method="auto", tol=None, pos_label=None, drop_prot_attr=False,
+                 random_state=None):
+        self.estimator = estimator
+        self.prot_attr = prot_attr
+        self.constraints = constraints
+        self.objective = objective
+        self.grid_size = grid_size
+        self.flip = flip
+        self.prefit = prefit
+        self.predict_method = predict_method
+        self.tol = tol
+        self.pos_label = pos_label
+        self.drop_prot_attr = drop_prot_attr
+        self.random_state = random_state
+
+    def fit(self, X, y, sensitive_features=None, **fit_params):
+        """Fit the model (unless ``prefit``) and the group thresholds.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), binary
+        sensitive_features : array-like, optional
+            Protected attribute(s), if not read from ``X`` through ``prot_attr``.
+        **fit_params : dict
+            Passed to ``estimator.fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = check_input(self, X, reset=True)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
+        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
+        if len(y01) != len(codes):
+            raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
+        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
+        self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
+            estimator=BinarizedEstimator(self.estimator_, self.pos_label_),
+            constraints=self.constraints, objective=self.objective,
+            grid_size=self.grid_size, flip=self.flip, prefit=True,
+            predict_method=self.predict_method, tol=self.tol,
+        ).fit(X_model, y01, sensitive_features=codes)
+        return self
+
+    def _positive_probability(self, X, sensitive_features):
+        check_is_fitted(self)
+        X = check_input(self, X, reset=False)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
+        pmf = self.threshold_optimizer_._pmf_predict(X_model, sensitive_features=codes)
+        return np.asarray(pmf)[:, 1]
+
+    def predict_proba(self, X, sensitive_features=None):
+        """Probability of each class under the randomised threshold rule."""
+        return proba_columns(self.classes_, self.pos_label_,
+                             self._positive_probability(X, sensitive_features))
+
+    def predict(self, X, sensitive_features=None):
+        """Randomised predictions, drawn as fairlearn does with ``random_state``."""
+        p = self._positive_probability(X, sensitive_features)
+        rng = check_random_state(self.random_state)
+        return labels_from01(self.classes_, self.pos_label_, p >= rng.rand(len(p)))
+
+    def __sklearn_tags__(self):
+        return classifier_tags(super().__sklearn_tags__(), self.estimator)
