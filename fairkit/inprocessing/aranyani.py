@@ -413,6 +413,8 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         self._gtheta = self._grad[n_w:].reshape(self._theta.shape)
         self._m = np.zeros_like(self._params)
         self._v = np.zeros_like(self._params)
+        self._buf = np.zeros_like(self._params)
+        self._paths_block = None
         left, right = _tree_paths(h)
         self._paths_lr = np.vstack([left.T, right.T])  # (2N, L): log reach = [log s, log(1-s)] @
         self._paths_back = np.hstack([left, right])  # (L, 2N)
@@ -608,15 +610,99 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         return gaps, g_means - g_pooled
 
     def _adam(self):
+        # Kingma & Ba's update m_hat / (sqrt(v_hat) + eps), with the bias corrections folded
+        # into the step size and eps (algebraically identical, fewer vector operations).
         self.t_ += 1
-        g = self._grad
-        self._m *= _BETA1
-        self._m += (1.0 - _BETA1) * g
-        self._v *= _BETA2
-        self._v += (1.0 - _BETA2) * (g * g)
-        m_hat = self._m / (1.0 - _BETA1**self.t_)
-        v_hat = self._v / (1.0 - _BETA2**self.t_)
-        self._params -= self.learning_rate * m_hat / (np.sqrt(v_hat) + _EPS)
+        g, m, v, buf = self._grad, self._m, self._v, self._buf
+        m *= _BETA1
+        np.multiply(g, 1.0 - _BETA1, out=buf)
+        m += buf
+        v *= _BETA2
+        np.multiply(g, g, out=buf)
+        buf *= 1.0 - _BETA2
+        v += buf
+        c2 = np.sqrt(1.0 - _BETA2**self.t_)
+        step = self.learning_rate * c2 / (1.0 - _BETA1**self.t_)
+        np.sqrt(v, out=buf)
+        buf += _EPS * c2
+        np.divide(m, buf, out=buf)
+        buf *= step
+        self._params -= buf
+
+    def _learn_one_by_one(self, Xa, ycode, gcode, preds):
+        """Batch size 1: the same step as ``_forward`` + ``_gradient`` + ``_adam`` on 1-D
+        vectors, with block-diagonal path matrices over all trees (no reshapes)."""
+        W, theta, gW, gth = self._W, self._theta, self._gW, self._gtheta
+        TL, C = theta.shape[0] * theta.shape[1], theta.shape[2]
+        th2, gth2 = theta.reshape(TL, C), gth.reshape(TL, C)
+        P = self._block_paths()
+        TN = W.shape[0]
+        counts, agg_s, agg_g = self.group_counts_, self._agg_s, self._agg_g
+        two_groups = len(self.groups_) == 2
+        eo = self._n_strata > 1
+        lam, inv_delta = self.lam, 1.0 / self.delta
+        logs = np.empty(2 * TN)
+        for k in range(Xa.shape[0]):
+            x = Xa[k]
+            yk = ycode[k]
+            z = W @ x
+            log_s = np.logaddexp(0.0, -z)
+            np.negative(log_s, out=logs[:TN])
+            np.subtract(logs[:TN], z, out=logs[TN:])
+            s = np.exp(logs[:TN])
+            mu = np.exp(logs @ P)  # (T*L,)
+            Q = np.exp(th2 - th2.max())
+            Q /= Q.sum(axis=1, keepdims=True)
+            proba = mu @ Q
+            if preds is not None:
+                preds[k] = proba.argmax()
+            r = -1.0 / proba[yk]  # the forest mean's 1/T cancels: proba here is T * p
+            Gmu = (r * Q[:, yk]) * mu  # dL/dmu * mu, with p = proba / T
+            back = P @ Gmu  # (2 T*N,)
+            sp = s * (1.0 - s)
+            dz = back[:TN] - s * (back[:TN] + back[TN:])
+            np.multiply.outer(dz, x, out=gW)
+            np.multiply(Q, Gmu[:, None], out=gth2)
+            np.negative(gth2, out=gth2)
+            gth2[:, yk] += Gmu
+            c = yk if eo else 0
+            g = gcode[k]
+            counts[c, g] += 1.0
+            agg_s[c, g] += s
+            agg_g[c, g] += np.multiply.outer(sp, x)
+            if lam > 0:
+                n_c = counts[c]
+                if two_groups:
+                    if n_c[0] > 0 and n_c[1] > 0:
+                        i0, i1 = 1.0 / n_c[0], 1.0 / n_c[1]
+                        F = agg_s[c, 1] * i1 - agg_s[c, 0] * i0
+                        hp = np.clip(F * inv_delta, -1.0, 1.0)
+                        hp *= lam
+                        D = agg_g[c, 1] * i1
+                        D -= agg_g[c, 0] * i0
+                        D *= hp[:, None]
+                        gW += D
+                else:
+                    for cc in range(self._n_strata):
+                        gaps, grads = self._stratum_gaps(cc, with_grad=True)
+                        if gaps is not None:
+                            hp = smoothed_abs_derivative(gaps, self.delta)
+                            gW += lam * np.einsum("pi,pij->ij", hp, grads)
+            self._adam()
+
+    def _block_paths(self):
+        """Path matrix of all trees at once (block diagonal, (2 T*N, T*L)): log reach =
+        [log s, log(1-s)] @ P, and the backward pass is P @ (dL/dmu * mu)."""
+        if getattr(self, "_paths_block", None) is None:
+            T = self.n_trees
+            N, L = self._paths_back.shape[1] // 2, self._paths_back.shape[0]
+            left_t, right_t = self._paths_lr[:N], self._paths_lr[N:]  # (N, L)
+            fwd = np.zeros((2 * T * N, T * L))
+            for t in range(T):
+                fwd[t * N : (t + 1) * N, t * L : (t + 1) * L] = left_t
+                fwd[T * N + t * N : T * N + (t + 1) * N, t * L : (t + 1) * L] = right_t
+            self._paths_block = fwd
+        return self._paths_block
 
     def _learn(self, Xv, ycode, gcode, *, record):
         """Online steps over the rows in order; returns pre-update predictions if ``record``."""
@@ -624,6 +710,10 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         n = Xa.shape[0]
         bs = self.batch_size
         preds = np.empty(n, dtype=np.intp) if record else None
+        if bs == 1:
+            self._learn_one_by_one(Xa, ycode, gcode, preds)
+            self.n_seen_ += n
+            return preds
         for start in range(0, n, bs):
             stop = min(start + bs, n)
             xb = Xa[start:stop]

@@ -215,46 +215,52 @@ def test_both_smoothing_branches_are_exercised_in_gradient_check():
     assert (F < 0.05).any() and (F > 0.05).any()
 
 
-def test_second_step_uses_running_aggregates_of_past_gradients():
-    """Step 2's fairness gradient mixes gradients stored at step 1's parameters."""
-    T, depth, lam, delta = 2, 2, 2.0, 0.02
-    X, y, a = tiny_data(n=8, seed=5)
-    clf = AranyaniClassifier(n_trees=T, depth=depth, lam=lam, delta=delta, batch_size=4,
-                             prot_attr=0, random_state=7)
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_later_step_uses_running_aggregates_of_past_gradients(batch_size):
+    """The last step's fairness gradient mixes gradients stored at earlier parameters.
+
+    Batch size 1 runs the 1-D fast path, batch size 4 the mini-batch path.
+    """
+    T, depth, lam, delta, n = 2, 2, 2.0, 0.02, 8
+    X, y, a = tiny_data(n=n, seed=5)
+    clf = AranyaniClassifier(n_trees=T, depth=depth, lam=lam, delta=delta,
+                             batch_size=batch_size, prot_attr=0, random_state=7)
     twin = AranyaniClassifier(n_trees=T, depth=depth, random_state=7)
     twin._start(np.arange(2), 3)
-    p0 = flat_params(twin)
-    clf.partial_fit(X[:4], y[:4], classes=[0, 1])
-    p1 = flat_params(clf)
-    clf.partial_fit(X[4:], y[4:])
+    before = [flat_params(twin)]  # parameters before each step
+    for lo in range(0, n, batch_size):
+        clf.partial_fit(X[lo : lo + batch_size], y[lo : lo + batch_size], classes=[0, 1])
+        before.append(flat_params(clf))
+    p_last = before[-2]
+    step_of = np.arange(n) // batch_size
+    last = step_of == step_of[-1]
     d = X.shape[1]
 
     def nodes(p, x):
         return oracle_nodes(unpack(p, T, depth, d, 2)[0], x).ravel()
 
     # constants of the step: the gaps from s values stored when each sample arrived
-    stored = [nodes(p0, X[b]) for b in range(4)] + [nodes(p1, X[b]) for b in range(4, 8)]
-    stored = np.array(stored)
+    stored = np.array([nodes(before[step_of[b]], X[b]) for b in range(n)])
     F = stored[a == 1].mean(0) - stored[a == 0].mean(0)
     hp = np.clip(F / delta, -1, 1)
 
     def surrogate(p):
-        # CE of batch 2 at p; the fairness part is linear in each sample's s with the
-        # batch-1 samples evaluated at p0 + (p - p1) (their gradient taken at p0)
+        # CE of the last batch at p; the fairness part is linear in each sample's s, an
+        # earlier sample evaluated at its own parameters + (p - p_last)
         W, theta = unpack(p, T, depth, d, 2)
-        ce = np.mean([-np.log(oracle_proba(W, theta, X[b], depth)[y[b]]) for b in range(4, 8)])
-        vals = [nodes(p0 + (p - p1), X[b]) for b in range(4)] + [
-            nodes(p, X[b]) for b in range(4, 8)
-        ]
-        vals = np.array(vals)
+        ce = np.mean([-np.log(oracle_proba(W, theta, X[b], depth)[y[b]])
+                      for b in np.flatnonzero(last)])
+        vals = np.array([nodes(before[step_of[b]] + (p - p_last), X[b]) for b in range(n)])
         lin = vals[a == 1].mean(0) - vals[a == 0].mean(0)
         return ce + lam * np.sum(hp * lin)
 
-    g_fd = fd_grad(surrogate, p1)
+    g_fd = fd_grad(surrogate, p_last)
     n_w = T * 3 * (d + 1)
     g_model = np.concatenate([clf._grad[:n_w].reshape(T, 3, d + 1).ravel(), clf._grad[n_w:]])
     np.testing.assert_allclose(g_model, g_fd, rtol=1e-5, atol=1e-8)
     np.testing.assert_array_equal(clf.group_counts_, [[4.0, 4.0]])
+    np.testing.assert_allclose(clf._agg_s[0, 1], stored[a == 1].sum(0), rtol=1e-12)
+    assert clf.t_ == n // batch_size
 
 
 def test_batch_of_one_and_chunking_give_identical_models():
