@@ -202,29 +202,33 @@ def _sniff(path: Path):
     return list(head.columns), ","
 
 
+def _parse(values: pd.Series, column: str, integer: bool) -> np.ndarray:
+    """Parse a text column to float64 (NaN for NA/Exempt/blank); anything else that is not
+    a number (or, with ``integer``, not a whole number) raises ValueError naming the column.
+
+    LAR fields repeat few distinct values, so only the distinct strings are parsed.
+    """
+    idx, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
+    text = text.where(~text.isin(MISSING_TOKENS))
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = text.notna().to_numpy() & (np.isnan(num) | (integer & (num != np.floor(num))))
+    if bad.any():
+        kind = "non-code" if integer else "non-numeric"
+        raise ValueError(
+            f"LAR column {column!r} has {kind} values {sorted(text[bad].tolist())[:5]}."
+        )
+    out = np.append(num, np.nan)[idx]  # sentinel -1 (missing cell) -> NaN
+    return out
+
+
 def _as_code(values: pd.Series, column: str) -> pd.Series:
     """Integer codes with NA/Exempt/blank as missing; anything else non-numeric raises."""
-    clean = values.str.strip()
-    clean = clean.where(~clean.isin(MISSING_TOKENS))
-    num = pd.to_numeric(clean, errors="coerce")
-    bad = clean.notna() & (num.isna() | (num != np.floor(num)))
-    if bad.any():
-        raise ValueError(
-            f"LAR column {column!r} has non-code values {sorted(clean[bad].unique())[:5]}."
-        )
-    return num.astype("Int64")
+    return pd.Series(_parse(values, column, True), index=values.index).astype("Int64")
 
 
 def _as_float(values: pd.Series, column: str) -> pd.Series:
-    clean = values.str.strip()
-    clean = clean.where(~clean.isin(MISSING_TOKENS))
-    num = pd.to_numeric(clean, errors="coerce")
-    bad = clean.notna() & num.isna()
-    if bad.any():
-        raise ValueError(
-            f"LAR column {column!r} has non-numeric values {sorted(clean[bad].unique())[:5]}."
-        )
-    return num.astype("float64")
+    return pd.Series(_parse(values, column, False), index=values.index)
 
 
 def _as_label(values: pd.Series, column: str, mapping: dict) -> pd.Series:
@@ -311,8 +315,11 @@ def _to_common(chunk: pd.DataFrame, schema: str) -> pd.DataFrame:
         elif name in _FLOATS:
             out[name] = _as_float(col, src)
         else:
-            clean = col.str.strip()
-            out[name] = clean.where(~clean.isin(MISSING_TOKENS)).astype("string")
+            idx, uniques = pd.factorize(col, use_na_sentinel=True)
+            text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
+            text = text.where(~text.isin(MISSING_TOKENS)).tolist() + [None]
+            out[name] = pd.Series(np.asarray(text, dtype=object)[idx], index=chunk.index,
+                                  dtype="string")
     frame = pd.DataFrame(out, index=chunk.index)
     if schema == "2007-2017":
         # amounts in thousands of dollars in the old schema; income is $000 in both
@@ -325,9 +332,19 @@ def _to_common(chunk: pd.DataFrame, schema: str) -> pd.DataFrame:
     return frame[LAR_COMMON_COLUMNS]
 
 
-def _chunks(path, sep, schema, chunksize, columns):
-    reader = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                         chunksize=chunksize, low_memory=False)
+def _needed_columns(header, schema):
+    """Raw header names the common columns are built from (the rest is never parsed)."""
+    mapping = _MAP_2018 if schema == "2018+" else _MAP_2007
+    wanted = set(mapping.values())
+    for first in ("applicant_race_1", "co_applicant_race_1"):
+        wanted.update(f"{first[:-1]}{k}" for k in range(2, 6))
+    return [c for c in header if _normalise(c) in wanted]
+
+
+def _chunks(path, sep, schema, chunksize, columns, header):
+    usecols = _needed_columns(header, schema) if columns == "common" else None
+    reader = pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False,
+                         chunksize=chunksize, low_memory=False, usecols=usecols)
     offset = 0
     with reader:
         for raw in reader:
@@ -441,8 +458,8 @@ def read_lar(
     header, sep = _sniff(path)
     schema = detect_lar_schema(header)
     if chunksize is not None:
-        return _chunks(path, sep, schema, int(chunksize), columns)
-    parts = list(_chunks(path, sep, schema, 1_000_000, columns))
+        return _chunks(path, sep, schema, int(chunksize), columns, header)
+    parts = list(_chunks(path, sep, schema, 1_000_000, columns, header))
     if not parts:
         return _to_common(pd.DataFrame(columns=[_normalise(c) for c in header], dtype=str),
                           schema)
@@ -511,8 +528,8 @@ def lar_group_counts(
             "decided": chunk["denied"].notna().astype("int64"),
             "denied": chunk["denied"].fillna(0).astype("int64"),
         }, index=chunk.index)
-        keys = [chunk[c].astype(object) for c in by]
-        counts = parts.groupby(keys, dropna=False).sum()
+        keys = [chunk[c] for c in by]
+        counts = parts.groupby(keys, dropna=False, observed=True).sum()
         total = counts if total is None else total.add(counts, fill_value=0)
     if total is None:
         raise ValueError("The LAR file has no rows.")
