@@ -17,8 +17,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._protected import resolve_protected
+from .._protected import check_pos_label, resolve_protected
 from ..base import ProtectedAttributeMixin, _key
+from ..metrics.streaming import GroupCounts, metric_from_counts
 
 __all__ = [
     "AranyaniClassifier",
@@ -737,7 +738,7 @@ class PrequentialResult:
     Attributes
     ----------
     n_seen : ndarray of int
-        Records evaluated so far (1, 2, ...).
+        Records evaluated at each point of the curves (1, 2, ... with ``every=1``).
     accuracy : ndarray
         Cumulative accuracy of the predictions made before each record was learned.
     dp_gap : ndarray
@@ -746,9 +747,8 @@ class PrequentialResult:
         ``|P(yhat=pos | a=1) - P(yhat=pos | a=0)|``.
     y_pred : ndarray
         The predictions, in stream order.
-    counts : object
-        Per-group counts of the whole run (``fairkit.metrics.streaming.GroupCounts`` when
-        available, else a dict of arrays).
+    counts : GroupCounts
+        Per-group confusion counts of the whole run (mergeable with other runs' counts).
     """
 
     n_seen: np.ndarray
@@ -768,33 +768,23 @@ class PrequentialResult:
         return plot_prequential(self, ax=ax)
 
 
-def _cumulative_curves(y_true, y_pred, codes, n_groups, pos_label):
-    n = len(y_true)
-    n_seen = np.arange(1, n + 1)
-    accuracy = np.cumsum(y_true == y_pred) / n_seen
-    onehot = np.zeros((n, n_groups))
-    onehot[np.arange(n), codes] = 1.0
-    cnt = np.cumsum(onehot, axis=0)
-    pos = np.cumsum(onehot * (y_pred == pos_label)[:, None], axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(cnt > 0, pos / np.where(cnt > 0, cnt, 1.0), np.nan)
-    seen2 = (cnt > 0).sum(axis=1) >= 2
-    hi = np.where(cnt > 0, rate, -np.inf).max(axis=1)
-    lo = np.where(cnt > 0, rate, np.inf).min(axis=1)
-    dp_gap = np.where(seen2, hi - lo, np.nan)
-    return n_seen, accuracy, dp_gap
+def _cumulative_counts(y_true, y_pred, groups, pos_label, every):
+    """Cumulative per-group confusion counts at every ``every``-th record (and the last).
 
-
-def _group_counts(y_true, y_pred, sensitive_features, pos_label):
-    try:
-        from ..metrics.streaming import GroupCounts
-    except ImportError:  # the foundation's streaming counts are not available
-        GroupCounts = None
-    if GroupCounts is not None and hasattr(GroupCounts, "from_arrays"):
-        return GroupCounts.from_arrays(
-            y_true, y_pred, sensitive_features=sensitive_features, pos_label=pos_label
-        )
-    return None
+    One bincount over (block, group, true_pos, pred_pos) and a cumulative sum over blocks:
+    the cells are those of :class:`~fairkit.metrics.streaming.GroupCounts`, so the
+    demographic parity gap is read with its ``metric_from_counts``.
+    """
+    n, G = len(y_true), groups.n_groups
+    block = np.arange(n) // every
+    n_blocks = int(block[-1]) + 1
+    t = (y_true == pos_label).astype(np.intp)
+    p = (y_pred == pos_label).astype(np.intp)
+    cell = ((block * G + groups.codes) * 2 + t) * 2 + p
+    C = np.bincount(cell, minlength=n_blocks * G * 4).astype(float)
+    C = np.cumsum(C.reshape(n_blocks, G, 2, 2), axis=0)
+    stops = np.minimum(np.arange(1, n_blocks + 1) * every, n)
+    return stops, C
 
 
 def _accepts(estimator, name):
@@ -804,7 +794,8 @@ def _accepts(estimator, name):
 
 
 def prequential_evaluation(
-    estimator, X, y, *, classes=None, sensitive_features=None, pos_label=1, chunk_size=1
+    estimator, X, y, *, classes=None, sensitive_features=None, pos_label=1, chunk_size=1,
+    every=1,
 ):
     """Test-then-train over a stream: predict each record, then learn from it.
 
@@ -831,6 +822,9 @@ def prequential_evaluation(
         Favourable label for the demographic parity gap.
     chunk_size : int, default=1
         Rows per predict/partial_fit round for estimators other than Aranyani.
+    every : int, default=1
+        Report the curves after every ``every`` records (and after the last one); a
+        larger value keeps the curves short on long streams.
 
     Returns
     -------
@@ -839,6 +833,12 @@ def prequential_evaluation(
     y = np.asarray(y)
     if classes is None:
         classes = np.unique(y)
+    check_pos_label(classes, pos_label, name="classes")
+    for name, value in (("chunk_size", chunk_size), ("every", every)):
+        if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if len(y) == 0:
+        raise ValueError("The stream is empty (y has 0 records).")
     prot = resolve_protected(
         X, prot_attr=getattr(estimator, "prot_attr", None), sensitive_features=sensitive_features
     )
@@ -850,8 +850,6 @@ def prequential_evaluation(
         )
         y_pred = estimator.classes_[codes]
     else:
-        if not isinstance(chunk_size, Integral) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
         y_pred = np.empty(len(y), dtype=np.asarray(classes).dtype)
         fitted = False
         for start in range(0, len(y), chunk_size):
@@ -863,9 +861,12 @@ def prequential_evaluation(
                 kw["sensitive_features"] = np.asarray(sensitive_features)[rows]
             estimator.partial_fit(Xc, y[rows], **kw)
             fitted = True
-    n_seen, acc, gap = _cumulative_curves(y, y_pred, groups.codes, groups.n_groups, pos_label)
-    counts = _group_counts(y, y_pred, groups.codes, pos_label)
-    return PrequentialResult(n_seen=n_seen, accuracy=acc, dp_gap=gap, y_pred=y_pred, counts=counts)
+    stops, C = _cumulative_counts(y, y_pred, groups, pos_label, every)
+    accuracy = np.cumsum(y == y_pred)[stops - 1] / stops
+    dp_gap = metric_from_counts(C, "statistical_parity_difference")
+    counts = GroupCounts(C[-1], groups.labels, names=groups.names, pos_label=pos_label)
+    return PrequentialResult(n_seen=stops, accuracy=accuracy, dp_gap=dp_gap, y_pred=y_pred,
+                             counts=counts)
 
 
 def plot_prequential(result, ax=None, *, label=None):

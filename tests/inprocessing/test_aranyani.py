@@ -20,6 +20,7 @@ from fairkit.inprocessing import (
     smoothed_abs,
     smoothed_abs_derivative,
 )
+from fairkit.metrics.streaming import GroupCounts
 
 # ----------------------------------------------------------------------------- oracle
 
@@ -465,6 +466,18 @@ def test_prequential_with_generic_estimator_matches_fairlearn_and_plots():
         demographic_parity_difference(y, res.y_pred, sensitive_features=a)
     )
     assert res.n_seen[-1] == 300 and np.isnan(res.dp_gap[0])
+    # the run's counts are the foundation's mergeable counts of the same predictions
+    direct = GroupCounts.from_arrays(y, res.y_pred, sensitive_features=a)
+    np.testing.assert_array_equal(res.counts.counts, direct.counts)
+    thin = prequential_evaluation(SGDClassifier(random_state=0), X[:, 1:], y,
+                                  sensitive_features=a, chunk_size=25, every=40)
+    np.testing.assert_array_equal(thin.n_seen, [40, 80, 120, 160, 200, 240, 280, 300])
+    np.testing.assert_allclose(thin.dp_gap, res.dp_gap[thin.n_seen - 1])
+    np.testing.assert_allclose(thin.accuracy, res.accuracy[thin.n_seen - 1])
+    with pytest.raises(ValueError, match="pos_label=2 is not among the values of classes"):
+        prequential_evaluation(SGDClassifier(), X[:, 1:], y, sensitive_features=a, pos_label=2)
+    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+        prequential_evaluation(SGDClassifier(), X[:, 1:], y, sensitive_features=a, every=0)
     ax = plot_prequential(res, label="sgd")
     assert [ln.get_label() for ln in ax.get_lines()] == ["sgd: accuracy", "sgd: DP gap"]
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), res.accuracy)
