@@ -581,11 +581,12 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
     --------
     >>> import numpy as np
     >>> from sklearn.tree import DecisionTreeClassifier
-    >>> from fairkit.postprocessing import FairTTTSClassifier
+    >>> from fairkit.postprocessing import FairTTTSClassifier, TTTSClassifier
     >>> rng = np.random.default_rng(0)
     >>> sex = rng.integers(0, 2, 400)
-    >>> X = np.column_stack([sex, rng.normal(size=400)])
-    >>> y = (X[:, 1] + sex + rng.normal(scale=0.5, size=400) > 0.5).astype(int)
+    >>> income = 1000 * rng.normal(size=400)
+    >>> X = np.column_stack([sex, income])
+    >>> y = (income / 1000 + sex + rng.normal(scale=0.5, size=400) > 0.5).astype(int)
     >>> tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
     >>> fair = FairTTTSClassifier(tree, prot_attr=0, priv_group=1, prefit=True).fit(X)
     >>> p_fair = fair.predict_proba(X)[:, 1]
@@ -658,6 +659,7 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
                 "Give exactly one of priv_group and unpriv_group (got "
                 f"priv_group={self.priv_group!r}, unpriv_group={self.unpriv_group!r})."
             )
+        X = self._check_raw(X, self.estimator)
         prot = self._resolve_protected(X, sensitive_features)
         X, Z, model = self._fit_common(X, y, fit_params)
         self.groups_ = list(prot.groups.labels)
@@ -688,6 +690,15 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
                 stacklevel=2,
             )
         return self
+
+    @staticmethod
+    def _check_raw(X, estimator):
+        """Arrays (not DataFrames, not Pipeline input) are checked before the protected
+        columns are read, so that sparse, 1-D, empty or NaN input gets scikit-learn's
+        usual message."""
+        if isinstance(X, pd.DataFrame) or isinstance(estimator, Pipeline):
+            return X
+        return check_array(X, dtype="numeric", input_name="X")
 
     def _protected_features(self, X, Z, prot):
         if prot.columns and not isinstance(self.estimator_, Pipeline):
@@ -720,6 +731,7 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
+        X = self._check_raw(X, self.estimator_)
         prot = self._resolve_protected(X, sensitive_features)
         codes = map_to_fitted_groups(prot.groups, self.groups_)
         X = self._validate_input(X, reset=False)
