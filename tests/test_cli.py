@@ -150,3 +150,51 @@ def test_bad_input_gives_one_clear_line(user_csv, capsys, extra, message):
     assert out == ""
     err = capsys.readouterr().err
     assert re.search(message, err), err
+
+
+# ------------------------------------------------------------------------------------------
+# fairkit compare
+# ------------------------------------------------------------------------------------------
+COMPARE_TINY = ["compare", "--dataset", "compas", "--methods", "baseline,reweighing",
+                "--grid", "single", "--cv", "2", "--n-jobs", "1", "--quiet"]
+
+
+def test_compare_end_to_end_on_compas(tmp_path):
+    import matplotlib.image as mpimg
+
+    status, text = run(COMPARE_TINY + ["--output", str(tmp_path), "--bound", "1.0"])
+    assert status == 0
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    assert list(table["method"]) == ["baseline", "reweighing"]
+    metrics = table[["accuracy", "statistical_parity_difference"]].to_numpy()
+    assert np.isfinite(metrics).all()
+    # COMPAS two-year recidivism: a logistic model is right about two times in three
+    assert 0.6 < table.loc[0, "accuracy"] < 0.75
+    png = tmp_path / "fairkit-compare.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert mpimg.imread(png).shape[2] in (3, 4)
+    html = (tmp_path / "fairkit-compare.html").read_text()
+    assert "<table" in html and "reweighing" in html and "data:image/png;base64," in html
+    assert "Pareto front" in text and "Most accurate within" in text
+    assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--methods", "baseline,magic"], r"unknown method\(s\) \['magic'\]"),
+        (["--metric", "happiness"], "--metric 'happiness' is not a group metric"),
+        (["--prot-attr", "religion"], "--prot-attr column 'religion' not found"),
+        (["--bound", "0.0"], r"No candidate has \|statistical_parity_difference\| <= bound=0.0"),
+        (["--cv", "1"], "--cv must be at least 2"),
+    ],
+)
+def test_compare_bad_input(tmp_path, capsys, extra, message):
+    argv = COMPARE_TINY + ["--output", str(tmp_path)] + extra
+    if "--methods" in extra:
+        argv = [a for a in argv if a != "baseline,reweighing"]
+        argv.remove("--methods")
+    status, _ = run(argv)
+    assert status == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "fairkit-compare.csv").exists()
