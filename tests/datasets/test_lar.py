@@ -4,6 +4,7 @@ import csv
 import gzip
 import hashlib
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,9 @@ def test_2007_pipe_and_gzip(tmp_path):
     plain = read_lar(_write_2007(tmp_path / "a.csv"))
     pd.testing.assert_frame_equal(read_lar(_write_2007(tmp_path / "b.txt", sep="|")), plain)
     pd.testing.assert_frame_equal(read_lar(_write_2007(tmp_path / "c.csv.gz")), plain)
+    with zipfile.ZipFile(tmp_path / "d.zip", "w") as zf:  # CFPB ships zipped CSVs
+        zf.write(tmp_path / "a.csv", "hmda_2012_lar.csv")
+    pd.testing.assert_frame_equal(read_lar(tmp_path / "d.zip"), plain)
 
 
 def test_same_common_columns_for_both_schemas(tmp_path, lar):
