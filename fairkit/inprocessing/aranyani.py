@@ -158,6 +158,13 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         protected attribute is also an input feature (so it must be numerically encoded).
         When None, pass ``sensitive_features`` to ``fit`` / ``partial_fit``; those values are
         used for the fairness aggregates only and are not added to the features.
+    groups : "auto" or list, default="auto"
+        Labels of the protected groups the stream may contain (a tuple per group when
+        ``prot_attr`` names several columns), like ``OneHotEncoder(categories=...)``.
+        With ``"auto"`` groups are added as they first appear (a new group starts with
+        empty aggregates, and a third group switches the penalty from the pairwise gap to
+        the per-group gaps). With a list, the aggregates are laid out for those groups from
+        the start and a record of any other group raises ``ValueError``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial parameters (and the shuffling of ``fit``).
 
@@ -226,6 +233,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "prot_attr": [None, str, Integral, list, tuple, np.ndarray],
+        "groups": [StrOptions({"auto"}), list, tuple, np.ndarray],
         "random_state": ["random_state"],
     }
 
@@ -241,6 +249,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         max_iter=1,
         shuffle=False,
         prot_attr=None,
+        groups="auto",
         random_state=None,
     ):
         self.n_trees = n_trees
@@ -253,6 +262,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.prot_attr = prot_attr
+        self.groups = groups
         self.random_state = random_state
 
     # ------------------------------------------------------------------ public API
@@ -425,6 +435,14 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         self.group_counts_ = np.zeros((self._n_strata, 0))
         self._agg_s = np.zeros((self._n_strata, 0, T * n_nodes))
         self._agg_g = np.zeros((self._n_strata, 0, T * n_nodes, d1))
+        if not (isinstance(self.groups, str) and self.groups == "auto"):
+            declared = [g.item() if isinstance(g, np.generic) else g for g in self.groups]
+            if len(declared) < 2:
+                raise ValueError(f"groups={declared!r} must list at least 2 groups.")
+            if len({_key(g) for g in declared}) != len(declared):
+                raise ValueError(f"groups={declared!r} contains duplicates.")
+            for label in declared:
+                self._add_group(label, _key(label))
         self.n_seen_ = 0
         self.t_ = 0
 
@@ -500,6 +518,12 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         for code, label in enumerate(groups.labels):
             k = _key(label)
             if k not in self._group_index:
+                if not (isinstance(self.groups, str) and self.groups == "auto"):
+                    raise ValueError(
+                        f"Group {label!r} of the protected attribute was never declared: "
+                        f"it is not in groups={list(self.groups)!r}. Add it to groups, or "
+                        "use groups='auto' to admit new groups as they appear."
+                    )
                 self._add_group(label, k)
             lookup[code] = self._group_index[k]
         return pos.astype(np.intp), lookup[groups.codes]

@@ -431,6 +431,24 @@ def test_new_group_mid_stream_gets_its_own_aggregates():
     np.testing.assert_array_equal(clf.group_counts_[0], np.bincount(a))
 
 
+def test_declared_groups_reject_a_group_never_seen():
+    X, y, a = _biased_stream(90, seed=6, n_groups=3)
+    clf = AranyaniClassifier(prot_attr=0, groups=[0, 1], random_state=0)
+    # declared groups get their aggregates from the start, before any record of group 1
+    clf.partial_fit(X[a == 0], y[a == 0], classes=[0, 1])
+    assert clf.groups_ == [0, 1]
+    np.testing.assert_array_equal(clf.group_counts_, [[np.sum(a == 0), 0]])
+    with pytest.raises(ValueError, match=r"Group 2.0 of the protected attribute was never "
+                                         r"declared: it is not in groups=\[0, 1\]"):
+        clf.partial_fit(X[a == 2], y[a == 2])
+    with pytest.raises(ValueError, match="must list at least 2 groups"):
+        AranyaniClassifier(prot_attr=0, groups=[1]).fit(X, y)
+    with pytest.raises(ValueError, match="contains duplicates"):
+        AranyaniClassifier(prot_attr=0, groups=[1, 1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="groups"):
+        AranyaniClassifier(prot_attr=0, groups="all").fit(X, y)
+
+
 # --------------------------------------------------------------------------- prequential
 
 

@@ -1,0 +1,224 @@
+"""Aranyani benchmarks (run on demand, not part of the test suite).
+
+    python benchmarks/bench_aranyani.py [sweep] [baseline] [throughput] [memory]
+
+* sweep      : the paper's streams (one pass, batch size 1, z-scored label-encoded features
+               with the protected attribute as an input): Adult (a = sex) and COMPAS
+               (a = race, Caucasian vs not), final prequential accuracy and demographic
+               parity gap over the lambda grid, median over seeds; plus river's Hoeffding
+               tree on the same stream when river is importable.
+* baseline   : lam = 0 soft forest vs scikit-learn LogisticRegression on Adult train/test.
+* throughput : records/s of the online update at batch size 1 and 256 (CPU time of this
+               process, and wall time), with river's online LogisticRegression and
+               HoeffdingTreeClassifier on the same records for context.
+* memory     : model state size and process peak RSS while streaming 1M records.
+
+The authors' reference implementation (TensorFlow 2.4, Python <= 3.8) cannot be installed
+here, so no side-by-side timing against it is made. Data are read from the raw files in
+``datasets/`` (see datasets/SOURCES.md).
+"""
+
+from __future__ import annotations
+
+import pickle
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from fairkit.inprocessing import AranyaniClassifier, prequential_evaluation
+
+ROOT = Path(__file__).resolve().parents[1] / "datasets"
+LAMBDAS_ADULT = [0, 0.1, 0.3, 0.5, 1, 5, 10, 100]
+LAMBDAS_COMPAS = [0, 0.01, 0.1, 0.3, 0.5, 1, 5, 10, 100]
+SEEDS = [0, 1, 2]
+
+ADULT_COLS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+              "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+              "hours-per-week", "native-country", "income"]
+
+
+def _label_encode(frame):
+    out = frame.copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = pd.factorize(out[c], sort=True)[0]
+    return out.astype(float)
+
+
+def adult_frames():
+    parts = []
+    for name, skip in [("adult.data.gz", 0), ("adult.test.gz", 1)]:
+        df = pd.read_csv(ROOT / "adult" / name, header=None, names=ADULT_COLS,
+                         skipinitialspace=True, skiprows=skip, na_values="?").dropna()
+        df["income"] = df["income"].str.rstrip(".").eq(">50K").astype(int)
+        parts.append(df)
+    return parts
+
+
+def adult_stream():
+    """Adult train then test rows in file order (45,222 records), features z-scored."""
+    df = pd.concat(adult_frames(), ignore_index=True)
+    y = df.pop("income").to_numpy()
+    X = _label_encode(df)
+    a = X["sex"].to_numpy().copy()  # 0 = Female, 1 = Male
+    return (X - X.mean()) / X.std(), y, a, "sex"
+
+
+def compas_stream():
+    """ProPublica-filtered COMPAS (6,172 records), file order, label two_year_recid."""
+    df = pd.read_csv(ROOT / "compas" / "compas-scores-two-years.csv.gz")
+    keep = (df.days_b_screening_arrest.between(-30, 30) & (df.is_recid != -1)
+            & (df.c_charge_degree != "O") & (df.score_text != "N/A"))
+    df = df[keep]
+    cols = ["sex", "age", "age_cat", "race", "juv_fel_count", "juv_misd_count",
+            "juv_other_count", "priors_count", "c_charge_degree"]
+    X = df[cols].copy()
+    X["race"] = (X["race"] == "Caucasian").astype(int)
+    X = _label_encode(X)
+    y = df["two_year_recid"].to_numpy()
+    a = X["race"].to_numpy().copy()
+    return (X - X.mean()) / X.std(), y, a, "race"
+
+
+def _river():
+    try:
+        import river  # noqa: F401
+    except ImportError:
+        return None
+    from river import linear_model, tree
+
+    return {"river HoeffdingTree": tree.HoeffdingTreeClassifier,
+            "river LogisticRegression": linear_model.LogisticRegression}
+
+
+def river_prequential(model, X, y, a):
+    rows = X.to_dict(orient="records") if hasattr(X, "to_dict") else [
+        dict(enumerate(r)) for r in X]
+    pred = np.empty(len(y), dtype=int)
+    for i, (x, t) in enumerate(zip(rows, y, strict=True)):
+        p = model.predict_one(x)
+        pred[i] = 0 if p is None else int(p)
+        model.learn_one(x, int(t))
+    rates = [pred[a == g].mean() for g in np.unique(a)]
+    return float(np.mean(pred == y)), float(max(rates) - min(rates))
+
+
+def sweep():
+    for name, loader, lambdas in [("Adult (a = sex)", adult_stream, LAMBDAS_ADULT),
+                                  ("COMPAS (a = race)", compas_stream, LAMBDAS_COMPAS)]:
+        X, y, a, col = loader()
+        print(f"\n## {name}: {len(y)} records, {X.shape[1]} features, one pass, batch 1, "
+              f"median over seeds {SEEDS}")
+        print("| lam | accuracy | DP gap | acc. loss vs lam=0 | DP gap / lam=0 |")
+        print("|---:|---:|---:|---:|---:|")
+        base = None
+        for lam in lambdas:
+            accs, gaps = [], []
+            for seed in SEEDS:
+                clf = AranyaniClassifier(lam=lam, prot_attr=col, random_state=seed)
+                res = prequential_evaluation(clf, X, y, every=len(y))
+                accs.append(res.accuracy[-1])
+                gaps.append(res.dp_gap[-1])
+            acc, gap = float(np.median(accs)), float(np.median(gaps))
+            if base is None:
+                base = (acc, gap)
+            print(f"| {lam:g} | {acc:.4f} | {gap:.4f} | {100 * (base[0] - acc):+.2f} pts "
+                  f"| {gap / base[1]:.2f} |")
+        rv = _river()
+        if rv is None:
+            print("river not importable: no Hoeffding tree baseline")
+        else:
+            for rname, cls in rv.items():
+                acc, gap = river_prequential(cls(), X, y, a)
+                print(f"| {rname} | {acc:.4f} | {gap:.4f} | | |")
+
+
+def baseline():
+    train, test = adult_frames()
+    both = _label_encode(pd.concat([train, test], keys=["tr", "te"]))
+    y_tr, y_te = both.loc["tr"].pop("income"), both.loc["te"].pop("income")
+    Xall = both.drop(columns="income")
+    mu, sd = Xall.loc["tr"].mean(), Xall.loc["tr"].std()
+    X_tr, X_te = (Xall.loc["tr"] - mu) / sd, (Xall.loc["te"] - mu) / sd
+    lr = LogisticRegression(max_iter=1000).fit(X_tr, y_tr)
+    print(f"\n## lam = 0 soft forest vs logistic regression, Adult train -> test "
+          f"({len(y_tr)} / {len(y_te)})")
+    print(f"LogisticRegression: {lr.score(X_te, y_te):.4f}")
+    for passes in (1, 3):
+        accs = [AranyaniClassifier(lam=0, prot_attr="sex", max_iter=passes, random_state=s)
+                .fit(X_tr, y_tr).score(X_te, y_te) for s in SEEDS]
+        print(f"Aranyani lam=0, {passes} pass(es): median {np.median(accs):.4f} "
+              f"(seeds {[round(v, 4) for v in accs]})")
+
+
+def _timed(fn):
+    c0, w0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - c0, time.perf_counter() - w0
+
+
+def throughput(n=100_000):
+    X, y, a, col = adult_stream()
+    reps = int(np.ceil(n / len(y)))
+    Xn = np.tile(X.to_numpy(), (reps, 1))[:n]
+    yn = np.tile(y, reps)[:n]
+    j = list(X.columns).index(col)
+    print(f"\n## Throughput on {n} Adult records ({X.shape[1]} features), 3 trees depth 4")
+    print("| learner | records/s (CPU time) | records/s (wall) |")
+    print("|---|---:|---:|")
+    for lam in (0.0, 1.0):
+        for bs in (1, 256):
+            clf = AranyaniClassifier(lam=lam, batch_size=bs, prot_attr=j, random_state=0)
+            cpu, wall = _timed(lambda clf=clf: clf.partial_fit(Xn, yn, classes=[0, 1]))
+            print(f"| Aranyani lam={lam:g} batch {bs} | {n / cpu:,.0f} | {n / wall:,.0f} |")
+    rv = _river()
+    if rv is not None:
+        m = 20_000
+        rows = pd.DataFrame(Xn[:m], columns=X.columns).to_dict(orient="records")
+        for rname, cls in rv.items():
+            model = cls()
+
+            def run(model=model):
+                for x, t in zip(rows, yn[:m], strict=True):
+                    model.learn_one(x, int(t))
+
+            cpu, wall = _timed(run)
+            print(f"| {rname} (learn_one, {m} records) | {m / cpu:,.0f} | {m / wall:,.0f} |")
+
+
+def _state_bytes(clf):
+    return len(pickle.dumps(clf))
+
+
+def memory(n=1_000_000, chunk=50_000):
+    rng = np.random.RandomState(0)
+    clf = AranyaniClassifier(lam=1.0, prot_attr=0, random_state=0)
+    print(f"\n## Memory while streaming {n:,} synthetic records (14 features) in chunks of "
+          f"{chunk:,}, batch size 1")
+    print("| records seen | pickled model bytes | process peak RSS (MiB) |")
+    print("|---:|---:|---:|")
+    seen = 0
+    c0 = time.process_time()
+    while seen < n:
+        a = rng.randint(0, 2, chunk)
+        Xc = np.column_stack([a, rng.normal(size=(chunk, 13)) + 0.5 * a[:, None]])
+        yc = (Xc[:, 1] + 0.3 * rng.normal(size=chunk) > 0.5).astype(int)
+        clf.partial_fit(Xc, yc, classes=[0, 1])
+        seen += chunk
+        if seen in (chunk, 200_000, 500_000, n):
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"| {seen:,} | {_state_bytes(clf):,} | {rss:.1f} |")
+    print(f"CPU time {time.process_time() - c0:.1f} s "
+          f"({n / (time.process_time() - c0):,.0f} records/s incl. data generation)")
+
+
+if __name__ == "__main__":
+    parts = sys.argv[1:] or ["sweep", "baseline", "throughput", "memory"]
+    for part in parts:
+        {"sweep": sweep, "baseline": baseline, "throughput": throughput,
+         "memory": memory}[part]()
