@@ -79,9 +79,15 @@ def _check_labels(y, n_samples):
     y = column_or_1d(y, warn=True)
     if len(y) != n_samples:
         raise ValueError(f"y has {len(y)} samples but X has {n_samples}; they must match.")
+    if y.dtype.kind in "iub" and len(y) and 0 <= y.min() and y.max() < 1024:
+        # small non-negative integer labels: counting is faster than sorting or hashing
+        present = np.flatnonzero(np.bincount(y.astype(np.intp)))
+        lookup = np.zeros(present[-1] + 1, dtype=np.intp)
+        lookup[present] = np.arange(len(present))
+        return y, present.astype(y.dtype), lookup[y]
     check_classification_targets(y)
-    classes, codes = np.unique(y, return_inverse=True)
-    return y, classes, codes.ravel()
+    codes, classes = pd.factorize(y, sort=True)  # hashing: faster than np.unique's sort
+    return y, np.asarray(classes), np.asarray(codes, dtype=np.intp)
 
 
 def _check_x(est, X, reset, sensitive_features):
@@ -187,7 +193,8 @@ class Reweighing(ProtectedAttributeMixin, BaseEstimator):
         self.reweigh_factors_ = reweighing_factors(
             prot.groups.codes, y_codes, prot.groups.n_groups, len(self.classes_), sw
         )
-        self.sample_weight_ = sw * self.reweigh_factors_[prot.groups.codes, y_codes]
+        cell = prot.groups.codes * len(self.classes_) + y_codes
+        self.sample_weight_ = sw * self.reweigh_factors_.ravel()[cell]
         # an all-zero-weight cell gives NaN; its rows keep weight 0
         self.sample_weight_[sw == 0] = 0.0
         return self

@@ -1,0 +1,189 @@
+"""Pre-processing mitigators on Adult, and speed against AIF360 / fairlearn.
+
+Run on demand (not part of the test suite):
+
+    /work/venv/bin/python benchmarks/bench_preprocessing.py [--quick]
+
+Part 1: each mitigator in a Pipeline on raw Adult (one-hot + scaler + mitigator +
+LogisticRegression), |SPD| for sex on the test split versus the same pipeline without it.
+Part 2: fit+transform time against the peer measured in the same run (median of repeats),
+on Adult and on 1M synthetic rows for Reweighing and DisparateImpactRemover.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import logging
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from fairkit.preprocessing import (
+    CorrelationRemover,
+    DisparateImpactRemover,
+    LearnedFairRepresentations,
+    Reweighing,
+    ReweighingClassifier,
+    ReweighingSampler,
+)
+
+ROOT = Path(__file__).resolve().parents[1] / "datasets" / "adult"
+COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+           "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+           "hours-per-week", "native-country", "income"]
+CATS = ["workclass", "education", "marital-status", "occupation", "relationship", "race",
+        "sex", "native-country"]
+NUMS = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+
+
+def load_adult_raw(part):
+    raw = gzip.decompress((ROOT / f"adult.{part}.gz").read_bytes())
+    df = pd.read_csv(io.BytesIO(raw), header=None, names=COLUMNS, skipinitialspace=True,
+                     na_values="?", comment="|")
+    df = df.dropna().reset_index(drop=True)
+    y = df.pop("income").str.rstrip(".").eq(">50K").astype(int).to_numpy()
+    return df.drop(columns="fnlwgt"), y
+
+
+def encoder(with_prot):
+    parts = [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATS),
+             ("num", StandardScaler(), NUMS)]
+    if with_prot:
+        parts.append(("prot", "passthrough", ["sex"]))
+    return ColumnTransformer(parts).set_output(transform="pandas")
+
+
+def spd(pred, sex):
+    return pred[sex == "Female"].mean() - pred[sex == "Male"].mean()
+
+
+def timed(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def part1(Xtr, ytr, Xte, yte):
+    lr = LogisticRegression(max_iter=1000)
+    sex = Xte["sex"].to_numpy()
+    base = Pipeline([("enc", encoder(False)), ("lr", lr)]).fit(Xtr, ytr)
+    p0 = base.predict(Xte)
+    print(f"{'method':<34}{'SPD before':>11}{'SPD after':>11}{'acc before':>11}"
+          f"{'acc after':>10}")
+
+    def row(name, pred):
+        print(f"{name:<34}{spd(p0, sex):>11.4f}{spd(pred, sex):>11.4f}"
+              f"{(p0 == yte).mean():>11.4f}{(pred == yte).mean():>10.4f}")
+
+    rw = ReweighingClassifier(Pipeline([("enc", encoder(False)), ("lr", lr)]),
+                              prot_attr="sex").fit(Xtr, ytr)
+    row("ReweighingClassifier", rw.predict(Xte))
+    for method in ("uniform", "preferential"):
+        ranker = Pipeline([("enc", encoder(False)), ("lr", lr)])
+        Xs, ys = ReweighingSampler(prot_attr="sex", method=method, ranker=ranker,
+                                   random_state=0).fit_resample(Xtr, ytr)
+        pipe = Pipeline([("enc", encoder(False)), ("lr", lr)]).fit(Xs, ys)
+        row(f"ReweighingSampler({method})", pipe.predict(Xte))
+    mitigators = {
+        "DisparateImpactRemover(1.0)": DisparateImpactRemover(prot_attr="prot__sex",
+                                                              drop_prot_attr=True),
+        "CorrelationRemover(1.0)": CorrelationRemover(prot_attr="prot__sex"),
+        "LearnedFairRepresentations": LearnedFairRepresentations(
+            prot_attr="prot__sex", random_state=0, max_iter=200),
+    }
+    for name, mit in mitigators.items():
+        pipe = Pipeline([("enc", encoder(True)), ("mit", mit), ("lr", lr)]).fit(Xtr, ytr)
+        row(name, pipe.predict(Xte))
+
+
+def part2(Xtr, ytr, quick):
+    from aif360.sklearn.preprocessing import Reweighing as AifReweighing
+    from fairlearn.preprocessing import CorrelationRemover as FlCorrelationRemover
+
+    rep = 3 if quick else 5
+    print(f"\n{'task':<46}{'fairkit s':>11}{'peer s':>11}{'peer/fairkit':>13}")
+
+    def row(name, ours, peer):
+        print(f"{name:<46}{ours:>11.4f}{peer:>11.4f}{peer / ours:>13.1f}")
+
+    Xi = Xtr.set_index("sex", drop=False)
+    ys = pd.Series(ytr, index=Xi.index)
+    row("Reweighing, Adult (AIF360 sklearn)",
+        timed(lambda: Reweighing(prot_attr="sex").fit(Xtr, ytr), rep),
+        timed(lambda: AifReweighing(prot_attr="sex").fit_transform(Xi, ys), rep))
+
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    big = pd.DataFrame({"g": rng.integers(0, 2, n), "x1": rng.normal(size=n),
+                        "x2": rng.exponential(size=n)})
+    ybig = (rng.random(n) < 0.3 + 0.2 * big["g"]).astype(int).to_numpy()
+    bigi = big.set_index("g", drop=False)
+    ybi = pd.Series(ybig, index=bigi.index)
+    row("Reweighing, 1M rows (AIF360 sklearn)",
+        timed(lambda: Reweighing(prot_attr="g").fit(big, ybig), rep),
+        timed(lambda: AifReweighing(prot_attr="g").fit_transform(bigi, ybi), rep))
+
+    enc = encoder(True).fit(Xtr)
+    E = enc.transform(Xtr)
+    Enum = E.assign(prot__sex=(E["prot__sex"] == "Male").astype(float))
+    row("CorrelationRemover, Adult (fairlearn)",
+        timed(lambda: CorrelationRemover(prot_attr="prot__sex").fit_transform(Enum), rep),
+        timed(lambda: FlCorrelationRemover(sensitive_feature_ids=["prot__sex"])
+              .fit_transform(Enum), rep))
+    ours = timed(lambda: DisparateImpactRemover(prot_attr="g").fit_transform(big), rep)
+    print(f"{'DisparateImpactRemover, 1M rows x 2 features':<46}{ours:>11.4f}"
+          f"{'n/a':>11}{'n/a':>13}   (AIF360's needs BlackBoxAuditing, not installed)")
+    ours = timed(lambda: DisparateImpactRemover(prot_attr="prot__sex").fit_transform(E), rep)
+    print(f"{'DisparateImpactRemover, Adult encoded':<46}{ours:>11.4f}{'n/a':>11}{'n/a':>13}")
+
+    # LFR: AIF360's sklearn LFR needs torch (not installed); its classic LFR uses
+    # numerical gradients, so compare time per L-BFGS iteration on a subsample.
+    from aif360.algorithms.preprocessing import LFR as AifLFR
+    from aif360.datasets import BinaryLabelDataset
+
+    m = 1000 if quick else 2000
+    sub = Enum.iloc[:m]
+    ysub = ytr[:m]
+    it = 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours_lfr = timed(lambda: LearnedFairRepresentations(
+            prot_attr="prot__sex", max_iter=it, tol=0, random_state=0).fit(sub, ysub), 3)
+    ds = BinaryLabelDataset(df=sub.assign(y=ysub), label_names=["y"],
+                            protected_attribute_names=["prot__sex"])
+    aif = AifLFR(unprivileged_groups=[{"prot__sex": 0.0}],
+                 privileged_groups=[{"prot__sex": 1.0}], k=5, verbose=0, seed=0)
+    peer_lfr = timed(lambda: aif.fit(ds, maxiter=it, maxfun=10**9), 1)
+    row(f"LFR fit, {m} rows, {it} L-BFGS iters (AIF360 classic)", ours_lfr, peer_lfr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+    Xtr, ytr = load_adult_raw("data")
+    Xte, yte = load_adult_raw("test")
+    print(f"Adult: {len(Xtr)} train / {len(Xte)} test rows\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        part1(Xtr, ytr, Xte, yte)
+    part2(Xtr, ytr, args.quick)
+
+
+if __name__ == "__main__":
+    main()
