@@ -122,10 +122,11 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
         if arr.ndim > 2:
             raise ValueError(f"{name} must be 1-D or 2-D, got an array of shape {arr.shape}.")
         if arr.ndim == 1:
-            frame = pd.DataFrame({"sensitive_feature": arr})
+            # copy=False: the frame is only read, and copying 1e7 values is not free
+            frame = pd.DataFrame({"sensitive_feature": arr}, copy=False)
         else:
             frame = pd.DataFrame(
-                {f"sensitive_feature_{j}": arr[:, j] for j in range(arr.shape[1])}
+                {f"sensitive_feature_{j}": arr[:, j] for j in range(arr.shape[1])}, copy=False
             )
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no columns.")
@@ -184,24 +185,44 @@ def encode_groups(
 
 
 def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEncoding:
+    # Factorize once per column; the number of uniques also decides "continuous"
+    # (same rule as _is_continuous, without a second hashing pass).
+    per_col = []
     for col in frame.columns:
-        if _is_continuous(frame[col]):
+        series = frame[col]
+        codes_uniques = _factorize_sorted(series)
+        n_unique = len(codes_uniques[1])
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
+            series
+        )
+        if numeric and n_unique > MAX_GROUP_LEVELS:
             raise ValueError(
-                f"{name} column {col!r} looks continuous ({frame[col].nunique()} distinct "
+                f"{name} column {col!r} looks continuous ({n_unique} distinct "
                 f"numeric values, more than {MAX_GROUP_LEVELS}); group metrics need discrete "
                 "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
                 "fairkit.metrics.distance_correlation that accepts continuous attributes."
             )
+        per_col.append(codes_uniques)
     if frame.shape[1] == 1:
-        col = frame.iloc[:, 0]
-        codes, uniques = _factorize_sorted(col)
+        codes, uniques = per_col[0]
         labels = [_scalar(u) for u in uniques]
     else:
-        per_col = [_factorize_sorted(frame[c]) for c in frame.columns]
-        combined = np.zeros(len(frame), dtype=np.int64)
-        for c, u in per_col:
-            combined = combined * len(u) + c
-        present, codes = np.unique(combined, return_inverse=True)
+        # mixed-radix code of each row's combination, built in place (per-column codes are
+        # not needed afterwards)
+        combined = np.asarray(per_col[0][0], dtype=np.int64)
+        n_cells = len(per_col[0][1])
+        for c, u in per_col[1:]:
+            combined *= len(u)
+            combined += c
+            n_cells *= len(u)
+        if n_cells <= max(4 * len(frame), 1 << 16):
+            # sorted compaction by counting: O(n), same result as np.unique(..., inverse)
+            present = np.flatnonzero(np.bincount(combined, minlength=n_cells))
+            lookup = np.zeros(n_cells, dtype=np.intp)
+            lookup[present] = np.arange(len(present))
+            codes = lookup[combined]
+        else:
+            present, codes = np.unique(combined, return_inverse=True)
         labels = []
         for value in present:
             parts = []
@@ -218,7 +239,35 @@ def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEn
     return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in frame.columns])
 
 
+#: Integer attributes spanning fewer values than this are factorized by counting.
+_SMALL_INT_RANGE = 1 << 20
+
+
+def _factorize_small_ints(col: pd.Series):
+    """Sorted factorization of an integer column by counting; None if not applicable.
+
+    Gives the same codes and uniques as ``pd.factorize(col, sort=True)`` in about half the
+    time (no hashing), which matters for metrics over millions of rows.
+    """
+    dtype = col.dtype
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or len(col) == 0:
+        return None
+    values = col.to_numpy()
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= _SMALL_INT_RANGE:
+        return None
+    shifted = np.subtract(values, lo, dtype=np.intp) if lo else values.astype(np.intp, copy=False)
+    present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+    lookup = np.zeros(hi - lo + 1, dtype=np.intp)
+    lookup[present] = np.arange(len(present))
+    uniques = np.array([int(v) + lo for v in present], dtype=object)
+    return lookup[shifted], uniques
+
+
 def _factorize_sorted(col: pd.Series):
+    fast = _factorize_small_ints(col)
+    if fast is not None:
+        return fast
     try:
         codes, uniques = pd.factorize(col, sort=True)
     except TypeError:  # mixed types that do not sort: keep first-appearance order
