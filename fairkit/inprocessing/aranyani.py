@@ -217,7 +217,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     >>> clf = clf.partial_fit(X[:200], y[:200], classes=[0, 1])
     >>> clf = clf.partial_fit(X[200:], y[200:])
     >>> clf.n_seen_, clf.groups_
-    (400, [0, 1])
+    (400, [0.0, 1.0])
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
@@ -466,7 +466,16 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     # ------------------------------------------------------------------ input handling
 
     def _check_inputs(self, X, y, sensitive_features, *, reset):
-        Xv, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        try:
+            Xv, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        except ValueError as err:
+            if "could not convert" not in str(err):
+                raise
+            raise ValueError(
+                "AranyaniClassifier needs numeric X: every column, the protected one "
+                "included, is an input of the oblique splits. Encode categorical columns "
+                f"first (e.g. OrdinalEncoder, as in the paper). ({err})"
+            ) from err
         check_classification_targets(y)
         if self.prot_attr is None and sensitive_features is None:
             raise ValueError(

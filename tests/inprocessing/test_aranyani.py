@@ -411,6 +411,9 @@ def test_bad_inputs_raise_clear_errors():
         AranyaniClassifier(prot_attr=0).fit(X, np.zeros(40, dtype=int))
     with pytest.raises(ValueError, match="prot_attr column"):
         AranyaniClassifier(prot_attr="sex").fit(pd.DataFrame(X, columns=list("abcd")), y)
+    text = pd.DataFrame({"sex": ["F", "M"] * 20, "x": X[:, 1]})
+    with pytest.raises(ValueError, match="needs numeric X"):
+        AranyaniClassifier(prot_attr="sex").fit(text, y)
     with pytest.raises(ValueError, match="lam"):
         AranyaniClassifier(prot_attr=0, lam=-1).fit(X, y)
     with pytest.raises(ValueError, match="constraint"):
