@@ -150,9 +150,11 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
         Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=False,
                                               require_groups=False)
         S = self._encode(prot.values, fitting=False)
-        filtered = Xf - (S - self.sensitive_mean_) @ self.beta_
-        a = float(self.alpha)
-        out = a * filtered + (1.0 - a) * Xf
+        # alpha (X - S_c beta) + (1 - alpha) X  ==  X - alpha S_c beta
+        shift = (S - self.sensitive_mean_) @ self.beta_
+        if self.alpha != 1:
+            shift *= float(self.alpha)
+        out = Xf - shift
         return assemble_output(self, X, out, fidx, pidx, self.drop_prot_attr)
 
     def get_feature_names_out(self, input_features=None):

@@ -100,6 +100,9 @@ def test_bad_inputs():
         dir_.transform(pd.DataFrame({"g": ["A"], "x": [np.nan]}))
     with pytest.raises(ValueError, match="Input X contains NaN"):
         DisparateImpactRemover(prot_attr="g").fit(X.assign(x=[np.nan] + [1.0] * 8))
+    with pytest.raises(ValueError, match="'g' contains inf"):
+        DisparateImpactRemover(prot_attr="g").fit(pd.DataFrame({"g": [0.0, np.inf],
+                                                                "x": [1.0, 2.0]}))
     with pytest.raises(ValueError, match="could not convert|string"):
         DisparateImpactRemover(prot_attr="g").fit(X.assign(x=["a"] * 9))
 
