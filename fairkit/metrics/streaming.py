@@ -276,7 +276,9 @@ def _check_weight(sample_weight, n):
 
 def _is_pos(y, pos_label):
     if y.dtype.kind == "b" and isinstance(pos_label, (bool, np.bool_, numbers.Integral)):
-        return y if pos_label else ~y
+        if pos_label in (0, 1):
+            return y if pos_label else ~y
+        return np.zeros(len(y), dtype=bool)
     out = y == pos_label
     if not isinstance(out, np.ndarray):  # numpy refused the comparison (e.g. str vs int)
         out = np.zeros(len(y), dtype=bool)

@@ -493,3 +493,16 @@ def test_invariant_to_row_order(data, rnd):
         b = func(y[order], p[order], sensitive_features=s[order], sample_weight=w[order],
                  priv_group="a")
         assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, abs=1e-12)
+
+
+def test_boolean_labels():
+    y = np.array([True, False, True, False, True, True])
+    p = np.array([True, True, False, False, True, False])
+    s = ["a", "a", "a", "b", "b", "b"]
+    # selection rates of True: a 2/3, b 1/3; of False: a 1/3, b 2/3
+    assert fm.statistical_parity_difference(y, p, sensitive_features=s, priv_group="a") == (
+        pytest.approx(1 / 3 - 2 / 3))
+    assert fm.statistical_parity_difference(y, p, sensitive_features=s, priv_group="a",
+                                            pos_label=False) == pytest.approx(2 / 3 - 1 / 3)
+    with pytest.raises(ValueError, match="pos_label=2"):
+        fm.statistical_parity_difference(y, p, sensitive_features=s, pos_label=2)
