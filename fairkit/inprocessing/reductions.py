@@ -126,13 +126,13 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
     def _prepare_fit(self, X, y, sensitive_features):
         self._validate_params()
         X = check_input(self, X, reset=True)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         if self._is_classification():
             self.classes_, self.pos_label_, y_fit = binary_target(self, y, self.pos_label)
         else:
             y_fit = np.asarray(y, dtype=np.float64).ravel()
             if not np.all(np.isfinite(y_fit)):
                 raise ValueError("y contains NaN or infinity.")
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         if len(y_fit) != len(codes):
             raise ValueError(f"X has {len(codes)} rows but y has {len(y_fit)}.")
         return X_model, y_fit, codes, self._build_moment(y_fit)

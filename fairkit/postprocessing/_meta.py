@@ -69,6 +69,10 @@ def binary_target(est, y, pos_label):
 
     ``pos_label`` None means the greater of the two classes (``classes[1]``).
     """
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None."
+        )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
@@ -77,8 +81,8 @@ def binary_target(est, y, pos_label):
     if len(classes) != 2:
         kind = type_of_target(y)
         raise ValueError(
-            f"{type(est).__name__} handles binary targets only; y has {len(classes)} "
-            f"class(es) {classes.tolist()[:10]} (type {kind!r})."
+            f"Only binary classification is supported by {type(est).__name__}: y has "
+            f"{len(classes)} class(es) {classes.tolist()[:10]} (type {kind!r})."
         )
     if pos_label is None:
         pos = classes[1]

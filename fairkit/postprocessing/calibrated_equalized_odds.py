@@ -160,8 +160,8 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
         """
         self._validate_params()
         X = check_input(self, X, reset=True)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         if len(y01) != len(codes):
             raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
         self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
@@ -207,8 +207,8 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
 
     def predict_proba(self, X, sensitive_features=None):
         """Mixed scores: the group base rate for the drawn samples, the model's otherwise."""
-        return proba_columns(self.classes_, self.pos_label_,
-                             self._mixed_scores(X, sensitive_features))
+        p = self._mixed_scores(X, sensitive_features)
+        return proba_columns(self.classes_, self.pos_label_, p)
 
     def predict(self, X, sensitive_features=None):
         """Favourable label where the mixed score is ``>= threshold``."""

@@ -184,8 +184,8 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
         """
         self._validate_params()
         X = check_input(self, X, reset=True)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         if len(y01) != len(codes):
             raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
         self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
@@ -213,8 +213,8 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
 
     def predict_proba(self, X, sensitive_features=None):
         """Probability that the randomised rule outputs each class (order of ``classes_``)."""
-        return proba_columns(self.classes_, self.pos_label_,
-                             self._positive_probability(X, sensitive_features))
+        p = self._positive_probability(X, sensitive_features)
+        return proba_columns(self.classes_, self.pos_label_, p)
 
     def predict(self, X, sensitive_features=None):
         """Post-processed predictions (random flips drawn with ``random_state``)."""

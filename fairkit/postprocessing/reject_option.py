@@ -171,8 +171,8 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
         self._validate_params()
         self._check_grid()
         X = check_input(self, X, reset=True)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
         if len(y01) != len(codes):
             raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
         self.privileged_groups_ = privileged_mask(
@@ -254,8 +254,8 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
 
     def predict(self, X, sensitive_features=None):
         """Favourable label above the group's cut, as in AIF360's ``predict``."""
-        return labels_from01(self.classes_, self.pos_label_,
-                             self.decision_function(X, sensitive_features) > 0)
+        favourable = self.decision_function(X, sensitive_features) > 0
+        return labels_from01(self.classes_, self.pos_label_, favourable)
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__(), self.estimator)

@@ -1,0 +1,192 @@
+"""Tests for fairkit.postprocessing.calibrated_equalized_odds (Pleiss et al. 2017).
+
+Mixing rates are checked on a case worked out by hand and against AIF360's sklearn
+CalibratedEqualizedOdds; calibration and the equalised cost are measured on the output.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairkit.postprocessing import CalibratedEqualizedOdds
+
+
+class ScoreColumn(ClassifierMixin, BaseEstimator):
+    """Test double: column 1 of X is the probability of class 1."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        s = np.asarray(X, dtype=float)[:, 1]
+        return np.c_[1 - s, s]
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
+
+
+def test_mix_rates_by_hand():
+    # group a: y 0 0 1 1, scores .2 .4 .6 .8 -> GFPR .3, base rate .5 (trivial GFPR .5)
+    # group b: y 0 0 0 1, scores .5 .5 .2 .9 -> GFPR .4, base rate .25
+    # target .4: alpha_a = (.4 - .3) / (.5 - .3) = .5, alpha_b = 0
+    X = np.c_[[0, 0, 0, 0, 1, 1, 1, 1], [.2, .4, .6, .8, .5, .5, .2, .9]]
+    y = np.array([0, 0, 1, 1, 0, 0, 0, 1])
+    ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                  cost_constraint="fpr").fit(X, y)
+    np.testing.assert_allclose(ceo.costs_, [0.3, 0.4])
+    np.testing.assert_allclose(ceo.base_rates_, [0.5, 0.25])
+    np.testing.assert_allclose(ceo.mix_rates_, [0.5, 0.0])
+
+
+def calibrated_data(n=40000, seed=0):
+    # scores drawn per group, labels ~ Bernoulli(score): calibrated within each group.
+    # Beta(a, b) scores give GFPR = a / (a + b + 1) and base rate a / (a + b): group 0
+    # (uniform) has GFPR 1/3 and group 1 (Beta(4, 4)) 4/9, both base rates 1/2 >= 4/9, so
+    # group 0 can be raised to group 1's cost (alpha = (4/9 - 1/3) / (1/2 - 1/3) = 2/3).
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2, n)
+    s = np.where(a == 0, rng.beta(1, 1, n), rng.beta(4, 4, n))
+    y = (rng.random(n) < s).astype(int)
+    return np.c_[a, s], y
+
+
+@pytest.mark.parametrize("cost", ["fpr", "fnr", "weighted"])
+def test_mix_rates_match_aif360(cost):
+    from aif360.sklearn.postprocessing import CalibratedEqualizedOdds as AifCEO
+
+    X, y = calibrated_data(n=5000, seed=1)
+    ours = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                   cost_constraint=cost).fit(X, y)
+    idx = pd.Index(X[:, 0], name="a")
+    probas = pd.DataFrame(np.c_[1 - X[:, 1], X[:, 1]], index=idx)
+    aif = AifCEO(prot_attr="a", cost_constraint=cost).fit(probas, pd.Series(y, index=idx))
+    np.testing.assert_allclose(ours.mix_rates_, aif.mix_rates_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.base_rates_, aif.base_rates_, rtol=1e-12)
+
+
+def _gfpr_gfnr(p, y, a):
+    return np.array([[p[(a == g) & (y == 0)].mean(), (1 - p[(a == g) & (y == 1)]).mean()]
+                     for g in (0, 1)])
+
+
+def _calibration_error(p, y, bins=10):
+    # mean |mean(y) - mean(p)| over equal-width score bins, weighted by bin size
+    edges = np.minimum((p * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in np.unique(edges):
+        m = edges == b
+        err += m.mean() * abs(y[m].mean() - p[m].mean())
+    return err
+
+
+@pytest.mark.parametrize("cost, col", [("fpr", 0), ("fnr", 1)])
+def test_keeps_calibration_and_equalises_cost(cost, col):
+    X, y = calibrated_data()
+    a = X[:, 0]
+    before = _gfpr_gfnr(X[:, 1], y, a)
+    assert abs(before[0, col] - before[1, col]) > 0.08  # population gap 4/9 - 1/3
+    ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                  cost_constraint=cost, random_state=0).fit(X, y)
+    p = ceo.predict_proba(X)[:, 1]
+    after = _gfpr_gfnr(p, y, a)
+    assert abs(after[0, col] - after[1, col]) < 0.01
+    for g in (0, 1):
+        m = a == g
+        assert _calibration_error(X[m, 1], y[m]) < 0.02
+        assert _calibration_error(p[m], y[m]) < 0.02
+    # only the lower-cost group 0 is mixed, close to the population value 2/3
+    assert ceo.mix_rates_[1] == 0 and ceo.mix_rates_[0] == pytest.approx(2 / 3, abs=0.05)
+    np.testing.assert_array_equal(ceo.predict(X), (p >= 0.5).astype(int))
+
+
+def test_with_fitted_model_and_pickle():
+    X, y = calibrated_data(n=3000, seed=2)
+    ceo = CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0, random_state=3).fit(X, y)
+    again = pickle.loads(pickle.dumps(ceo))
+    np.testing.assert_array_equal(again.predict_proba(X), ceo.predict_proba(X))
+    b = CalibratedEqualizedOdds(LogisticRegression(), random_state=3).fit(
+        X, y, sensitive_features=X[:, 0])
+    np.testing.assert_allclose(b.mix_rates_, ceo.mix_rates_)
+
+
+def test_three_groups_raised_to_highest_cost():
+    rng = np.random.default_rng(4)
+    n = 30000
+    a = rng.integers(0, 3, n)
+    s = np.choose(a, [rng.beta(1, 1, n), rng.beta(4, 4, n), rng.beta(2, 2, n)])
+    y = (rng.random(n) < s).astype(int)
+    X = np.c_[a, s]
+    ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                  cost_constraint="fpr").fit(X, y)
+    expected = (1 - ceo.mix_rates_) * ceo.costs_ + ceo.mix_rates_ * ceo.trivial_costs_
+    np.testing.assert_allclose(expected, ceo.costs_.max())
+    # the trivial predictor's GFPR is the base rate, counted directly
+    np.testing.assert_allclose(ceo.trivial_costs_, [y[a == g].mean() for g in range(3)])
+
+
+def test_bad_input():
+    X, y = calibrated_data(n=500, seed=5)
+    with pytest.raises(ValueError, match="no predict_proba"):
+        CalibratedEqualizedOdds(LinearSVC(), prot_attr=0).fit(X, y)
+    with pytest.raises(ValueError, match="only one label"):
+        CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0).fit(
+            X, np.where(X[:, 0] == 0, 0, y))
+    with pytest.raises(ValueError, match="Only binary classification"):
+        CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0).fit(X, np.arange(500) % 3)
+    with pytest.raises(ValueError, match="at least 2"):
+        CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0).fit(
+            np.c_[np.ones(500), X[:, 1]], y)
+    with pytest.raises(ValueError, match="cost_constraint"):
+        CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0, cost_constraint="tpr").fit(
+            X, y)
+    ceo = CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0).fit(X, y)
+    with pytest.raises(ValueError, match="not seen during fit"):
+        ceo.predict(np.c_[np.full(500, 7.0), X[:, 1]])
+
+
+def test_unreachable_cost_warns_and_caps_at_one():
+    # group 1's trivial FNR (1 - base rate = .2) is below group 0's FNR: cannot be reached
+    X = np.c_[[0] * 4 + [1] * 5, [.1, .2, .3, .9, .9, .9, .9, .9, .1]]
+    y = np.array([0, 1, 1, 1, 1, 1, 1, 1, 0])
+    with pytest.warns(UserWarning, match="cannot reach"):
+        ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                      cost_constraint="fnr").fit(X, y)
+    np.testing.assert_allclose(ceo.mix_rates_, [0.0, 1.0])
+
+
+GROUPS = ("the checks' data give column 0 (prot_attr=0) continuous values: more than 100 "
+          "levels is refused by the protected-attribute contract, fewer make one group per "
+          "sample, and a group without both labels has undefined generalised rates "
+          "(clear ValueError)")
+GROUP_CHECKS = [
+    "check_estimator_sparse_matrix", "check_fit_score_takes_y", "check_estimators_pickle",
+    "check_estimators_pickle(readonly_memmap=True)", "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters", "check_f_contiguous_array_estimator",
+    "check_classifier_data_not_an_array", "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input", "check_classifiers_one_label_sample_weights",
+    "check_classifiers_classes", "check_n_features_in_after_fitting",
+    "check_classifiers_train", "check_positive_only_tag_during_fit",
+    "check_classifiers_train(readonly_memmap=True)",
+    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
+    "check_estimators_dtypes", "check_supervised_y_2d", "check_dtype_object",
+    "check_pipeline_consistency", "check_methods_sample_order_invariance",
+    "check_estimators_nan_inf", "check_methods_subset_invariance",
+    "check_estimator_sparse_tag", "check_estimator_sparse_array", "check_fit2d_1feature",
+    "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
+    "check_n_features_in", "check_fit2d_predict1d",
+]
+
+
+@parametrize_with_checks(
+    [CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0, random_state=0)],
+    expected_failed_checks=lambda est: dict.fromkeys(GROUP_CHECKS, GROUPS),
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
