@@ -143,7 +143,7 @@ _AGG_DOC = """
         ``agg``)."""
 
 
-def _docstring(name, summary, math, notes, see_also, base_rates_ok):
+def _docstring(name, summary, math, notes, see_also, base_rates_ok, examples=""):
     y_true_note = " Ignored unless ``y_pred`` is None." if base_rates_ok else ""
     y_pred_note = (
         " If None, ``y_true`` is used, giving the gap in base rates of the data (as AIF360)."
@@ -179,10 +179,14 @@ def _docstring(name, summary, math, notes, see_also, base_rates_ok):
     .. [2] H. Weerts et al., "Fairlearn: Assessing and Improving Fairness of AI Systems",
        JMLR 24(257), 2023.
 """
+    if examples:
+        doc += f"""
+    Examples
+    --------{examples}"""
     return doc
 
 
-def _make(name, summary, math, *, notes="", see_also="", base_rates_ok=False):
+def _make(name, summary, math, *, notes="", see_also="", base_rates_ok=False, examples=""):
     if name in _AGG_METRICS:
 
         def metric(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
@@ -212,7 +216,7 @@ def _make(name, summary, math, *, notes="", see_also="", base_rates_ok=False):
 
     metric.__name__ = metric.__qualname__ = name
     metric.__module__ = __name__
-    metric.__doc__ = _docstring(name, summary, math, notes, see_also, base_rates_ok)
+    metric.__doc__ = _docstring(name, summary, math, notes, see_also, base_rates_ok, examples)
     return metric
 
 
@@ -248,6 +252,17 @@ statistical_parity_difference = _make(
     notes="Equals AIF360's ``statistical_parity_difference`` with ``priv_group`` and "
     "fairlearn's ``demographic_parity_difference`` without it. A value of 0 is parity.",
     base_rates_ok=True,
+    examples="""
+    >>> from fairkit.metrics import statistical_parity_difference
+    >>> y_true = [1, 0, 1, 0, 1, 0]
+    >>> y_pred = [1, 1, 0, 0, 0, 1]
+    >>> sex = ["M", "M", "M", "F", "F", "F"]
+    >>> round(statistical_parity_difference(y_true, y_pred, sensitive_features=sex,
+    ...                                     priv_group="M"), 4)  # 1/3 - 2/3
+    -0.3333
+    >>> round(statistical_parity_difference(y_true, y_pred, sensitive_features=sex), 4)
+    0.3333
+""",
 )
 disparate_impact_ratio = _make(
     "disparate_impact_ratio",
