@@ -153,6 +153,8 @@ def encode_protected_attributes(
             blocks.append((values == values.max()).astype(float)[:, None])
             kinds.append("binary")
             continue
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name} column {col_name!r} contains infinite values.")
         blocks.append(_scale_continuous(values, continuous_scaling)[:, None])
         kinds.append("continuous")
     matrix = np.hstack(blocks) if blocks else np.empty((len(frame), 0))
@@ -625,8 +627,8 @@ def unfairness_ratio(y_pred, *, sensitive_features, weights="proportional"):
     counts = groups.counts().astype(float)
     pi = _group_weights(counts, weights)
     means = np.bincount(groups.codes, weights=y, minlength=groups.n_groups) / counts
-    total = float(np.mean((y - y.mean()) ** 2))
-    if total <= 0:
+    if np.ptp(y) == 0:  # exactly constant: rounding in the means must not make a ratio
         return 0.0
+    total = float(np.mean((y - y.mean()) ** 2))
     between = float(pi @ (means - pi @ means) ** 2)
     return between / total
