@@ -505,6 +505,24 @@ def test_prequential_with_generic_estimator_matches_fairlearn_and_plots():
     assert len(res.to_frame()) == 300
 
 
+def test_sensitive_features_routed_through_a_pipeline():
+    from sklearn import config_context
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, a = _biased_stream(200, seed=11)
+    with config_context(enable_metadata_routing=True):
+        clf = AranyaniClassifier(random_state=0).set_fit_request(sensitive_features=True)
+        pipe = make_pipeline(StandardScaler(), clf).fit(X[:, 1:], y, sensitive_features=a)
+    direct = AranyaniClassifier(random_state=0).fit(
+        StandardScaler().fit_transform(X[:, 1:]), y, sensitive_features=a
+    )
+    np.testing.assert_array_equal(pipe[-1].group_counts_, [np.bincount(a)])
+    np.testing.assert_allclose(pipe.predict_proba(X[:, 1:]),
+                               direct.predict_proba(StandardScaler().fit(X[:, 1:])
+                                                    .transform(X[:, 1:])), rtol=1e-12)
+
+
 # ----------------------------------------------------------------------------- scale-out
 
 
