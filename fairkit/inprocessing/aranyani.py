@@ -124,8 +124,9 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     reference code's ``sign(F)`` outside :math:`|F| < \delta` (inside, the reference uses
     :math:`F`, which makes the slope jump at :math:`\delta`). See :func:`smoothed_abs`.
 
-    **Extensions (ours, not in the paper).** With more than two groups present, every group
-    :math:`g` gets its gap to the pooled mean, :math:`F_{tig} = E[s_{ti} \mid a=g] - E[s_{ti}]`,
+    **Extensions (ours, not in the paper).** When the model knows more than two groups
+    (declared in ``groups`` or seen so far), every group :math:`g` seen in the stream gets
+    its gap to the pooled mean, :math:`F_{tig} = E[s_{ti} \mid a=g] - E[s_{ti}]`,
     and the penalty is :math:`\lambda \sum_{t,i,g} H_\delta(F_{tig})` (gradient from the same
     aggregates: :math:`\bar g^{(g)} - \bar g`). With ``constraint="equalized_odds"`` the
     aggregates are kept per (label, group) cell and the penalty sums the gaps computed
@@ -194,6 +195,12 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
 
     Notes
     -----
+    Steps never span two ``partial_fit`` calls: a chunk whose length is not a multiple of
+    ``batch_size`` ends with a smaller step (so pausing and resuming reproduces an
+    uninterrupted run when chunks are whole numbers of steps). With two groups, the gap is
+    group ``groups_[1]`` minus group ``groups_[0]``; its sign does not matter since
+    :math:`H_\delta` is even.
+
     The per-group aggregates take ``n_strata * n_groups * n_trees * (2**depth - 1) *
     (n_features + 2)`` floats, independent of the stream length, so memory stays constant.
     Groups may appear at any time in the stream; a new group starts with empty aggregates.
