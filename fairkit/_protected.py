@@ -184,24 +184,87 @@ def encode_groups(
     return _encode_frame(frame, name=name, min_groups=min_groups)
 
 
+def _check_discrete(name, col, series, n_unique):
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if numeric and n_unique > MAX_GROUP_LEVELS:
+        raise ValueError(
+            f"{name} column {col!r} looks continuous ({n_unique} distinct "
+            f"numeric values, more than {MAX_GROUP_LEVELS}); group metrics need discrete "
+            "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
+            "fairkit.metrics.distance_correlation that accepts continuous attributes."
+        )
+
+
 def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEncoding:
+    fast = _encode_small_int_columns(frame) if frame.shape[1] > 1 else None
+    if fast is not None:
+        codes, labels, n_unique = fast
+        for col, k in zip(frame.columns, n_unique, strict=True):
+            _check_discrete(name, col, frame[col], k)
+    else:
+        codes, labels = _encode_generic(frame, name)
+    codes = np.asarray(codes, dtype=np.intp).ravel()
+    if len(labels) < min_groups:
+        raise ValueError(
+            f"{name} has only {len(labels)} group(s) ({labels}); at least {min_groups} "
+            "are needed to compare groups."
+        )
+    return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in frame.columns])
+
+
+def _encode_small_int_columns(frame: pd.DataFrame):
+    """Intersectional codes of several small-range integer columns, straight from values.
+
+    Same codes and labels as the generic path (rows ordered by their combination of
+    values), with one counting pass instead of a factorization per column. Returns None
+    when a column is not a plain integer column or the value ranges are too wide.
+    """
+    n = len(frame)
+    arrays, lows, ranges = [], [], []
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or n == 0:
+            return None
+        values = frame[col].to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if lo <= -(2**62) or hi >= 2**62:
+            return None
+        arrays.append(values)
+        lows.append(lo)
+        ranges.append(hi - lo + 1)
+    n_cells = int(np.prod(ranges, dtype=object))
+    if n_cells > max(4 * n, 1 << 16):
+        return None
+    combined = arrays[0].astype(np.int64)
+    offset = lows[0]
+    for values, lo, size in zip(arrays[1:], lows[1:], ranges[1:], strict=True):
+        combined *= size
+        combined += values
+        offset = offset * size + lo
+    if offset:
+        combined -= offset
+    present = np.flatnonzero(np.bincount(combined, minlength=n_cells))
+    lookup = np.zeros(n_cells, dtype=np.intp)
+    lookup[present] = np.arange(len(present))
+    digits = []
+    rest = present
+    for lo, size in zip(reversed(lows), reversed(ranges), strict=True):
+        rest, digit = np.divmod(rest, size)
+        digits.append(digit + lo)
+    digits.reverse()
+    labels = [tuple(int(v) for v in row) for row in zip(*digits, strict=True)]
+    n_unique = [len(np.unique(d)) for d in digits]
+    return lookup[combined], labels, n_unique
+
+
+def _encode_generic(frame: pd.DataFrame, name: str):
     # Factorize once per column; the number of uniques also decides "continuous"
     # (same rule as _is_continuous, without a second hashing pass).
     per_col = []
     for col in frame.columns:
         series = frame[col]
         codes_uniques = _factorize_sorted(series)
-        n_unique = len(codes_uniques[1])
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-            series
-        )
-        if numeric and n_unique > MAX_GROUP_LEVELS:
-            raise ValueError(
-                f"{name} column {col!r} looks continuous ({n_unique} distinct "
-                f"numeric values, more than {MAX_GROUP_LEVELS}); group metrics need discrete "
-                "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
-                "fairkit.metrics.distance_correlation that accepts continuous attributes."
-            )
+        _check_discrete(name, col, series, len(codes_uniques[1]))
         per_col.append(codes_uniques)
     if frame.shape[1] == 1:
         codes, uniques = per_col[0]
@@ -230,13 +293,7 @@ def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEn
                 value, r = divmod(int(value), len(u))
                 parts.append(_scalar(u[r]))
             labels.append(tuple(reversed(parts)))
-    codes = np.asarray(codes, dtype=np.intp).ravel()
-    if len(labels) < min_groups:
-        raise ValueError(
-            f"{name} has only {len(labels)} group(s) ({labels}); at least {min_groups} "
-            "are needed to compare groups."
-        )
-    return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in frame.columns])
+    return codes, labels
 
 
 #: Integer attributes spanning fewer values than this are factorized by counting.

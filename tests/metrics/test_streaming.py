@@ -201,3 +201,39 @@ def test_merged_chunks_equal_concatenation(rows, cuts):
     assert merged.labels == whole.labels
     np.testing.assert_allclose(merged.counts, whole.counts, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(merged.n_rows, whole.n_rows)
+
+
+# The counting fast paths this module relies on in fairkit._protected.encode_groups
+# (integer attributes, intersectional combinations) against pandas' own grouping.
+int_columns = st.integers(1, 3).flatmap(
+    lambda k: st.integers(1, 50).flatmap(
+        lambda n: st.lists(
+            st.tuples(st.sampled_from(["int8", "int64", "uint16"]), st.integers(-3, 40),
+                      st.integers(1, 12)),
+            min_size=k, max_size=k,
+        ).map(lambda specs: (n, specs))
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(int_columns, st.integers(0, 2**16))
+def test_encode_groups_integer_fast_paths_match_pandas_groupby(spec, seed):
+    from fairkit._protected import encode_groups
+
+    n, specs = spec
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        f"c{j}": (rng.integers(0, width, n) + (abs(lo) if dt.startswith("u") else lo)).astype(dt)
+        for j, (dt, lo, width) in enumerate(specs)
+    })
+    enc = encode_groups(frame)
+    cols = list(frame.columns)
+    expected_codes = frame.groupby(cols, sort=True).ngroup().to_numpy()
+    expected_labels = sorted(set(map(tuple, frame.to_numpy().tolist())))
+    if len(cols) == 1:
+        expected_labels = [v[0] for v in expected_labels]
+    np.testing.assert_array_equal(enc.codes, expected_codes)
+    assert enc.labels == expected_labels
+    assert all(type(v) is int for lab in enc.labels
+               for v in (lab if isinstance(lab, tuple) else (lab,)))
