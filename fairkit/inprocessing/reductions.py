@@ -33,7 +33,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..base import ProtectedAttributeMixin
 from ..postprocessing._meta import (
@@ -125,11 +125,12 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
 
     def _prepare_fit(self, X, y, sensitive_features):
         self._validate_params()
-        X = check_input(self, X, reset=True)
+        X = check_input(self, X, reset=True, accept_sparse=False)
         if self._is_classification():
             self.classes_, self.pos_label_, y_fit = binary_target(self, y, self.pos_label)
         else:
-            y_fit = np.asarray(y, dtype=np.float64).ravel()
+            y_fit = np.asarray(y, dtype=np.float64)
+            y_fit = column_or_1d(y_fit, warn=True) if y_fit.ndim == 2 else y_fit
             if not np.all(np.isfinite(y_fit)):
                 raise ValueError("y contains NaN or infinity.")
         X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
@@ -139,7 +140,7 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
 
     def _model_input(self, X, sensitive_features):
         check_is_fitted(self)
-        X = check_input(self, X, reset=False)
+        X = check_input(self, X, reset=False, accept_sparse=False)
         if self.drop_prot_attr and self.prot_attr is not None:
             return self._resolve_protected(X, sensitive_features, drop=True).X
         return X
@@ -172,7 +173,6 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
             tags.classifier_tags = None
         if self.estimator is not None:
             inner = self.estimator.__sklearn_tags__()
-            tags.input_tags.sparse = inner.input_tags.sparse
             tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
 
@@ -218,6 +218,8 @@ class ExponentiatedGradientReduction(_ReductionBase):
     ----------
     reduction_ : fairlearn.reductions.ExponentiatedGradient
         The fitted fairlearn object (its ``predictors_``, ``weights_``, ``best_gap_``, ...).
+    n_iter_ : int
+        Number of exponentiated-gradient iterations run.
     groups_ : list
     classes_ : ndarray of shape (2,)
         Classification only.
@@ -291,6 +293,7 @@ class ExponentiatedGradientReduction(_ReductionBase):
             eta0=self.eta0, run_linprog_step=self.run_linprog_step,
             sample_weight_name=self.sample_weight_name,
         ).fit(X_model, y_fit, sensitive_features=codes)
+        self.n_iter_ = self.reduction_.last_iter_ + 1
         return self
 
     def predict(self, X, sensitive_features=None):
@@ -410,15 +413,15 @@ class GridSearchReduction(_ReductionBase):
 
     def predict(self, X, sensitive_features=None):
         """Predictions of the selected base learner."""
-        return self._to_labels(self.reduction_.predict(self._model_input(X,
-                                                                          sensitive_features)))
+        X_model = self._model_input(X, sensitive_features)
+        return self._to_labels(self.reduction_.predict(X_model))
 
     @available_if(lambda self: self._is_classification() and hasattr(self.estimator,
                                                                       "predict_proba"))
     def predict_proba(self, X, sensitive_features=None):
         """Class probabilities of the selected base learner."""
-        proba = np.asarray(self.reduction_.predict_proba(self._model_input(X,
-                                                                           sensitive_features)))
+        X_model = self._model_input(X, sensitive_features)
+        proba = np.asarray(self.reduction_.predict_proba(X_model))
         return proba_columns(self.classes_, self.pos_label_, proba[:, 1])
 
 

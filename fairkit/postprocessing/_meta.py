@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
     _check_n_features,
     check_array,
     check_is_fitted,
+    column_or_1d,
 )
 
 from ..base import map_to_fitted_groups
@@ -27,7 +28,7 @@ from ..base import map_to_fitted_groups
 __all__: list[str] = []
 
 
-def check_input(est, X, *, reset):
+def check_input(est, X, *, reset, accept_sparse=True):
     """Light validation of ``X``: shape and feature names, no dtype coercion.
 
     DataFrames with string columns pass through untouched (the wrapped pipeline encodes them);
@@ -35,7 +36,7 @@ def check_input(est, X, *, reset):
     get scikit-learn's usual messages. Finiteness is left to the wrapped estimator.
     """
     if not isinstance(X, pd.DataFrame):
-        X = check_array(X, dtype=None, accept_sparse=True, ensure_all_finite=False,
+        X = check_array(X, dtype=None, accept_sparse=accept_sparse, ensure_all_finite=False,
                         estimator=est, input_name="X")
     elif X.shape[0] == 0:
         raise ValueError(
@@ -75,7 +76,7 @@ def binary_target(est, y, pos_label):
         )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
+        y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     classes = np.unique(y)
     if len(classes) != 2:

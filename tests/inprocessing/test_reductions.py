@@ -1,0 +1,196 @@
+"""Tests for fairkit.inprocessing.reductions (fairlearn's reductions under the contract).
+
+The wrappers must give exactly fairlearn's predictions for the same sensitive features and
+seed; disparities are counted on the data.
+"""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.reductions import (
+    BoundedGroupLoss,
+    DemographicParity,
+    EqualizedOdds,
+    ErrorRateParity,
+    ExponentiatedGradient,
+    GridSearch,
+    SquareLoss,
+    TruePositiveRateParity,
+)
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairkit.inprocessing import ExponentiatedGradientReduction, GridSearchReduction
+
+MOMENTS = {
+    "demographic_parity": DemographicParity,
+    "equalized_odds": EqualizedOdds,
+    "true_positive_rate_parity": TruePositiveRateParity,
+    "error_rate_parity": ErrorRateParity,
+}
+
+
+def synthetic(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2, n)
+    x = rng.normal(size=(n, 2)) + a[:, None]
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(size=n) > 0.8).astype(int)
+    return np.c_[a, x], y
+
+
+@pytest.mark.parametrize("name", list(MOMENTS))
+def test_exponentiated_gradient_same_as_fairlearn(name):
+    X, y = synthetic()
+    ours = ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, constraints=name,
+                                          max_iter=4, drop_prot_attr=True,
+                                          random_state=5).fit(X, y)
+    theirs = ExponentiatedGradient(LogisticRegression(), MOMENTS[name](), max_iter=4).fit(
+        X[:, 1:], y, sensitive_features=X[:, 0])
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X[:, 1:], random_state=5))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs._pmf_predict(X[:, 1:]))
+    np.testing.assert_allclose(ours.reduction_.weights_, theirs.weights_)
+
+
+@pytest.mark.parametrize("name", ["demographic_parity", "equalized_odds"])
+def test_grid_search_same_as_fairlearn(name):
+    X, y = synthetic(seed=1)
+    ours = GridSearchReduction(LogisticRegression(), prot_attr=0, constraints=name,
+                               grid_size=5).fit(X, y)
+    theirs = GridSearch(LogisticRegression(), MOMENTS[name](), grid_size=5).fit(
+        X, y, sensitive_features=X[:, 0])
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X))
+    assert ours.reduction_.best_idx_ == theirs.best_idx_
+
+
+def test_bounded_group_loss_regression_same_as_fairlearn():
+    rng = np.random.default_rng(2)
+    n = 300
+    a = rng.integers(0, 2, n)
+    x = rng.normal(size=n)
+    y = 2 * x + a * rng.normal(scale=2, size=n)
+    X = np.c_[a, x]
+    ours = ExponentiatedGradientReduction(LinearRegression(), prot_attr=0,
+                                          constraints="bounded_group_loss", upper_bound=0.05,
+                                          max_iter=6, random_state=1).fit(X, y)
+    theirs = ExponentiatedGradient(
+        LinearRegression(), BoundedGroupLoss(SquareLoss(y.min(), y.max()), upper_bound=0.05),
+        max_iter=6).fit(X, y, sensitive_features=a)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X, random_state=1))
+    assert ours.__sklearn_tags__().estimator_type == "regressor"
+    assert -1 < ours.score(X, y) <= 1
+    gs = GridSearchReduction(LinearRegression(), prot_attr=0, constraints="bounded_group_loss",
+                             upper_bound=0.05, grid_size=4).fit(X, y)
+    gs_theirs = GridSearch(
+        LinearRegression(), BoundedGroupLoss(SquareLoss(y.min(), y.max()), upper_bound=0.05),
+        grid_size=4).fit(X, y, sensitive_features=a)
+    np.testing.assert_allclose(gs.predict(X), gs_theirs.predict(X))
+
+
+def test_reduces_demographic_parity_gap():
+    X, y = synthetic(n=600, seed=3)
+    a = X[:, 0]
+    base = LogisticRegression().fit(X[:, 1:], y).predict(X[:, 1:])
+    gap_before = base[a == 1].mean() - base[a == 0].mean()
+    eg = ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, drop_prot_attr=True,
+                                        difference_bound=0.01, max_iter=30).fit(X, y)
+    p = eg.predict_proba(X)[:, 1]
+    gap_after = p[a == 1].mean() - p[a == 0].mean()
+    assert gap_before > 0.4
+    assert abs(gap_after) < 0.05
+
+
+def test_raw_dataframe_pipeline_strings_and_grid_search():
+    rng = np.random.default_rng(4)
+    n = 300
+    X = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "x": rng.normal(size=n),
+                      "job": rng.choice(["a", "b"], n)})
+    y = np.where(X["x"] + (X["sex"] == "M") + rng.normal(size=n) > 0.5, "yes", "no")
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["sex", "job"]), remainder=StandardScaler()),
+        LogisticRegression())
+    gs = GridSearchReduction(pipe, prot_attr="sex", grid_size=3, pos_label="yes",
+                             sample_weight_name="logisticregression__sample_weight")
+    pred = gs.fit(X, y).predict(X)
+    theirs = GridSearch(pipe, DemographicParity(), grid_size=3,
+                        sample_weight_name="logisticregression__sample_weight").fit(
+        X, (y == "yes").astype(int), sensitive_features=X["sex"])
+    np.testing.assert_array_equal(pred == "yes", theirs.predict(X) == 1)
+    assert set(np.unique(pred)) <= {"yes", "no"}
+    search = GridSearchCV(gs, {"constraint_weight": [0.3, 0.7]}, cv=2).fit(X, y)
+    assert 0.5 < search.best_score_ <= 1
+    again = pickle.loads(pickle.dumps(gs))
+    np.testing.assert_array_equal(again.predict(X), pred)
+
+
+def test_sensitive_features_routed_same_as_prot_attr():
+    X, y = synthetic(seed=5)
+    a = GridSearchReduction(LogisticRegression(), prot_attr=0, grid_size=4).fit(X, y)
+    b = GridSearchReduction(LogisticRegression(), grid_size=4).fit(
+        X, y, sensitive_features=X[:, 0])
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_moment_instance_is_copied():
+    X, y = synthetic(seed=6)
+    moment = DemographicParity(difference_bound=0.02)
+    eg = ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, constraints=moment,
+                                        max_iter=2).fit(X, y)
+    assert not getattr(moment, "data_loaded", False)
+    eg.fit(X, y)  # refitting must not fail with "data can be loaded only once"
+
+
+def test_bad_input():
+    X, y = synthetic(n=200, seed=7)
+    eg = ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, max_iter=3)
+    with pytest.raises(ValueError, match="at least 2"):
+        eg.fit(np.c_[np.zeros(200), X[:, 1:]], y)
+    with pytest.raises(ValueError, match="Only binary classification"):
+        eg.fit(X, np.arange(200) % 3)
+    with pytest.raises(ValueError, match="upper_bound"):
+        ExponentiatedGradientReduction(LinearRegression(), prot_attr=0,
+                                       constraints="bounded_group_loss").fit(X, X[:, 1])
+    with pytest.raises(ValueError, match="constraints"):
+        ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0,
+                                       constraints="parity").fit(X, y)
+    with pytest.raises(ValueError, match="estimator"):
+        GridSearchReduction(None, prot_attr=0).fit(X, y)
+    with pytest.raises(ValueError, match="pos_label=3"):
+        GridSearchReduction(LogisticRegression(), prot_attr=0, pos_label=3).fit(X, y)
+
+
+CONTINUOUS = ("the checks' data give column 0 (prot_attr=0) more than 100 distinct float "
+              "values; the protected-attribute contract refuses it as continuous")
+DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
+                "with TypeError 'unhashable type: dict' instead of the expected message")
+
+RANDOMISED = ("ExponentiatedGradient's predictions are randomised: with a fixed seed the i-th "
+              "row gets the i-th random draw, so permuting the rows changes the output")
+
+
+def _expected_failed(est):
+    return {
+        "check_classifiers_train": CONTINUOUS,
+        "check_classifiers_train(readonly_memmap=True)": CONTINUOUS,
+        "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": CONTINUOUS,
+        "check_dtype_object": DICT_IN_PROT,
+        **({"check_methods_sample_order_invariance": RANDOMISED}
+           if isinstance(est, ExponentiatedGradientReduction) else {}),
+    }
+
+
+@parametrize_with_checks(
+    # few iterations, no LP step: the checks' data make one group per sample
+    [ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, max_iter=2,
+                                    run_linprog_step=False, random_state=0),
+     GridSearchReduction(LogisticRegression(), prot_attr=0, grid_size=3)],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
