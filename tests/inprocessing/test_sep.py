@@ -1,0 +1,395 @@
+"""SEPConstrainedClassifier: optimality against scikit-learn, the constraint measured
+independently, agreement of independent solvers, errors, and scikit-learn compatibility."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from fairlearn.metrics import demographic_parity_difference
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairkit.inprocessing.sep import SEPConstrainedClassifier
+from fairkit.metrics.sep import (
+    conditional_socio_economic_parity_difference,
+    socio_economic_parity_difference,
+)
+
+SEP = dict(prot_attr="sex", unpriv_group="F", ses_attr="edu", ses_threshold=10)
+CSEP = dict(SEP, effort_attr="hours", effort_threshold=40, constraint="csep")
+
+
+def make_data(n=400, seed=0):
+    """Synthetic 'Adult-like' data: women and the less educated get fewer positive labels."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["F", "M"], n)
+    edu = rng.integers(6, 17, n)
+    hours = rng.integers(20, 61, n)
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n) + (sex == "M")
+    logit = 0.5 * (edu - 10) + 0.05 * (hours - 40) + x1 + x2 + 1.0 * (sex == "M") - 1.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = pd.DataFrame({"sex": sex, "edu": edu, "hours": hours, "x1": x1, "x2": x2})
+    return X, y
+
+
+def gaps(clf, X, kind):
+    """Mean-score gap computed here from decision_function, independently of the fit."""
+    f = clf.decision_function(X)
+    unpriv = (X["sex"] == "F").to_numpy()
+    low = (X["edu"] < 10).to_numpy()
+    effort = (X["hours"] >= 40).to_numpy()
+    if kind == "sep":
+        return f.mean() - f[unpriv & low].mean()
+    if kind == "csep":
+        return f[effort].mean() - f[unpriv & low & effort].mean()
+    return f[~unpriv].mean() - f[unpriv].mean()
+
+
+def test_unconstrained_logistic_matches_sklearn():
+    X, y = make_data()
+    Xm = X.drop(columns="sex")
+    clf = SEPConstrainedClassifier(**SEP, epsilon=np.inf, C=0.5).fit(X, y)
+    # scale_features standardises the non-binary columns, as StandardScaler does here.
+    ref = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, tol=1e-10)).fit(Xm, y)
+    np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(Xm), atol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(Xm), atol=1e-6)
+    raw = SEPConstrainedClassifier(**SEP, epsilon=np.inf, scale_features=False).fit(X, y)
+    ref = LogisticRegression(tol=1e-10, max_iter=10_000).fit(Xm, y)
+    np.testing.assert_allclose(raw.coef_, ref.coef_, atol=1e-4)
+    np.testing.assert_allclose(raw.intercept_, ref.intercept_, atol=1e-4)
+    assert raw.lagrange_multiplier_ == 0.0
+
+
+def test_unconstrained_hinge_matches_linear_svc():
+    X, y = make_data(200)
+    Xm = StandardScaler().fit_transform(X.drop(columns="sex"))
+    Xs = pd.DataFrame(Xm, columns=["edu", "hours", "x1", "x2"]).assign(sex=X["sex"])
+    clf = SEPConstrainedClassifier(
+        **SEP, epsilon=np.inf, loss="hinge", scale_features=False, C=0.3
+    ).fit(Xs, y)
+    ref = SVC(kernel="linear", C=0.3, tol=1e-8).fit(Xm, y)
+    np.testing.assert_allclose(clf.coef_, ref.coef_, atol=2e-4)
+    np.testing.assert_allclose(clf.intercept_, ref.intercept_, atol=2e-4)
+    assert not hasattr(clf, "predict_proba")
+
+
+@pytest.mark.parametrize(
+    "params, kind",
+    [(SEP, "sep"), (CSEP, "csep"), (dict(prot_attr="sex", priv_group="M",
+                                         constraint="demographic_parity"), "dp")],
+)
+@pytest.mark.parametrize("loss", ["logistic", "hinge"])
+def test_constraint_met_and_active(params, kind, loss):
+    X, y = make_data()
+    free = SEPConstrainedClassifier(**params, loss=loss, epsilon=np.inf).fit(X, y)
+    free_gap = gaps(free, X, kind)
+    assert free_gap > 0.5  # the data are biased: the constraint has work to do
+    eps = free_gap / 4
+    clf = SEPConstrainedClassifier(**params, loss=loss, epsilon=eps).fit(X, y)
+    gap = gaps(clf, X, kind)
+    assert abs(gap) <= eps + 1e-6
+    assert gap == pytest.approx(eps, abs=1e-5)  # active: the optimum is on the boundary
+    assert clf.score_gap_ == pytest.approx(gap, abs=1e-9)
+    assert clf.lagrange_multiplier_ > 0
+    # The constrained optimum costs training loss compared with the unconstrained one.
+    assert clf.score(X, y) <= free.score(X, y) + 0.02
+
+
+def test_epsilon_zero_equalises_mean_scores():
+    X, y = make_data()
+    clf = SEPConstrainedClassifier(**SEP, epsilon=0.0).fit(X, y)
+    assert abs(gaps(clf, X, "sep")) <= 1e-6
+
+
+def test_loose_epsilon_gives_the_unconstrained_model():
+    X, y = make_data()
+    free = SEPConstrainedClassifier(**SEP, epsilon=np.inf).fit(X, y)
+    loose = SEPConstrainedClassifier(**SEP, epsilon=gaps(free, X, "sep") + 1).fit(X, y)
+    np.testing.assert_allclose(loose.coef_, free.coef_, atol=1e-6)
+    assert loose.lagrange_multiplier_ == pytest.approx(0, abs=1e-7)
+
+
+@pytest.mark.parametrize("params", [SEP, CSEP])
+def test_independent_solvers_agree(params):
+    # Interior point (Clarabel), splitting conic (SCS) and L-BFGS on the active face are
+    # three different algorithms for the same program.
+    X, y = make_data()
+    fits = {
+        s: SEPConstrainedClassifier(**params, epsilon=0.3, solver=s).fit(X, y)
+        for s in ("clarabel", "scs", "lbfgs")
+    }
+    ref = fits["clarabel"]
+    np.testing.assert_allclose(fits["lbfgs"].coef_, ref.coef_, atol=1e-5)
+    np.testing.assert_allclose(fits["scs"].coef_, ref.coef_, atol=2e-3)
+    assert fits["lbfgs"].lagrange_multiplier_ == pytest.approx(ref.lagrange_multiplier_, abs=1e-6)
+    hinge = {
+        s: SEPConstrainedClassifier(**params, epsilon=0.3, loss="hinge", solver=s).fit(X, y)
+        for s in ("clarabel", "osqp")
+    }
+    np.testing.assert_allclose(hinge["osqp"].coef_, hinge["clarabel"].coef_, atol=1e-3)
+
+
+def test_sep_reduces_demographic_disparity_of_predictions():
+    X, y = make_data(600)
+    free = SEPConstrainedClassifier(**SEP, epsilon=np.inf).fit(X, y)
+    fair = SEPConstrainedClassifier(**SEP, epsilon=0.0).fit(X, y)
+    metric = dict(sensitive_features="sex", ses="edu", ses_threshold=10, unpriv_group="F", X=X)
+    before = socio_economic_parity_difference(y, free.predict(X), **metric)
+    after = socio_economic_parity_difference(y, fair.predict(X), **metric)
+    assert before > 0.3 and after < before / 2
+    assert fair.sep_gap_ == pytest.approx(after)
+    dp = SEPConstrainedClassifier(
+        prot_attr="sex", priv_group="M", constraint="demographic_parity", epsilon=0.0
+    ).fit(X, y)
+    dp_free = demographic_parity_difference(y, free.predict(X), sensitive_features=X["sex"])
+    dp_fair = demographic_parity_difference(y, dp.predict(X), sensitive_features=X["sex"])
+    assert dp_fair < dp_free / 2
+
+
+def test_csep_raises_positive_rate_of_underprivileged_high_effort():
+    X, y = make_data(600)
+    target = ((X["sex"] == "F") & (X["edu"] < 10) & (X["hours"] >= 40)).to_numpy()
+    free = SEPConstrainedClassifier(**CSEP, epsilon=np.inf).fit(X, y)
+    fair = SEPConstrainedClassifier(**CSEP, epsilon=0.2).fit(X, y)
+    # 54 underprivileged high-effort women: 11 selected unconstrained, 44 under CSEP.
+    assert free.predict(X)[target].mean() == pytest.approx(11 / 54)
+    assert fair.predict(X)[target].mean() == pytest.approx(44 / 54)
+    metric = dict(
+        sensitive_features="sex", ses="edu", ses_threshold=10, effort="hours",
+        effort_threshold=40, unpriv_group="F", X=X,
+    )
+    assert conditional_socio_economic_parity_difference(
+        y, fair.predict(X), **metric
+    ) < conditional_socio_economic_parity_difference(y, free.predict(X), **metric)
+
+
+def test_sample_weight_is_used_in_loss_and_constraint():
+    X, y = make_data(150)
+    w = np.random.default_rng(5).integers(0, 3, len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    weighted = SEPConstrainedClassifier(**SEP, epsilon=0.2).fit(X, y, sample_weight=w)
+    repeated = SEPConstrainedClassifier(**SEP, epsilon=0.2).fit(
+        X.iloc[rep].reset_index(drop=True), y[rep]
+    )
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-5)
+
+
+def test_callables_string_labels_and_pos_label():
+    X, y = make_data()
+    labels = np.where(y == 1, "high", "low")  # classes_ = ["high", "low"]
+    clf = SEPConstrainedClassifier(
+        prot_attr="sex", unpriv_group=lambda s: s == "F",
+        ses_attr=lambda X: X["edu"].to_numpy() < 10, epsilon=0.25, pos_label="high",
+    ).fit(X, labels)
+    assert list(clf.classes_) == ["high", "low"]
+    # Favourable score is -decision_function; the reported gap is oriented to it.
+    assert clf.score_gap_ == pytest.approx(-gaps(clf, X, "sep"), abs=1e-9)
+    assert abs(clf.score_gap_) <= 0.25 + 1e-6
+    assert set(clf.predict(X)) <= {"high", "low"}
+
+
+def test_sensitive_features_routed_through_pipeline_and_grid_search():
+    X, y = make_data(300)
+    sex = X.pop("sex")
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = SEPConstrainedClassifier(
+            unpriv_group="F", ses_attr="edu", ses_threshold=10, epsilon=0.2
+        ).set_fit_request(sensitive_features=True)
+        pipe = make_pipeline(clf).fit(X, y, sensitive_features=sex)
+        inner = pipe[-1]
+        assert inner.prot_columns_ == []
+        f = pipe.decision_function(X)
+        low = (sex == "F").to_numpy() & (X["edu"] < 10).to_numpy()
+        assert abs(f.mean() - f[low].mean()) <= 0.2 + 1e-6
+
+
+def fairness_scorer(estimator, X, y):
+    """Accuracy minus the absolute SEP gap of the predictions (higher is better)."""
+    pred = estimator.predict(X)
+    gap = socio_economic_parity_difference(
+        y, pred, sensitive_features="sex", ses="edu", ses_threshold=10, unpriv_group="F", X=X
+    )
+    return float(np.mean(pred == y) - abs(gap))
+
+
+def test_grid_search_over_epsilon_with_fairness_scorer():
+    X, y = make_data(300)
+    search = GridSearchCV(
+        SEPConstrainedClassifier(**SEP, solver="lbfgs"),
+        {"epsilon": [0.0, 0.5, np.inf]},
+        scoring={"fair": fairness_scorer, "accuracy": "accuracy"},
+        refit="fair",
+        cv=3,
+    ).fit(X, y)
+    fair = search.cv_results_["mean_test_fair"]
+    acc = search.cv_results_["mean_test_accuracy"]
+    # The unconstrained model is the most accurate but not the best by the fairness score.
+    assert acc[2] == max(acc)
+    assert search.best_params_["epsilon"] != np.inf
+    assert search.best_score_ == pytest.approx(max(fair))
+
+
+def test_pickle_round_trip():
+    X, y = make_data(100)
+    clf = SEPConstrainedClassifier(**SEP).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+
+
+# ---------------------------------------------------------------------------------------
+# Large data path, failures and bad input
+# ---------------------------------------------------------------------------------------
+
+
+def test_large_problem_switches_to_lbfgs_on_full_data():
+    X, y = make_data()
+    ref = SEPConstrainedClassifier(**SEP, epsilon=0.3).fit(X, y)
+    with pytest.warns(UserWarning, match="first-order L-BFGS"):
+        big = SEPConstrainedClassifier(**SEP, epsilon=0.3, max_problem_size=100).fit(X, y)
+    assert big.solver_ == "lbfgs" and big.n_samples_solved_ == len(y)
+    np.testing.assert_allclose(big.coef_, ref.coef_, atol=1e-5)
+
+
+def test_large_problem_with_hinge_or_named_solver_uses_stratified_subsample():
+    X, y = make_data()
+    with pytest.warns(UserWarning, match="subsample of 100 of 400 rows"):  # 400 // 4 features
+        clf = SEPConstrainedClassifier(
+            **SEP, loss="hinge", epsilon=0.3, max_problem_size=400, random_state=0
+        ).fit(X, y)
+    assert clf.n_samples_solved_ == 100
+    with pytest.warns(UserWarning, match="subsample"):
+        clf = SEPConstrainedClassifier(
+            **SEP, solver="clarabel", epsilon=0.3, max_problem_size=400, random_state=0
+        ).fit(X, y)
+    assert clf.solver_ == "clarabel" and clf.n_samples_solved_ == 100
+
+
+def test_negative_epsilon_is_infeasible():
+    X, y = make_data(100)
+    clf = SEPConstrainedClassifier(**SEP, epsilon=-0.1)
+    with pytest.raises(ValueError, match=r"epsilon=-0.1 is negative.*infeasible"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coef_")
+
+
+@pytest.mark.parametrize(
+    "solver, status",
+    [("clarabel", "user_limit"), ("scs", "optimal_inaccurate"), ("lbfgs", "max_iter")],
+)
+def test_solver_failure_names_status_and_stores_nothing(solver, status):
+    X, y = make_data(200)
+    clf = SEPConstrainedClassifier(**SEP, epsilon=0.1, solver=solver, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match=f"status '{status}"):
+            clf.fit(X, y)
+    assert not hasattr(clf, "coef_") and not hasattr(clf, "classes_")
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(SEP, ses_attr=None), "needs ses_attr"),
+        (dict(SEP, constraint="csep"), "needs effort_attr"),
+        (dict(SEP, unpriv_group="X"), "unpriv_group='X' does not occur"),
+        (dict(SEP, priv_group="M"), "exactly one of unpriv_group"),
+        (dict(SEP, ses_threshold=None), "ses_threshold is required"),
+        (dict(SEP, ses_threshold=0), "No training sample .* unprivileged with ses_attr"),
+        (dict(SEP, ses_attr="income"), "ses_attr='income' is not a column of X"),
+        (dict(SEP, prot_attr="gender"), r"prot_attr column\(s\) \['gender'\] not found"),
+        (dict(SEP, pos_label=2), "pos_label=2 is not one of the classes"),
+        (dict(SEP, solver="osqp"), "cannot handle the logistic loss"),
+        (dict(SEP, solver="lbfgs", loss="hinge"), "supports loss='logistic' only"),
+        (dict(SEP, solver="ecos"), "solver='ecos' is not installed"),
+        (dict(SEP, drop_prot_attr=False), "could not convert string to float"),
+        (dict(SEP, constraint="parity"), "constraint"),
+        (dict(SEP, C=0), "'C' parameter"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    X, y = make_data(100)
+    if params.get("solver") == "ecos":
+        import cvxpy
+
+        if "ECOS" in cvxpy.installed_solvers():
+            pytest.skip("ECOS is installed here")
+    with pytest.raises(ValueError, match=match):
+        SEPConstrainedClassifier(**params).fit(X, y)
+
+
+def test_bad_data_raise():
+    X, y = make_data(100)
+    clf = SEPConstrainedClassifier(**SEP)
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        clf.fit(X, np.arange(100) % 3)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[100, 99\\]"):
+        clf.fit(X, y[:99])
+    with pytest.raises(ValueError, match="missing values"):
+        clf.fit(X.assign(sex=X["sex"].where(X.index > 0)), y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.fit(X.assign(edu=X["edu"].where(X.index > 0)), y)
+    with pytest.raises(ValueError, match=r"ses_attr\(X\) contains missing values"):
+        SEPConstrainedClassifier(
+            **dict(SEP, ses_attr=lambda X: np.where(X["edu"] > 8, np.nan, 1.0))
+        ).fit(X, y)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.predict(X.assign(x1=np.nan))
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn common checks, on the plain arrays they generate: column 0 is the protected
+# attribute (unprivileged: at or below its median) and column 1 (or 0 when there is one
+# column) the SES attribute (underprivileged: at or below its 75th percentile, so that the
+# subgroup is never empty on two well-separated blobs).
+# ---------------------------------------------------------------------------------------
+
+
+class AtOrBelowQuantile:
+    """Picklable mask: values (or a column of X) at or below their q-quantile."""
+
+    def __init__(self, q=0.5, column=None):
+        self.q = q
+        self.column = column
+
+    def __call__(self, values):
+        values = np.asarray(values, dtype=float)
+        if self.column is not None:
+            values = values[:, min(self.column, values.shape[1] - 1)]
+        return values <= np.quantile(values, self.q)
+
+
+def _expected_failed_checks(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the quantiles that define the groups in this set-up are statistics of the rows, "
+            "which change when rows are repeated instead of weighted (with fixed groups, "
+            "weights equal repetition: test_sample_weight_is_used_in_loss_and_constraint)"
+        ),
+    }
+
+
+@parametrize_with_checks(
+    [
+        SEPConstrainedClassifier(
+            prot_attr=0, unpriv_group=AtOrBelowQuantile(),
+            ses_attr=AtOrBelowQuantile(0.75, column=1),
+            epsilon=0.05,
+        ),
+        SEPConstrainedClassifier(
+            prot_attr=0, unpriv_group=AtOrBelowQuantile(), constraint="demographic_parity",
+            loss="hinge", drop_prot_attr=False, epsilon=0.05,
+        ),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
