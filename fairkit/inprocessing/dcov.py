@@ -108,10 +108,6 @@ class _Order:
         out[self.order] = cum[self.lo_sorted] - (cum[-1] - cum[self.hi_sorted])
         return out
 
-    def signed_level_counts(self, codes_sorted_mask):
-        cum = np.r_[0, np.cumsum(codes_sorted_mask)]
-        return cum[self.lo_sorted] - (cum[-1] - cum[self.hi_sorted])
-
 
 def _prefix_abs_sums(v):
     """``P_p = sum_{q<p} |v_p - v_q|`` for all p, in O(n log n) vectorised numpy.
@@ -178,12 +174,21 @@ class _LevelKernel:
         self.row_sums = (table @ counts)[codes] - own + self.diag
 
     def signed_sum(self, order: _Order):
+        # For sample k of level m: sum_{x_j < x_k} T[m, c_j] - sum_{x_j > x_k} T[m, c_j],
+        # read off the running sums of T[m, c] along the sorted predictions.
+        n = order.n
         codes_sorted = self.codes[order.order]
-        acc = np.zeros(order.n)
-        for level in range(len(self.table)):
-            diff = order.signed_level_counts(codes_sorted == level)
-            acc += self.table[codes_sorted, level] * diff
-        out = np.empty(order.n)
+        acc = np.empty(n)
+        chunk = max(1, int(2e7 // max(n, 1)))  # levels per pass, bounding memory
+        for start in range(0, len(self.table), chunk):
+            levels = np.arange(start, min(start + chunk, len(self.table)))
+            cum = np.zeros((len(levels), n + 1))
+            np.cumsum(self.table[levels][:, codes_sorted], axis=1, out=cum[:, 1:])
+            mine = (codes_sorted >= levels[0]) & (codes_sorted <= levels[-1])
+            rows = codes_sorted[mine] - levels[0]
+            lo, hi = order.lo_sorted[mine], order.hi_sorted[mine]
+            acc[mine] = cum[rows, lo] + cum[rows, hi] - cum[rows, n]
+        out = np.empty(n)
         out[order.order] = acc
         return out
 
@@ -427,6 +432,17 @@ def dcov_penalty(
     -------
     value : float
     grad : ndarray of shape (n_samples,)
+        Where predictions tie, the penalty has a kink; the gradient returned there is the
+        subgradient with :math:`\\mathrm{sign}(0) = 0`. Constant predictions give value 0
+        and a zero gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value, grad = dcov_penalty(np.array([0.1, 0.4, 0.35, 0.8, 0.9]),
+    ...                            ["a", "a", "b", "b", "b"], statistic="v")
+    >>> round(value, 6), grad.shape
+    (0.05824, (5,))
     """
     y = np.asarray(y_pred, dtype=float).ravel()
     enc = encode_protected_attributes(
@@ -858,7 +874,7 @@ _SHARED_PARAMS_DOC = """
 
 
 class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
-    """Binary classifier with a distance-covariance fairness penalty.
+    __doc__ = """Binary classifier with a distance-covariance fairness penalty.
 
     Minimises
 
@@ -1022,7 +1038,7 @@ class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
 
 
 class DCovRegularizedRegressor(RegressorMixin, _BaseDCov):
-    """Regressor (squared error or Poisson) with a distance-covariance fairness penalty.
+    __doc__ = """Regressor (squared error or Poisson) with a distance-covariance fairness penalty.
 
     Minimises
 
