@@ -630,5 +630,7 @@ def unfairness_ratio(y_pred, *, sensitive_features, weights="proportional"):
     if np.ptp(y) == 0:  # exactly constant: rounding in the means must not make a ratio
         return 0.0
     total = float(np.mean((y - y.mean()) ** 2))
+    if total <= 0:  # spread so small that its square underflows
+        return 0.0
     between = float(pi @ (means - pi @ means) ** 2)
     return between / total

@@ -269,7 +269,7 @@ def test_bad_inputs():
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(arrays(float, 12, elements=finite), arrays(float, 12, elements=finite),
        st.permutations(list(range(12))))
 def test_dcov_v_nonnegative_and_row_order_invariant(y, s, perm):
