@@ -1233,11 +1233,13 @@ def _fit_and_score(estimator, lam, X_tr, y_tr, sf_tr, X_val, y_val, s_val, group
         "categorical": est.categorical,
         "continuous_scaling": est.continuous_scaling,
     }
-    row["jsd"] = jensen_shannon_divergence(out, sensitive_features=groups_val)
-    row["uf"] = unfairness_ratio(out, sensitive_features=groups_val)
-    row["ccdcov"] = concatenated_distance_covariance(out, **kw)
-    row["dcor"] = distance_correlation(out, **kw)
-    row["jdcov"] = joint_distance_covariance(out, **kw) if len(out) <= MAX_DENSE else np.nan
+    row["jsd"] = jensen_shannon_divergence(None, out, sensitive_features=groups_val)
+    row["uf"] = unfairness_ratio(None, out, sensitive_features=groups_val)
+    row["ccdcov"] = concatenated_distance_covariance(None, out, **kw)
+    row["dcor"] = distance_correlation(None, out, **kw)
+    row["jdcov"] = (
+        joint_distance_covariance(None, out, **kw) if len(out) <= MAX_DENSE else np.nan
+    )
     return row
 
 

@@ -263,6 +263,7 @@ def _is_constant(y, s):
 
 
 def distance_covariance(
+    y_true,
     y_pred,
     *,
     sensitive_features,
@@ -286,6 +287,10 @@ def distance_covariance(
 
     Parameters
     ----------
+    y_true : array-like or None
+        Ignored; present so that every fairkit metric has the signature
+        ``metric(y_true, y_pred, *, sensitive_features)`` (and works with
+        :func:`~fairkit.metrics.make_fairness_scorer`).
     y_pred : array-like of shape (n_samples,)
         Predictions (scores, probabilities or regression outputs).
     sensitive_features : array-like
@@ -320,6 +325,7 @@ def distance_covariance(
 
 
 def distance_correlation(
+    y_true,
     y_pred,
     *,
     sensitive_features,
@@ -342,8 +348,8 @@ def distance_correlation(
 
     Parameters
     ----------
-    y_pred, sensitive_features, statistic, squared, categorical, continuous_scaling
-        As in :func:`distance_covariance`.
+    y_true, y_pred, sensitive_features, statistic, squared, categorical, continuous_scaling
+        As in :func:`distance_covariance` (``y_true`` is ignored).
 
     Returns
     -------
@@ -363,6 +369,7 @@ def distance_correlation(
 
 
 def concatenated_distance_covariance(
+    y_true,
     y_pred,
     *,
     sensitive_features,
@@ -393,6 +400,7 @@ def concatenated_distance_covariance(
     Lee, Antonio, Avanzi, Marchi & Zhou (2025), arXiv 2509.08163.
     """
     return distance_covariance(
+        y_true,
         y_pred,
         sensitive_features=sensitive_features,
         statistic=statistic,
@@ -413,6 +421,7 @@ def _centred_kernels(blocks, statistic):
 
 
 def joint_distance_covariance(
+    y_true,
     y_pred,
     *,
     sensitive_features,
@@ -445,6 +454,8 @@ def joint_distance_covariance(
 
     Parameters
     ----------
+    y_true : array-like or None
+        Ignored (uniform metric signature).
     y_pred : array-like of shape (n_samples,)
     sensitive_features : array-like
         One column per attribute (a categorical attribute is one variable, one-hot).
@@ -496,6 +507,7 @@ def _group_weights(counts, weights):
 
 
 def jensen_shannon_divergence(
+    y_true,
     y_pred,
     *,
     sensitive_features,
@@ -525,6 +537,8 @@ def jensen_shannon_divergence(
 
     Parameters
     ----------
+    y_true : array-like or None
+        Ignored (uniform metric signature).
     y_pred : array-like of shape (n_samples,)
     sensitive_features : array-like
         Discrete protected attribute(s); several columns give intersectional groups. Bin
@@ -591,7 +605,7 @@ def _entropy(p):
     return float(-(p * np.log(p)).sum())
 
 
-def unfairness_ratio(y_pred, *, sensitive_features, weights="proportional"):
+def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportional"):
     """UF: share of the prediction variance explained by the protected groups.
 
     .. math::
@@ -608,6 +622,8 @@ def unfairness_ratio(y_pred, *, sensitive_features, weights="proportional"):
 
     Parameters
     ----------
+    y_true : array-like or None
+        Ignored (uniform metric signature).
     y_pred : array-like of shape (n_samples,)
     sensitive_features : array-like
         Discrete protected attribute(s); several columns give intersectional groups.

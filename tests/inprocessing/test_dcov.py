@@ -83,7 +83,7 @@ def test_jdcov_of_two_variables_equals_dcov(attrs, statistic, cols):
 def test_jdcov_penalty_equals_metric(attrs, statistic, cols, c):
     # the metric is an independent dense implementation built on dcor's centring
     y, frame = attrs
-    expected = joint_distance_covariance(y, sensitive_features=frame[cols], c=c,
+    expected = joint_distance_covariance(None, y, sensitive_features=frame[cols], c=c,
                                          statistic=statistic)
     for method in ("auto", "dense"):
         value, _ = dcov_penalty(y, frame[cols], penalty="jdcov", statistic=statistic, c=c,

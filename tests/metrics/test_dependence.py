@@ -86,11 +86,12 @@ def test_dcov_matches_dcor_mixed(mixed, statistic):
     else:
         expected = dcor.u_distance_covariance_sqr(y, s)
         expected_cor = dcor.u_distance_correlation_sqr(y, s)
-    got = distance_covariance(y, sensitive_features=frame, statistic=statistic)
+    got = distance_covariance(None, y, sensitive_features=frame, statistic=statistic)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
-    got_cc = concatenated_distance_covariance(y, sensitive_features=frame, statistic=statistic)
+    got_cc = concatenated_distance_covariance(None, y, sensitive_features=frame,
+                                              statistic=statistic)
     assert got_cc == pytest.approx(expected, rel=1e-10, abs=1e-14)
-    got_cor = distance_correlation(y, sensitive_features=frame, statistic=statistic)
+    got_cor = distance_correlation(None, y, sensitive_features=frame, statistic=statistic)
     assert got_cor == pytest.approx(expected_cor, rel=1e-10, abs=1e-14)
 
 
@@ -98,21 +99,21 @@ def test_dcov_continuous_1d_and_sqrt(mixed):
     y, frame = mixed
     age = frame["age"].to_numpy()
     z = (age - age.mean()) / age.std()
-    assert distance_covariance(y, sensitive_features=age) == pytest.approx(
+    assert distance_covariance(None, y, sensitive_features=age) == pytest.approx(
         dcor.distance_covariance_sqr(y, z), rel=1e-10)
-    assert distance_covariance(y, sensitive_features=age, squared=False) == pytest.approx(
+    assert distance_covariance(None, y, sensitive_features=age, squared=False) == pytest.approx(
         dcor.distance_covariance(y, z), rel=1e-10)
-    assert distance_correlation(y, sensitive_features=age, squared=False) == pytest.approx(
+    assert distance_correlation(None, y, sensitive_features=age, squared=False) == pytest.approx(
         dcor.distance_correlation(y, z), rel=1e-10)
     with pytest.raises(ValueError, match="squared=False"):
-        distance_covariance(y, sensitive_features=age, statistic="u", squared=False)
+        distance_covariance(None, y, sensitive_features=age, statistic="u", squared=False)
 
 
 def test_dcor_independent_vs_dependent():
     rng = np.random.default_rng(1)
     s = rng.normal(size=400)
-    assert distance_correlation(s**2, sensitive_features=s) > 0.2  # non-linear dependence
-    assert distance_correlation(rng.normal(size=400), sensitive_features=s,
+    assert distance_correlation(None, s**2, sensitive_features=s) > 0.2  # non-linear dependence
+    assert distance_correlation(None, rng.normal(size=400), sensitive_features=s,
                                 statistic="u") < 0.02
 
 
@@ -124,14 +125,14 @@ def _naive_centre(d):
 def test_jdcov_two_variables_equals_dcov(mixed, statistic):
     y, frame = mixed
     race = frame[["race"]]
-    expected = distance_covariance(y, sensitive_features=race, statistic=statistic)
-    got = joint_distance_covariance(y, sensitive_features=race, statistic=statistic)
+    expected = distance_covariance(None, y, sensitive_features=race, statistic=statistic)
+    got = joint_distance_covariance(None, y, sensitive_features=race, statistic=statistic)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
     age = frame["age"].to_numpy()
     z = (age - age.mean()) / age.std()
     oracle = (dcor.distance_covariance_sqr(y, z) if statistic == "v"
               else dcor.u_distance_covariance_sqr(y, z))
-    got = joint_distance_covariance(y, sensitive_features=age, statistic=statistic)
+    got = joint_distance_covariance(None, y, sensitive_features=age, statistic=statistic)
     assert got == pytest.approx(oracle, rel=1e-10, abs=1e-14)
 
 
@@ -147,7 +148,7 @@ def test_jdcov_three_variables_expansion(mixed):
     a_a = _naive_centre(np.abs(age - age.T))
     third = -np.mean(a_y * a_r * a_a)
     for c in (1.0, 2.5):
-        got = joint_distance_covariance(y, sensitive_features=frame[["race", "age"]], c=c)
+        got = joint_distance_covariance(None, y, sensitive_features=frame[["race", "age"]], c=c)
         assert got == pytest.approx(c * pairs + third, rel=1e-9)
 
 
@@ -157,7 +158,7 @@ def test_jdcov_floor_from_dependent_attributes():
     s = rng.normal(size=200)
     y = rng.normal(size=200)
     floor = dcor.distance_covariance_sqr(s, s)
-    got = joint_distance_covariance(y, sensitive_features=np.c_[s, s * 2 + 1])
+    got = joint_distance_covariance(None, y, sensitive_features=np.c_[s, s * 2 + 1])
     assert got > 0.8 * floor
 
 
@@ -165,7 +166,8 @@ def test_jsd_identical_is_zero():
     y = np.linspace(0, 1, 50)
     yy = np.r_[y, y]
     groups = np.r_[np.zeros(50), np.ones(50)]
-    assert jensen_shannon_divergence(yy, sensitive_features=groups) == pytest.approx(0, abs=1e-12)
+    value = jensen_shannon_divergence(None, yy, sensitive_features=groups)
+    assert value == pytest.approx(0, abs=1e-12)
 
 
 @pytest.mark.parametrize("sizes", [(50, 50), (30, 90)])
@@ -175,11 +177,11 @@ def test_jsd_disjoint_reaches_entropy_bound(sizes):
     g = np.r_[np.zeros(sizes[0]), np.ones(sizes[1])]
     pi = np.array(sizes) / sum(sizes)
     bound = -(pi * np.log(pi)).sum()
-    got = jensen_shannon_divergence(y, sensitive_features=g)
+    got = jensen_shannon_divergence(None, y, sensitive_features=g)
     assert got == pytest.approx(bound, rel=1e-9)
-    assert jensen_shannon_divergence(y, sensitive_features=g, weights="uniform") == \
+    assert jensen_shannon_divergence(None, y, sensitive_features=g, weights="uniform") == \
         pytest.approx(np.log(2), rel=1e-9)
-    assert jensen_shannon_divergence(y, sensitive_features=g, base=2, weights="uniform") == \
+    assert jensen_shannon_divergence(None, y, sensitive_features=g, base=2, weights="uniform") == \
         pytest.approx(1.0, rel=1e-9)
 
 
@@ -196,7 +198,7 @@ def test_jsd_matches_sklearn_kde():
         pis.append(np.mean(g == level))
     dens, pis = np.array(dens), np.array(pis)
     expected = entropy(pis @ dens) - sum(pi * entropy(p) for pi, p in zip(pis, dens, strict=True))
-    got = jensen_shannon_divergence(y, sensitive_features=g)
+    got = jensen_shannon_divergence(None, y, sensitive_features=g)
     assert got == pytest.approx(expected, rel=2e-3)
     assert 0.005 < got < 0.3
 
@@ -207,8 +209,8 @@ def test_jsd_intersectional_groups():
     rng = np.random.default_rng(5)
     a, b = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
     y = rng.random(400) * 0.2 + 0.6 * (a & b)
-    both = jensen_shannon_divergence(y, sensitive_features=np.c_[a, b])
-    only_a = jensen_shannon_divergence(y, sensitive_features=a)
+    both = jensen_shannon_divergence(None, y, sensitive_features=np.c_[a, b])
+    only_a = jensen_shannon_divergence(None, y, sensitive_features=a)
     assert both > only_a > 0
 
 
@@ -216,54 +218,54 @@ def test_uf_by_hand():
     y = np.array([1.0, 2.0, 3.0, 4.0])
     g = np.array(["a", "a", "b", "b"])
     # group means 1.5, 3.5 around 2.5: between = 1; Var(y) = 1.25
-    assert unfairness_ratio(y, sensitive_features=g) == pytest.approx(0.8)
+    assert unfairness_ratio(None, y, sensitive_features=g) == pytest.approx(0.8)
     y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     g = np.array([0, 0, 0, 0, 1, 1])
     # proportional: means 2.5, 5.5, pooled 3.5: between = 2/3*1 + 1/3*4 = 2; Var = 35/12
-    assert unfairness_ratio(y, sensitive_features=g) == pytest.approx(2 / (35 / 12))
+    assert unfairness_ratio(None, y, sensitive_features=g) == pytest.approx(2 / (35 / 12))
     # uniform: mean of means 4, between = (2.25 + 2.25) / 2
-    assert unfairness_ratio(y, sensitive_features=g, weights="uniform") == \
+    assert unfairness_ratio(None, y, sensitive_features=g, weights="uniform") == \
         pytest.approx(2.25 / (35 / 12))
-    assert unfairness_ratio(np.ones(6), sensitive_features=g) == 0.0
+    assert unfairness_ratio(None, np.ones(6), sensitive_features=g) == 0.0
     # 0.1 is not exact in binary: the mean of the copies differs from 0.1 by rounding
-    assert unfairness_ratio(np.full(6, 0.1), sensitive_features=g) == 0.0
+    assert unfairness_ratio(None, np.full(6, 0.1), sensitive_features=g) == 0.0
 
 
 def test_constant_predictions():
     g = np.array([0, 1] * 10)
     y = np.full(20, 0.3)
-    assert distance_covariance(y, sensitive_features=g) == 0.0
-    assert distance_correlation(y, sensitive_features=g) == 0.0
-    assert distance_correlation(y, sensitive_features=g, statistic="u") == 0.0
-    assert jensen_shannon_divergence(y, sensitive_features=g) == pytest.approx(0, abs=1e-12)
+    assert distance_covariance(None, y, sensitive_features=g) == 0.0
+    assert distance_correlation(None, y, sensitive_features=g) == 0.0
+    assert distance_correlation(None, y, sensitive_features=g, statistic="u") == 0.0
+    assert jensen_shannon_divergence(None, y, sensitive_features=g) == pytest.approx(0, abs=1e-12)
 
 
 def test_bad_inputs():
     y = np.arange(6.0)
     with pytest.raises(ValueError, match="missing values"):
-        distance_covariance(y, sensitive_features=[0, 1, np.nan, 1, 0, 1])
+        distance_covariance(None, y, sensitive_features=[0, 1, np.nan, 1, 0, 1])
     with pytest.raises(ValueError, match="same length"):
-        distance_covariance(y, sensitive_features=[0, 1, 1])
+        distance_covariance(None, y, sensitive_features=[0, 1, 1])
     with pytest.raises(ValueError, match="at least 4 samples"):
-        distance_covariance(y[:3], sensitive_features=[0, 1, 1], statistic="u")
+        distance_covariance(None, y[:3], sensitive_features=[0, 1, 1], statistic="u")
     with pytest.raises(ValueError, match="statistic"):
-        distance_covariance(y, sensitive_features=[0, 1] * 3, statistic="x")
+        distance_covariance(None, y, sensitive_features=[0, 1] * 3, statistic="x")
     with pytest.raises(ValueError, match="continuous_scaling"):
-        distance_covariance(y, sensitive_features=y, continuous_scaling="zscore")
+        distance_covariance(None, y, sensitive_features=y, continuous_scaling="zscore")
     with pytest.raises(ValueError, match="y_pred"):
-        distance_covariance(np.c_[y, y], sensitive_features=[0, 1] * 3)
+        distance_covariance(None, np.c_[y, y], sensitive_features=[0, 1] * 3)
     with pytest.raises(ValueError, match="y_pred contains NaN"):
-        distance_covariance(np.r_[y[:5], np.nan], sensitive_features=[0, 1] * 3)
+        distance_covariance(None, np.r_[y[:5], np.nan], sensitive_features=[0, 1] * 3)
     with pytest.raises(ValueError, match="categorical column"):
         encode_protected_attributes(pd.DataFrame({"a": [1, 2]}), categorical=["b"])
     with pytest.raises(ValueError, match="looks continuous"):
-        jensen_shannon_divergence(np.arange(200.0), sensitive_features=np.arange(200.0))
+        jensen_shannon_divergence(None, np.arange(200.0), sensitive_features=np.arange(200.0))
     with pytest.raises(ValueError, match="bandwidth"):
-        jensen_shannon_divergence(y, sensitive_features=[0, 1] * 3, bandwidth=0)
+        jensen_shannon_divergence(None, y, sensitive_features=[0, 1] * 3, bandwidth=0)
     with pytest.raises(ValueError, match="weights"):
-        unfairness_ratio(y, sensitive_features=[0, 1] * 3, weights="size")
+        unfairness_ratio(None, y, sensitive_features=[0, 1] * 3, weights="size")
     with pytest.raises(ValueError, match="c must be"):
-        joint_distance_covariance(y, sensitive_features=[0, 1] * 3, c=-1)
+        joint_distance_covariance(None, y, sensitive_features=[0, 1] * 3, c=-1)
 
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
@@ -274,16 +276,41 @@ finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
        st.permutations(list(range(12))))
 def test_dcov_v_nonnegative_and_row_order_invariant(y, s, perm):
     perm = np.array(perm)
-    value = distance_covariance(y, sensitive_features=s, continuous_scaling="none")
+    value = distance_covariance(None, y, sensitive_features=s, continuous_scaling="none")
     assert value >= -1e-9
-    permuted = distance_covariance(y[perm], sensitive_features=s[perm],
+    permuted = distance_covariance(None, y[perm], sensitive_features=s[perm],
                                    continuous_scaling="none")
     assert permuted == pytest.approx(value, rel=1e-9, abs=1e-9)
     groups = (s > np.median(s)).astype(int)
-    j1 = jensen_shannon_divergence(y, sensitive_features=groups)
-    j2 = jensen_shannon_divergence(y[perm], sensitive_features=groups[perm])
+    j1 = jensen_shannon_divergence(None, y, sensitive_features=groups)
+    j2 = jensen_shannon_divergence(None, y[perm], sensitive_features=groups[perm])
     assert j2 == pytest.approx(j1, abs=1e-9)
     assert j1 >= 0
-    u1 = unfairness_ratio(y, sensitive_features=groups)
-    assert unfairness_ratio(y[perm], sensitive_features=groups[perm]) == pytest.approx(
+    u1 = unfairness_ratio(None, y, sensitive_features=groups)
+    assert unfairness_ratio(None, y[perm], sensitive_features=groups[perm]) == pytest.approx(
         u1, abs=1e-9)
+
+
+def test_uniform_signature_works_with_fairness_scorer():
+    from sklearn.linear_model import LogisticRegression
+
+    from fairkit.metrics import make_fairness_scorer
+
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"race": rng.choice(["a", "b", "c"], 200), "x": rng.normal(size=200)})
+    X["x"] += (X["race"] == "a") * 1.5
+    y = (X["x"] + rng.normal(size=200) > 0.5).astype(int)
+    model = LogisticRegression().fit(X[["x"]].to_numpy(), y)
+
+    class OnX:  # the model sees only x; the scorer reads race from the same X
+        classes_ = model.classes_
+
+        def predict_proba(self, frame):
+            return model.predict_proba(frame[["x"]].to_numpy())
+
+    scorer = make_fairness_scorer(distance_correlation, prot_attr="race",
+                                  response_method="predict_proba")
+    proba = model.predict_proba(X[["x"]].to_numpy())[:, 1]
+    expected = distance_correlation(None, proba, sensitive_features=X["race"])
+    assert expected > 0.05
+    assert scorer(OnX(), X, y) == pytest.approx(-expected, rel=1e-12)
