@@ -116,9 +116,11 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         Effort threshold. None only with a callable.
     constraint : {"sep", "csep", "demographic_parity"}, default="sep"
         Which gap is bounded.
-    epsilon : float, default=0.1
+    epsilon : float, default=0.5
         Bound on the absolute mean-score gap, ``>= 0`` (0 forces equal mean scores;
-        ``numpy.inf`` removes the constraint).
+        ``numpy.inf`` removes the constraint). The default is the loosest value that
+        halves the SEP gap of the predictions on Adult (see Notes); the right value depends
+        on the data, so tune it (e.g. with ``GridSearchCV`` and a fairness scorer).
     loss : {"logistic", "hinge"}, default="logistic"
         Logistic loss (gives ``predict_proba``) or hinge loss (a linear SVM).
     C : float, default=1.0
@@ -202,6 +204,25 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
     the column and keeps 64% of women and 85% of men. ``fnlwgt`` is a census sampling weight,
     not a feature: drop it (or use it as ``sample_weight``).
 
+    On Adult (published train / test split, categorical columns one-hot encoded, numeric
+    ones raw; ``benchmarks/bench_sep.py``) the unconstrained model has a training
+    mean-score gap of 2.05 (log-odds) and a test SEP gap of 17.7 points at 84.67%
+    accuracy. ``epsilon=1`` gives 12.4 points at 84.14%, ``epsilon=0.5`` 7.9 points at
+    83.02% (the gap more than halved for 1.65 points of accuracy: the default),
+    ``epsilon=0`` 3.2 points at 81.59%. With ``constraint="csep"`` and ``epsilon=0.5`` the
+    positive rate of low-SES women working at least 40 hours rises from 2.9% to 11.6% on
+    the test split. The set-up, as a pipeline that keeps the SES and effort columns raw
+    (their thresholds apply to raw values; the classifier scales internally)::
+
+        encode = ColumnTransformer(
+            [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+              ["workclass", "education", "marital-status", "occupation",
+               "relationship", "race", "native-country"])],
+            remainder="passthrough", verbose_feature_names_out=False,
+        ).set_output(transform="pandas")
+        model = make_pipeline(encode, SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS))
+        model.fit(X.drop(columns="fnlwgt"), y)
+
     **Scale**: the exponential-cone program has one cone block per sample. Clarabel solves
     Adult's training part (30,162 x 100) in about 5 to 10 s on one core; beyond
     ``max_problem_size`` the "auto" solver switches to the first-order "lbfgs" path, which
@@ -272,7 +293,7 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         effort_attr=None,
         effort_threshold=None,
         constraint="sep",
-        epsilon=0.1,
+        epsilon=0.5,
         loss="logistic",
         C=1.0,
         fit_intercept=True,

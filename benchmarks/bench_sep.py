@@ -1,0 +1,256 @@
+"""Benchmarks for the Socio-Economic Parity classifier on UCI Adult (run on demand).
+
+    python benchmarks/bench_sep.py             # all sections
+    python benchmarks/bench_sep.py epsilon     # epsilon vs accuracy vs SEP/CSEP gaps vs time
+    python benchmarks/bench_sep.py solvers     # fit time of every installed solver
+    python benchmarks/bench_sep.py fairlearn   # vs ExponentiatedGradient, matched DP level
+    python benchmarks/bench_sep.py large       # the large-data path (Adult replicated 10x)
+
+Set-up (``ADULT_SEP_DEFAULTS``): sex with Female unprivileged; SES underprivileged =
+education-num < 10 (at most high school); effort = hours-per-week >= 40. Published train
+split for fitting (30,162 rows after dropping missing values), published test split
+(15,060 rows) for the test columns. ``fnlwgt`` is dropped; the other categorical columns
+are one-hot encoded inside a Pipeline; ``sex`` is read by the classifier and dropped from
+its features. Times are wall-clock seconds on whatever machine runs this; ratios compare
+runs made in the same process.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from fairkit.datasets import load_adult
+from fairkit.inprocessing.sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
+from fairkit.metrics.sep import (
+    conditional_socio_economic_parity_difference,
+    socio_economic_parity_difference,
+)
+
+CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship",
+               "race", "native-country"]
+NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+
+
+def load():
+    train = load_adult(subset="train")
+    test = load_adult(subset="test")
+    Xtr = train.data.drop(columns="fnlwgt")
+    Xte = test.data.drop(columns="fnlwgt")
+    return Xtr, train.target.to_numpy(), Xte, test.target.to_numpy()
+
+
+def encoder():
+    return ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATEGORICAL)],
+        remainder="passthrough",  # numeric columns raw (thresholds apply to them), sex as is
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+
+
+def sep_pipeline(**params):
+    return Pipeline([("encode", encoder()),
+                     ("clf", SEPConstrainedClassifier(**{**ADULT_SEP_DEFAULTS, **params}))])
+
+
+def gaps(X, pred):
+    common = dict(sensitive_features="sex", unpriv_group="Female", ses="education-num",
+                  ses_threshold=10, X=X)
+    sep = socio_economic_parity_difference(None, pred, **common)
+    csep = conditional_socio_economic_parity_difference(
+        None, pred, effort="hours-per-week", effort_threshold=40, **common
+    )
+    target = ((X["sex"] == "Female") & (X["education-num"] < 10)
+              & (X["hours-per-week"] >= 40)).to_numpy()
+    return sep, csep, float(np.mean(pred[target]))
+
+
+def _row(name, eps, pipe, fit_time, Xtr, ytr, Xte, yte):
+    clf = pipe[-1]
+    pred = pipe.predict(Xte)
+    sep, csep, rate = gaps(Xte, pred)
+    return {
+        "model": name, "epsilon": eps, "solver": clf.solver_,
+        "train_score_gap": clf.score_gap_, "train_sep_gap": clf.sep_gap_,
+        "test_accuracy": float(np.mean(pred == yte)), "test_sep_gap": sep,
+        "test_csep_gap": csep, "test_rate_underpriv_high_effort": rate,
+        "fit_s": fit_time,
+    }
+
+
+def epsilon(epsilons=(np.inf, 2.0, 1.0, 0.5, 0.25, 0.1, 0.0)):
+    Xtr, ytr, Xte, yte = load()
+    # The unconstrained reference: scikit-learn's LogisticRegression on the same features.
+    ref = Pipeline([
+        ("encode", ColumnTransformer(
+            [("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+             ("num", StandardScaler(), NUMERIC)])),
+        ("lr", LogisticRegression(max_iter=5000, tol=1e-8)),
+    ])
+    t = time.perf_counter()
+    ref.fit(Xtr, ytr)
+    t = time.perf_counter() - t
+    pred = ref.predict(Xte)
+    sep, csep, rate = gaps(Xte, pred)
+    rows = [{"model": "sklearn LogisticRegression", "epsilon": np.nan, "solver": "lbfgs",
+             "test_accuracy": float(np.mean(pred == yte)), "test_sep_gap": sep,
+             "test_csep_gap": csep, "test_rate_underpriv_high_effort": rate, "fit_s": t}]
+    for constraint in ("sep", "csep"):
+        for eps in epsilons:
+            pipe = sep_pipeline(constraint=constraint, epsilon=eps)
+            t = time.perf_counter()
+            pipe.fit(Xtr, ytr)
+            t = time.perf_counter() - t
+            rows.append(_row(constraint, eps, pipe, t, Xtr, ytr, Xte, yte))
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:.4f}".format):
+        print("\n== epsilon sweep (score gap = mean log-odds gap, the constrained quantity) ==")
+        print(table.to_string(index=False))
+    base = rows[0]["test_accuracy"]
+    for constraint in ("sep", "csep"):
+        sub = table[(table["model"] == constraint) & np.isfinite(table["epsilon"])]
+        ok = sub[sub["test_accuracy"] >= base - 0.02]
+        met = (sub["train_score_gap"].abs() <= sub["epsilon"] + 1e-6).all()
+        print(f"{constraint}: constraint met on train at every epsilon: {met}; "
+              f"accuracy within 2 points of sklearn LR ({base:.4f}) down to epsilon="
+              f"{ok['epsilon'].min()}")
+    return table
+
+
+def solvers(eps=0.5, repeat=3):
+    import cvxpy as cp
+
+    Xtr, ytr, _, _ = load()
+    enc = encoder().fit(Xtr)
+    Xe = enc.transform(Xtr)
+    print(f"\n== solvers: Adult train {Xe.shape}, SEP epsilon={eps}, installed cvxpy solvers "
+          f"{cp.installed_solvers()} ==")
+    rows = []
+    plan = [("logistic", "auto"), ("logistic", "clarabel"), ("logistic", "scs"),
+            ("logistic", "lbfgs"), ("hinge", "clarabel"), ("hinge", "osqp"),
+            ("hinge", "scs")]
+    for loss, solver in plan:
+        times, clf, status = [], None, "optimal"
+        reps = repeat if solver in ("auto", "lbfgs") else 1
+        for _ in range(reps):
+            clf_try = SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS, epsilon=eps, loss=loss,
+                                               solver=solver)
+            t = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    clf_try.fit(Xe, ytr)
+            except (RuntimeError, ValueError) as err:
+                status = f"failed: {err}"[:120]
+                times.append(time.perf_counter() - t)
+                break
+            times.append(time.perf_counter() - t)
+            clf = clf_try
+        rows.append({
+            "loss": loss, "solver": solver if clf is None else f"{solver}->{clf.solver_}",
+            "median_s": float(np.median(times)), "runs": len(times),
+            "iterations": None if clf is None else clf.n_iter_,
+            "train_score_gap": None if clf is None else clf.score_gap_,
+            "train_accuracy": None if clf is None else clf.score(Xe, ytr),
+            "coef_max_abs_diff_vs_first": None, "status": status, "_coef": (
+                None if clf is None else clf.coef_),
+        })
+    table = pd.DataFrame(rows)
+    for loss in ("logistic", "hinge"):
+        idx = table.index[table["loss"] == loss]
+        ref = table.loc[idx[0], "_coef"]
+        ref_t = table.loc[idx[0], "median_s"]
+        for i in idx:
+            coef = table.loc[i, "_coef"]
+            if coef is not None and ref is not None:
+                table.loc[i, "coef_max_abs_diff_vs_first"] = float(np.max(np.abs(coef - ref)))
+            table.loc[i, "time_ratio_vs_first"] = table.loc[i, "median_s"] / ref_t
+    with pd.option_context("display.width", 220, "display.max_columns", 20,
+                           "display.max_colwidth", 120):
+        print(table.drop(columns="_coef").to_string(index=False))
+    return table
+
+
+def fairlearn(eps=0.25):
+    from fairlearn.metrics import demographic_parity_difference
+    from fairlearn.reductions import DemographicParity, ExponentiatedGradient
+
+    Xtr, ytr, Xte, yte = load()
+    print("\n== demographic parity: SEPConstrainedClassifier(constraint='demographic_parity') "
+          "vs fairlearn ExponentiatedGradient(LogisticRegression), matched DP level ==")
+    ours = sep_pipeline(constraint="demographic_parity", epsilon=eps)
+    t = time.perf_counter()
+    ours.fit(Xtr, ytr)
+    t_ours = time.perf_counter() - t
+    dp_train = demographic_parity_difference(ytr, ours.predict(Xtr),
+                                             sensitive_features=Xtr["sex"])
+    enc = Pipeline([("encode", ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), CATEGORICAL),
+         ("num", StandardScaler(), NUMERIC)]))]).fit(Xtr)
+    Ztr, Zte = enc.transform(Xtr), enc.transform(Xte)
+    eg = ExponentiatedGradient(LogisticRegression(max_iter=2000),
+                               DemographicParity(difference_bound=dp_train))
+    t = time.perf_counter()
+    eg.fit(Ztr, ytr, sensitive_features=Xtr["sex"])
+    t_eg = time.perf_counter() - t
+    rows = []
+    for name, pred_tr, pred_te, secs in (
+        (f"fairkit SEPConstrainedClassifier (DP, eps={eps:g})", ours.predict(Xtr),
+         ours.predict(Xte), t_ours),
+        (f"fairlearn ExponentiatedGradient (bound={dp_train:.4f})",
+         eg.predict(Ztr, random_state=0), eg.predict(Zte, random_state=0), t_eg),
+    ):
+        rows.append({
+            "model": name, "fit_s": secs,
+            "train_dp_diff": demographic_parity_difference(ytr, pred_tr,
+                                                           sensitive_features=Xtr["sex"]),
+            "test_dp_diff": demographic_parity_difference(yte, pred_te,
+                                                          sensitive_features=Xte["sex"]),
+            "test_accuracy": float(np.mean(pred_te == yte)),
+        })
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 10):
+        print(table.to_string(index=False))
+    print(f"time ratio fairlearn / fairkit: {t_eg / t_ours:.2f}")
+    return table
+
+
+def large(copies=10, eps=0.5):
+    Xtr, ytr, _, _ = load()
+    enc = encoder().fit(Xtr)
+    Xe = enc.transform(Xtr)
+    rng = np.random.default_rng(0)
+    Xbig = pd.concat([Xe] * copies, ignore_index=True)
+    numeric = [c for c in NUMERIC if c not in ("education-num", "hours-per-week")]
+    Xbig[numeric] += rng.normal(0, 0.01, size=(len(Xbig), len(numeric)))  # no exact copies
+    ybig = np.tile(ytr, copies)
+    print(f"\n== large data: Adult replicated {copies}x, {Xbig.shape}, "
+          f"n*d = {Xbig.shape[0] * (Xbig.shape[1] - 1):,} ==")
+    for loss in ("logistic", "hinge"):
+        clf = SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS, epsilon=eps, loss=loss,
+                                       random_state=0)
+        t = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(Xbig, ybig)
+        t = time.perf_counter() - t
+        print(f"{loss}: {t:.1f} s, solver_={clf.solver_}, rows solved "
+              f"{clf.n_samples_solved_:,}, train score gap {clf.score_gap_:.4f}, train accuracy "
+              f"{clf.score(Xbig, ybig):.4f}")
+        for w in caught:
+            print("   warning:", str(w.message)[:160])
+
+
+if __name__ == "__main__":
+    sections = sys.argv[1:] or ["epsilon", "solvers", "fairlearn", "large"]
+    for section in sections:
+        globals()[section]()
