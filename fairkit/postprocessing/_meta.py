@@ -109,6 +109,11 @@ def fit_or_check_estimator(est, X_model, y, fit_params):
     if est.estimator is None:
         raise ValueError(f"{type(est).__name__} needs an estimator; got estimator=None.")
     if getattr(est, "prefit", False):
+        if fit_params:
+            raise ValueError(
+                f"prefit=True: the estimator is not refitted, so the fit parameters "
+                f"{sorted(fit_params)} would be ignored; drop them or use prefit=False."
+            )
         try:
             check_is_fitted(est.estimator)
         except NotFittedError as exc:

@@ -44,7 +44,7 @@ def synthetic(n=200, seed=0):
     return np.c_[a, x], y
 
 
-@pytest.mark.parametrize("name", list(MOMENTS))
+@pytest.mark.parametrize("name", ["demographic_parity", "equalized_odds"])
 def test_exponentiated_gradient_same_as_fairlearn(name):
     X, y = synthetic()
     ours = ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, constraints=name,
@@ -57,7 +57,8 @@ def test_exponentiated_gradient_same_as_fairlearn(name):
     np.testing.assert_allclose(ours.reduction_.weights_, theirs.weights_)
 
 
-@pytest.mark.parametrize("name", ["demographic_parity", "equalized_odds"])
+@pytest.mark.parametrize("name", ["demographic_parity", "true_positive_rate_parity",
+                                  "error_rate_parity"])
 def test_grid_search_same_as_fairlearn(name):
     X, y = synthetic(seed=1)
     ours = GridSearchReduction(LogisticRegression(), prot_attr=0, constraints=name,

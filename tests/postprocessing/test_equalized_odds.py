@@ -167,6 +167,9 @@ def test_bad_input():
         eo.predict(np.c_[np.full(400, 2.0), X[:, 1]])
     with pytest.raises(NotFittedError, match="prefit=True"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, prefit=True).fit(X, y)
+    with pytest.raises(ValueError, match="would be ignored"):
+        EqualizedOddsPostprocessor(eo.estimator_, prot_attr=0, prefit=True).fit(
+            X, y, sample_weight=np.ones(400))
     with pytest.raises(ValueError, match="objective"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, objective="f1").fit(X, y)
     with pytest.raises(ValueError, match="pos_label=5"):
