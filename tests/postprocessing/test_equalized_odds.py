@@ -59,6 +59,33 @@ def test_lp_matches_hand_solved_two_group_case(objective):
         assert proba[m & (y == 0)].mean() == pytest.approx(0.4, abs=1e-9)
 
 
+def test_two_group_vertex_search_matches_highs():
+    # the direct two-group solver against scipy's HiGHS on random count tables
+    from scipy.optimize import linprog
+
+    from fairkit.postprocessing.equalized_odds import equalized_odds_lp
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        counts = rng.integers(1, 60, size=(2, 2, 2)).astype(float)
+        for objective in ("accuracy", "balanced_accuracy"):
+            mix = equalized_odds_lp(counts, objective)
+            n_pos, n_neg = counts[:, 1].sum(1), counts[:, 0].sum(1)
+            tpr = (counts[:, 1] * mix).sum(1) / n_pos
+            fpr = (counts[:, 0] * mix).sum(1) / n_neg
+            assert abs(tpr[0] - tpr[1]) < 1e-9 and abs(fpr[0] - fpr[1]) < 1e-9
+            if objective == "accuracy":
+                c = (counts[:, 0] - counts[:, 1]).ravel() / counts.sum()
+            else:
+                c = np.r_[counts[0, 0] / n_neg[0] - counts[0, 1] / n_pos[0],
+                          counts[1, 0] / n_neg[1] - counts[1, 1] / n_pos[1]] / 4
+            rows = np.array([
+                np.r_[-counts[0, 1] / n_pos[0], counts[1, 1] / n_pos[1]],
+                np.r_[-counts[0, 0] / n_neg[0], counts[1, 0] / n_neg[1]]])
+            ref = linprog(c, A_eq=rows, b_eq=[0, 0], bounds=(0, 1), method="highs")
+            assert c @ mix.ravel() == pytest.approx(ref.fun, abs=1e-9)
+
+
 def synthetic(n=20000, seed=0, n_groups=2):
     rng = np.random.default_rng(seed)
     a = rng.integers(0, n_groups, n)
