@@ -88,7 +88,12 @@ _CONSTRAINT_DOC = """
 
 
 class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator):
-    """Common fit/predict plumbing of the two reductions."""
+    """Common fit/predict plumbing of the two reductions.
+
+    Groups are needed in ``fit`` only: the fitted predictors use ``X`` alone, so ``predict``
+    reads the protected columns only to drop them (``drop_prot_attr=True``) and a group
+    unseen in ``fit`` is not an error there.
+    """
 
     def _build_moment(self, y):
         if isinstance(self.constraints, Moment):
@@ -210,7 +215,8 @@ class ExponentiatedGradientReduction(_ReductionBase):
     pos_label : scalar, default=None
         Favourable label (mapped to fairlearn's 1); None means the greater class.
     drop_prot_attr : bool, default=False
-        Remove the ``prot_attr`` columns from ``X`` before the base learner sees it.
+        Remove the ``prot_attr`` columns from ``X`` before the base learner sees it (in
+        ``fit`` and ``predict``). The groups themselves are used in ``fit`` only.
     random_state : int, RandomState or None, default=None
         Seed of the randomised predictions (fairlearn's ``predict(random_state=...)``).
 
