@@ -55,7 +55,7 @@ _AUTO_ORDER = {
 _ITER_OPTION = {"CLARABEL": "max_iter", "ECOS": "max_iters", "SCS": "max_iters", "OSQP": "max_iter"}
 _ACCURACY = {
     "SCS": {"eps_abs": 1e-6, "eps_rel": 1e-6},
-    "OSQP": {"eps_abs": 1e-7, "eps_rel": 1e-7, "polishing": True},
+    "OSQP": {"eps_abs": 1e-6, "eps_rel": 1e-6, "polishing": True, "max_iter": 200_000},
 }
 
 
