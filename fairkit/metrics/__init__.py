@@ -1,16 +1,17 @@
 """fairkit.metrics: public names re-exported from its modules."""
 
-from . import group, individual, dependence, sep, streaming, scorers, report  # noqa: F401
+from . import dependence, distributed, group, individual, report, scorers, sep, streaming  # noqa: F401
+from .dependence import *  # noqa: F401,F403
+from .distributed import *  # noqa: F401,F403
 from .group import *  # noqa: F401,F403
 from .individual import *  # noqa: F401,F403
-from .dependence import *  # noqa: F401,F403
+from .report import *  # noqa: F401,F403
+from .scorers import *  # noqa: F401,F403
 from .sep import *  # noqa: F401,F403
 from .streaming import *  # noqa: F401,F403
-from .scorers import *  # noqa: F401,F403
-from .report import *  # noqa: F401,F403
 
 __all__ = sorted(
     name
-    for module in (group, individual, dependence, sep, streaming, scorers, report)
+    for module in (group, individual, dependence, sep, streaming, scorers, report, distributed)
     for name in module.__all__
 )

@@ -36,12 +36,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from numbers import Integral, Real
 
-import dcor
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
 from .._protected import as_frame, encode_groups
+
+
+def _dcor():
+    # dcor compiles numba kernels when imported (seconds): load it on first use only, so
+    # `import fairkit.metrics` stays fast in every process, joblib workers included.
+    import dcor
+
+    return dcor
+
 
 __all__ = [
     "EncodedAttributes",
@@ -319,8 +327,8 @@ def distance_covariance(
     if _is_constant(y, enc.matrix):
         return 0.0
     if statistic == "u":
-        return float(dcor.u_distance_covariance_sqr(y, s))
-    value = float(dcor.distance_covariance_sqr(y, s))
+        return float(_dcor().u_distance_covariance_sqr(y, s))
+    value = float(_dcor().distance_covariance_sqr(y, s))
     return value if squared else float(np.sqrt(max(value, 0.0)))
 
 
@@ -363,8 +371,8 @@ def distance_correlation(
         # dcor's fast path divides rounding noise by rounding noise here.
         return 0.0
     if statistic == "u":
-        return float(dcor.u_distance_correlation_sqr(y, s))
-    value = float(dcor.distance_correlation_sqr(y, s))
+        return float(_dcor().u_distance_correlation_sqr(y, s))
+    value = float(_dcor().distance_correlation_sqr(y, s))
     return value if squared else float(np.sqrt(max(value, 0.0)))
 
 
@@ -415,7 +423,7 @@ def _centred_kernels(blocks, statistic):
     out = []
     for block in blocks:
         dist = cdist(block, block) if block.shape[1] > 1 else np.abs(block - block.T)
-        centred = dcor.double_centered(dist) if statistic == "v" else dcor.u_centered(dist)
+        centred = _dcor().double_centered(dist) if statistic == "v" else _dcor().u_centered(dist)
         out.append(-centred)
     return out
 
