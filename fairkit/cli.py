@@ -241,19 +241,21 @@ def _run_audit(args, out):
 #: Bundled data sets: loader, protected attribute, favourable label, feature columns
 #: (None: all but the protected attributes' extra columns and score columns).
 DATASETS = {
-    "adult": dict(prot_attr="sex", pos_label=1, drop=["race"]),
+    "adult": dict(prot_attr="sex", priv_group="Male", pos_label=1, drop=["race"]),
     "compas": dict(
         prot_attr="race",
+        priv_group="Caucasian",
         pos_label=0,  # not reoffending is the favourable outcome
         drop=["c_charge_desc", "decile_score", "score_text", "v_decile_score",
               "v_score_text", "age_cat"],
     ),
-    "hmda": dict(prot_attr="race", pos_label=0, drop=["ethnicity"]),  # approval favourable
+    # approval (denied == 0) is the favourable outcome
+    "hmda": dict(prot_attr="race", priv_group="White", pos_label=0, drop=["ethnicity"]),
 }
 
 
 def _load_compare_data(args):
-    """Return X (raw DataFrame), y, prot_attr, pos_label, title."""
+    """Return X (raw DataFrame), y, prot_attr, priv_group, pos_label, title."""
     from . import datasets
 
     if args.dataset in DATASETS:
@@ -262,6 +264,8 @@ def _load_compare_data(args):
         X = bunch.data.drop(columns=[c for c in spec["drop"] if c in bunch.data.columns])
         y = pd.Series(np.asarray(bunch.target), name="target")
         prot = args.prot_attr or spec["prot_attr"]
+        priv = args.priv_group if args.priv_group is not None else (
+            spec["priv_group"] if prot == spec["prot_attr"] else None)
         pos = spec["pos_label"] if args.pos_label is None else _coerce_label(args.pos_label, y)
         if args.target is not None:
             raise CLIError(f"--target is only for --dataset FILE.csv, not {args.dataset!r}.")
@@ -283,6 +287,7 @@ def _load_compare_data(args):
         y = frame.pop(args.target)
         X = frame
         prot = args.prot_attr
+        priv = args.priv_group
         pos = 1 if args.pos_label is None else _coerce_label(args.pos_label, y)
         title = f"{path.name} (target: {args.target}, protected attribute: {prot})"
     if prot not in X.columns:
@@ -294,7 +299,13 @@ def _load_compare_data(args):
     if args.sample and args.sample < len(X):
         keep = X.sample(n=args.sample, random_state=0).index
         X, y = X.loc[keep], y.loc[keep]
-    return X.reset_index(drop=True), y.reset_index(drop=True).to_numpy(), prot, pos, title
+    if priv is not None:
+        present = [v for v in pd.unique(X[prot]) if str(v) == str(priv)]
+        if not present:
+            raise CLIError(f"--priv-group {priv!r} does not occur in column {prot!r}.")
+        priv = present[0]
+    X, y = X.reset_index(drop=True), y.reset_index(drop=True).to_numpy()
+    return X, y, prot, priv, pos, title
 
 
 def _run_compare(args, out):
@@ -313,21 +324,31 @@ def _run_compare(args, out):
         raise CLIError(f"--metric {args.metric!r} is not a group metric; choose from "
                        f"{sorted(GROUP_METRICS)}.")
     known = available_methods()
+    if args.list_methods:
+        for name, spec in known.items():
+            flag = "" if spec.in_default else "  (on request)"
+            print(f"{name:28s} {spec.stage:9s} {spec.description}{flag}", file=out)
+        return 0
     names = None
-    if args.methods:
+    if args.methods == "all":
+        names = "all"
+    elif args.methods:
         names = [m.strip() for m in args.methods.split(",") if m.strip()]
         unknown = [m for m in names if m not in known]
         if unknown:
             raise CLIError(f"unknown method(s) {unknown}; available: {sorted(known)}.")
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}.")
-    X, y, prot, pos, title = _load_compare_data(args)
+    X, y, prot, priv, pos, title = _load_compare_data(args)
     categorical = [c for c in X.columns
                    if c != prot and not pd.api.types.is_numeric_dtype(X[c])]
     numeric = [c for c in X.columns if c != prot and c not in categorical]
     context = MethodContext(prot_attr=prot, categorical=categorical, numeric=numeric,
-                            pos_label=pos, random_state=0)
-    methods = default_methods(context, names)
+                            priv_group=priv, pos_label=pos, random_state=0)
+    try:
+        methods = default_methods(context, names)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
     if args.grid == "single":
         methods = {k: (est, {}) for k, (est, _) in methods.items()}
     scoring = {
@@ -434,10 +455,15 @@ def _add_compare_parser(sub):
     compare.add_argument("--target", help="target column (FILE.csv only)")
     compare.add_argument("--prot-attr", help="protected column (default per data set)")
     compare.add_argument("--pos-label", default=None, help="favourable label")
+    compare.add_argument("--priv-group", default=None,
+                         help="privileged group (needed by FairTTTS and reject option)")
     compare.add_argument("--metric", default="statistical_parity_difference",
                          help="fairness metric (a fairkit group metric name)")
     compare.add_argument("--methods", default=None,
-                         help="comma-separated method names (default: all available)")
+                         help="comma-separated method names, or 'all' (default: every "
+                         "method fast enough for a few-minutes run; see --list-methods)")
+    compare.add_argument("--list-methods", action="store_true",
+                         help="list the registered methods and exit")
     compare.add_argument("--grid", choices=["default", "single"], default="default",
                          help="each method's small default grid, or its defaults only")
     compare.add_argument("--bound", type=float, default=None,

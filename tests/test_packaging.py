@@ -46,3 +46,10 @@ def test_every_data_file_is_shipped_and_checksummed():
     assert files == shipped
     sums = {line.split()[1] for line in (data / "SHA256SUMS").read_text().splitlines() if line}
     assert {str(p.relative_to(data)) for p in files} - {"SHA256SUMS", "SOURCES.md"} == sums
+
+
+def test_readme_links_every_notebook_and_each_link_exists():
+    text = (ROOT / "README.md").read_text()
+    links = set(re.findall(r"\]\((notebooks/[^)]+\.ipynb)\)", text))
+    on_disk = {f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert on_disk <= links, f"notebooks missing from README: {on_disk - links}"

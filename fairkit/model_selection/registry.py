@@ -19,6 +19,7 @@ __all__ = [
     "register_method",
     "available_methods",
     "default_methods",
+    "MethodUnavailable",
 ]
 
 
@@ -49,8 +50,11 @@ class MethodContext:
     def encoder(self, *, keep_prot_attr=False, ordinal=False):
         """ColumnTransformer: one-hot (or ordinal) categoricals, scaled numerics.
 
-        With ``keep_prot_attr`` the protected column is passed through under its own name
-        (pandas output), so a mitigator after it can still find it by ``prot_attr``.
+        ``keep_prot_attr`` keeps the protected column under its own name (pandas output), so
+        a mitigator after the encoder still finds it by ``prot_attr``: ``True`` passes the
+        raw values through, ``"ordinal"`` replaces them by integer codes (for models that
+        need a numeric attribute as an input feature). Otherwise the attribute is encoded
+        like any other feature (one-hot, or ordinal codes with ``ordinal=True``).
         """
         from sklearn.compose import ColumnTransformer
         from sklearn.impute import SimpleImputer
@@ -66,7 +70,8 @@ class MethodContext:
         num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
         parts = [("cat", cat, list(self.categorical)), ("num", num, list(self.numeric))]
         if keep_prot_attr:
-            parts.append(("prot", "passthrough", [self.prot_attr]))
+            keep = OrdinalEncoder() if keep_prot_attr == "ordinal" else "passthrough"
+            parts.append(("prot", keep, [self.prot_attr]))
             ct = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
             return ct.set_output(transform="pandas")
         prot_enc = (
@@ -94,13 +99,19 @@ class MethodSpec:
     build: Callable[[MethodContext], object]
     param_grid: dict = field(default_factory=dict)
     description: str = ""
+    in_default: bool = True
+
+
+class MethodUnavailable(Exception):
+    """Raised by a builder when the data set lacks what the method needs (it is skipped)."""
 
 
 _REGISTRY: dict[str, MethodSpec] = {}
 STAGES = ("baseline", "pre", "in", "post")
 
 
-def register_method(name, build, *, stage, param_grid=None, description="", replace=False):
+def register_method(name, build, *, stage, param_grid=None, description="", in_default=True,
+                    replace=False):
     """Register a method for :func:`default_methods` and ``fairkit compare``.
 
     Parameters
@@ -114,12 +125,17 @@ def register_method(name, build, *, stage, param_grid=None, description="", repl
     stage : {"baseline", "pre", "in", "post"}
     param_grid : dict, optional
         Default grid over the built estimator's parameters.
+    in_default : bool, default=True
+        Include the method when no names are given (``fairkit compare`` without
+        ``--methods``). Methods too slow for the few-minutes default run say False and are
+        run on request (``--methods NAME`` or ``--methods all``).
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"method {name!r} is already registered; pass replace=True.")
-    _REGISTRY[name] = MethodSpec(name, stage, build, dict(param_grid or {}), description)
+    _REGISTRY[name] = MethodSpec(name, stage, build, dict(param_grid or {}), description,
+                                 in_default)
 
 
 def available_methods() -> dict[str, MethodSpec]:
@@ -133,17 +149,30 @@ def default_methods(context: MethodContext, names=None) -> dict:
     Parameters
     ----------
     context : MethodContext
-    names : list of str, optional
-        Which methods (default: all registered). An unknown name raises ``ValueError``
-        listing the known ones.
+    names : list of str or "all", optional
+        Which methods. None: every registered method with ``in_default``; "all": every
+        registered method. An unknown name raises ``ValueError`` listing the known ones.
+        Methods that cannot run on this data (e.g. need a privileged group that was not
+        given) are skipped unless asked for by name.
     """
     specs = available_methods()
+    explicit = names is not None and names != "all"
     if names is None:
+        names = [n for n, spec in specs.items() if spec.in_default]
+    elif names == "all":
         names = list(specs)
+    names = list(names)
     unknown = [n for n in names if n not in specs]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; available: {sorted(specs)}.")
-    return {n: (specs[n].build(context), dict(specs[n].param_grid)) for n in names}
+    methods = {}
+    for n in names:
+        try:
+            methods[n] = (specs[n].build(context), dict(specs[n].param_grid))
+        except (ImportError, MethodUnavailable) as exc:
+            if explicit:
+                raise ValueError(f"method {n!r} cannot run here: {exc}") from exc
+    return methods
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,8 +204,86 @@ def _threshold_optimizer(ctx):
     return ThresholdOptimizer(ctx.baseline(), prot_attr=ctx.prot_attr)
 
 
+def _exponentiated_gradient(ctx):
+    from ..inprocessing import ExponentiatedGradientReduction
+
+    return ExponentiatedGradientReduction(
+        ctx.baseline(), prot_attr=ctx.prot_attr, constraints="demographic_parity",
+        difference_bound=0.02, max_iter=20, sample_weight_name="model__sample_weight",
+        random_state=ctx.random_state,
+    )
+
+
+def _prejudice_remover(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import PrejudiceRemover
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr=True)),
+                     ("model", PrejudiceRemover(prot_attr=ctx.prot_attr, eta=25.0))])
+
+
+def _dcov(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import DCovRegularizedClassifier
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr=True)),
+                     ("model", DCovRegularizedClassifier(prot_attr=ctx.prot_attr, lam=1.0,
+                                                         random_state=ctx.random_state))])
+
+
+def _aranyani(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import AranyaniClassifier
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr="ordinal")),
+                     ("model", AranyaniClassifier(prot_attr=ctx.prot_attr, lam=1.0,
+                                                  batch_size=32, max_iter=2,
+                                                  random_state=ctx.random_state))])
+
+
+def _fairttts(ctx):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from ..postprocessing import FairTTTSClassifier
+
+    if ctx.priv_group is None:
+        raise MethodUnavailable("FairTTTS needs the privileged group (--priv-group).")
+    forest = Pipeline([("encode", ctx.encoder(ordinal=True)),
+                       ("model", RandomForestClassifier(n_estimators=50, max_depth=10,
+                                                        random_state=ctx.random_state))])
+    return FairTTTSClassifier(forest, prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
+                              pos_label=ctx.pos_label, method="sample", n_simulations=1,
+                              random_state=ctx.random_state)
+
+
+def _equalized_odds(ctx):
+    from ..postprocessing import EqualizedOddsPostprocessor
+
+    return EqualizedOddsPostprocessor(ctx.baseline(), prot_attr=ctx.prot_attr,
+                                      random_state=ctx.random_state)
+
+
+def _calibrated_equalized_odds(ctx):
+    from ..postprocessing import CalibratedEqualizedOdds
+
+    return CalibratedEqualizedOdds(ctx.baseline(), prot_attr=ctx.prot_attr,
+                                   random_state=ctx.random_state)
+
+
+def _reject_option(ctx):
+    from ..postprocessing import RejectOptionClassifier
+
+    if ctx.priv_group is None:
+        raise MethodUnavailable("reject-option classification needs --priv-group.")
+    return RejectOptionClassifier(ctx.baseline(), prot_attr=ctx.prot_attr,
+                                  priv_group=ctx.priv_group)
+
+
 register_method("baseline", lambda ctx: ctx.baseline(), stage="baseline",
-                param_grid={"model__C": [0.1, 1.0]},
                 description="one-hot + scaling + logistic regression, no mitigation")
 register_method("reweighing", _reweighing, stage="pre",
                 description="Kamiran & Calders reweighing of the baseline")
@@ -186,3 +293,19 @@ register_method("correlation_remover", _correlation_remover, stage="pre",
 register_method("threshold_optimizer", _threshold_optimizer, stage="post",
                 param_grid={"constraints": ["demographic_parity", "equalized_odds"]},
                 description="group-specific thresholds on the baseline (Hardt et al.)")
+register_method("exponentiated_gradient", _exponentiated_gradient, stage="in", in_default=False,
+                description="fairlearn's exponentiated-gradient reduction, demographic parity")
+register_method("prejudice_remover", _prejudice_remover, stage="in", in_default=False,
+                description="Kamishima et al.'s prejudice-index regulariser")
+register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0]},
+                description="distance-covariance regularised logistic model (CCdCov)")
+register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.0, 1.0]},
+                description="Aranyani online oblique forest, two passes")
+register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
+                description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)")
+register_method("equalized_odds", _equalized_odds, stage="post",
+                description="Hardt et al.'s equalized-odds mixing on the baseline")
+register_method("calibrated_equalized_odds", _calibrated_equalized_odds, stage="post",
+                description="Pleiss et al.'s calibrated equalized odds on the baseline")
+register_method("reject_option", _reject_option, stage="post",
+                description="Kamiran et al.'s reject-option classification on the baseline")
