@@ -14,10 +14,12 @@ by a handful of numpy operations, so there is no Python loop over samples.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.exceptions import DataConversionWarning
@@ -92,6 +94,7 @@ class _ForestArrays:
         self.distance_scale = np.concatenate(scales)
         self.roots = np.asarray(roots, dtype=np.intp)
         self.n_trees = len(roots)
+        self.max_depth = int(self.depth.max()) if self.depth.size else 0
         internal = self.left >= 0
         self.majority = self.value.max(axis=1)
         # unfavourable_left: 1 if the left child is U_k (lower favourable fraction), 0 if the
@@ -219,6 +222,233 @@ def _simulate(
 
 
 # --------------------------------------------------------------------------------------
+# Compiled engine (numba), built lazily on first use
+# --------------------------------------------------------------------------------------
+_PROB_CODES = {name: i for i, name in enumerate(PROB_TYPES)}
+_NUMBA_KERNELS = None
+
+#: Rows per task when ``n_jobs > 1`` splits a batch over threads.
+_ROWS_PER_TASK = 512
+
+
+def _numba_available():
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba comes with dcor
+        return False
+    return True
+
+
+def _node_table(arrays, prob_type, p_max, protected_split):
+    """One row of 8 float64 (a 64-byte cache line) per node for the compiled kernels.
+
+    Columns: left, right, feature, threshold, distance scale D, the base flip probability
+    for the rules that do not depend on x (fixed, depth, agreement; capped at 0.5 as in
+    :func:`_flip_probability`), the boost side (``unfavourable_left`` at protected splits,
+    -1 elsewhere), padding. Ids and features are small integers, exact in float64.
+    """
+    table = np.zeros((arrays.left.shape[0], 8), dtype=np.float64)
+    table[:, 0] = arrays.left
+    table[:, 1] = arrays.right
+    table[:, 2] = arrays.feature
+    table[:, 3] = arrays.threshold
+    table[:, 4] = arrays.distance_scale
+    if prob_type in ("fixed", "depth", "agreement"):
+        all_nodes = np.arange(arrays.left.shape[0])
+        table[:, 5] = _flip_probability(arrays, all_nodes, None, prob_type, p_max, None, None)
+    side = arrays.unfavourable_left.astype(np.float64)
+    if protected_split is None:
+        side[:] = -1.0
+    else:
+        side[~protected_split] = -1.0
+    table[:, 6] = side
+    return table
+
+
+def _build_numba_kernels():
+    """Compile the per-sample kernels (on first use only: a few seconds, never at import).
+
+    Both kernels walk each tree depth first, one sample at a time, with ``nogil`` so that
+    threads can run them side by side on row blocks. They compute the quantities of
+    :func:`_simulate`, which stays the reference implementation the tests compare them to.
+    """
+    global _NUMBA_KERNELS
+    if _NUMBA_KERNELS is not None:
+        return _NUMBA_KERNELS
+    from numba import njit
+
+    @njit(nogil=True, inline="always")
+    def flip_p(code, row, f, xv, p_max, fmean, fscale):
+        if code == 3:  # confidence
+            p = max(p_max - abs(xv - fmean[f]) / fscale[f], 0.0)
+        elif code == 4:  # distance
+            p = max(p_max - abs(xv - row[3]) / row[4], 0.0)
+        else:  # fixed, depth, agreement: precomputed per node
+            p = row[5]
+        return min(p, 0.5)
+
+    @njit(nogil=True, cache=False)
+    def exact(X, unpriv, table, value, roots, max_depth, code, p_max, alpha, tol, fmean,
+              fscale):
+        n = X.shape[0]
+        n_classes = value.shape[1]
+        n_trees = roots.shape[0]
+        out = np.zeros((n, n_classes))
+        stack_node = np.empty(max_depth + 2, np.int64)
+        stack_mass = np.empty(max_depth + 2, np.float64)
+        tree_acc = np.empty(n_classes, np.float64)
+        # tree-major order (like scikit-learn's forests): one tree stays in cache while
+        # every row walks it; per row, trees are still summed in order
+        for t in range(n_trees):
+            for i in range(n):
+                up = unpriv[i]
+                tree_acc[:] = 0.0
+                stack_node[0] = roots[t]
+                stack_mass[0] = 1.0
+                top = 1
+                while top > 0:
+                    top -= 1
+                    node = stack_node[top]
+                    mass = stack_mass[top]
+                    row = table[node]
+                    while row[0] >= 0.0:
+                        f = int(row[2])
+                        xv = np.float64(X[i, f])
+                        go_left = xv <= row[3]
+                        p = flip_p(code, row, f, xv, p_max, fmean, fscale)
+                        if up and row[6] == (1.0 if go_left else 0.0):
+                            p = min(alpha * p, 0.5)
+                        if go_left:
+                            default, other = int(row[0]), int(row[1])
+                        else:
+                            default, other = int(row[1]), int(row[0])
+                        flip_mass = mass * p
+                        if flip_mass > tol:
+                            stack_node[top] = other
+                            stack_mass[top] = flip_mass
+                            top += 1
+                            mass = mass - flip_mass
+                        node = default
+                        row = table[node]
+                    for c in range(n_classes):
+                        tree_acc[c] += mass * value[node, c]
+                for c in range(n_classes):
+                    out[i, c] += tree_acc[c]
+        out /= n_trees
+        return out
+
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    m1 = np.uint64(0xBF58476D1CE4E5B9)
+    m2 = np.uint64(0x94D049BB133111EB)
+    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    inv53 = 1.0 / 9007199254740992.0
+
+    @njit(nogil=True, inline="always")
+    def mix(z):  # SplitMix64 output function (Steele, Lea, Flood 2014)
+        z = (z ^ (z >> s30)) * m1
+        z = (z ^ (z >> s27)) * m2
+        return z ^ (z >> s31)
+
+    @njit(nogil=True, cache=False)
+    def sample(X, unpriv, table, value, roots, row0, n_sims, seed, code, p_max, alpha,
+               fmean, fscale):
+        n = X.shape[0]
+        n_classes = value.shape[1]
+        n_trees = roots.shape[0]
+        out = np.zeros((n, n_classes))
+        tree_acc = np.empty(n_classes, np.float64)
+        for t in range(n_trees):  # tree-major, as in the exact kernel
+            for i in range(n):
+                up = unpriv[i]
+                tree_acc[:] = 0.0
+                for s in range(n_sims):
+                    # one SplitMix64 stream per (row, tree, simulation): a row's draws do
+                    # not depend on how rows are split into blocks or threads
+                    key = (np.uint64(row0 + i) * np.uint64(n_trees) + np.uint64(t)) * (
+                        np.uint64(n_sims)) + np.uint64(s)
+                    state = mix(seed ^ mix(key + golden))
+                    node = roots[t]
+                    row = table[node]
+                    while row[0] >= 0.0:
+                        f = int(row[2])
+                        xv = np.float64(X[i, f])
+                        go_left = xv <= row[3]
+                        p = flip_p(code, row, f, xv, p_max, fmean, fscale)
+                        if up and row[6] == (1.0 if go_left else 0.0):
+                            p = min(alpha * p, 0.5)
+                        state += golden
+                        u = np.float64(mix(state) >> s11) * inv53
+                        if (u < p) != go_left:
+                            node = int(row[0])
+                        else:
+                            node = int(row[1])
+                        row = table[node]
+                    for c in range(n_classes):
+                        tree_acc[c] += value[node, c]
+                for c in range(n_classes):
+                    out[i, c] += tree_acc[c] / n_sims
+        out /= n_trees
+        return out
+
+    _NUMBA_KERNELS = (exact, sample)
+    return _NUMBA_KERNELS
+
+
+def _simulate_numba(
+    arrays,
+    X,
+    unprivileged,
+    protected_split,
+    *,
+    prob_type,
+    p_max,
+    alpha,
+    method,
+    n_simulations,
+    tol,
+    feature_mean,
+    feature_scale,
+    random_state,
+    n_jobs=1,
+):
+    """Same contract as :func:`_simulate`, computed by the compiled kernels.
+
+    ``method="exact"`` gives :func:`_simulate`'s numbers up to floating-point summation
+    order; ``method="sample"`` draws from the same distribution with a different random
+    stream (counter-based, so a row's result does not depend on ``n_jobs``).
+    """
+    exact, sample = _build_numba_kernels()
+    n = X.shape[0]
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if unprivileged is None:
+        unprivileged = np.zeros(n, dtype=np.bool_)
+    unprivileged = np.ascontiguousarray(unprivileged, dtype=np.bool_)
+    table = _node_table(arrays, prob_type, p_max, protected_split)
+    n_features = X.shape[1]
+    fmean = np.zeros(n_features) if feature_mean is None else np.asarray(feature_mean, float)
+    fscale = np.ones(n_features) if feature_scale is None else np.asarray(feature_scale, float)
+    code, p_max, alpha = _PROB_CODES[prob_type], float(p_max), float(alpha)
+    if method == "sample":
+        seed = np.uint64(check_random_state(random_state).randint(0, 2**63 - 1, dtype=np.int64))
+
+    def run(lo, hi):
+        Xb, ub = X[lo:hi], unprivileged[lo:hi]
+        if method == "exact":
+            return exact(Xb, ub, table, arrays.value, arrays.roots, arrays.max_depth, code,
+                         p_max, alpha, float(tol), fmean, fscale)
+        return sample(Xb, ub, table, arrays.value, arrays.roots, lo, int(n_simulations),
+                      seed, code, p_max, alpha, fmean, fscale)
+
+    n_jobs = effective_n_jobs(n_jobs)
+    if n_jobs == 1 or n <= _ROWS_PER_TASK:
+        return run(0, n)
+    bounds = list(range(0, n, _ROWS_PER_TASK)) + [n]
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        parts = list(pool.map(run, bounds[:-1], bounds[1:]))
+    return np.concatenate(parts, axis=0)
+
+
+# --------------------------------------------------------------------------------------
 # Estimators
 # --------------------------------------------------------------------------------------
 _TREE_MODELS = (DecisionTreeClassifier, RandomForestClassifier, ExtraTreesClassifier)
@@ -304,7 +534,17 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
         If True, ``estimator`` is already fitted and used as is; ``fit`` only reads ``X``.
     random_state : int, RandomState instance or None, default=None
         Seed of the Monte-Carlo traversals (a fixed seed gives the same output on every
-        ``predict`` call).
+        ``predict`` call). The two engines draw different random streams from it.
+    engine : {"auto", "numba", "numpy"}, default="auto"
+        ``"numba"``: compiled per-sample kernels (depth-first walk of each tree; compiled
+        on the first prediction of a process, which takes a few seconds; numba is never
+        imported by ``import fairkit``). ``"numpy"``: the vectorised reference engine
+        (all samples of a tree level advanced together). ``"auto"``: numba if it is
+        installed. Exact mode gives the same numbers with both engines (to rounding,
+        about 1e-15); sample mode the same distribution from different random streams.
+    n_jobs : int, default=None
+        Threads for the numba engine (row blocks of 512; ``None`` means 1, -1 all cores).
+        Results do not depend on it.
 
     Attributes
     ----------
@@ -348,6 +588,8 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, 1, closed="left")],
         "prefit": ["boolean"],
         "random_state": ["random_state"],
+        "engine": [StrOptions({"auto", "numba", "numpy"})],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -361,6 +603,8 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
         tol=0.0,
         prefit=False,
         random_state=None,
+        engine="auto",
+        n_jobs=None,
     ):
         self.estimator = estimator
         self.p_max = p_max
@@ -370,6 +614,8 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.prefit = prefit
         self.random_state = random_state
+        self.engine = engine
+        self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------------
     def _fit_estimator(self, X, y, **fit_params):
@@ -459,7 +705,18 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
 
     # -- prediction --------------------------------------------------------------------
     def _predict_arrays(self, Z, unprivileged=None, protected_split=None, alpha=1.0):
-        return _simulate(
+        engine = self.engine
+        if engine == "auto":
+            engine = "numba" if _numba_available() else "numpy"
+        if engine == "numba":
+            if not _numba_available():
+                raise ImportError("engine='numba' requires numba (pip install numba).")
+            kwargs = {"n_jobs": self.n_jobs}
+            simulate = _simulate_numba
+        else:
+            kwargs = {}
+            simulate = _simulate
+        return simulate(
             self.arrays_,
             Z,
             unprivileged,
@@ -473,6 +730,7 @@ class TTTSClassifier(ClassifierMixin, BaseEstimator):
             feature_mean=self.feature_mean_,
             feature_scale=self.feature_scale_,
             random_state=self.random_state,
+            **kwargs,
         )
 
     def predict_proba(self, X):
@@ -550,7 +808,7 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
         The favourable class; None means ``classes_[-1]`` (1 for 0/1 labels).
     alpha : float >= 0, default=9.0
         Boost factor (paper: 9).
-    p_max, prob_type, method, n_simulations, tol, prefit, random_state
+    p_max, prob_type, method, n_simulations, tol, prefit, random_state, engine, n_jobs
         As in :class:`TTTSClassifier`.
 
     Attributes
@@ -620,6 +878,8 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
         tol=0.0,
         prefit=False,
         random_state=None,
+        engine="auto",
+        n_jobs=None,
     ):
         super().__init__(
             estimator,
@@ -630,6 +890,8 @@ class FairTTTSClassifier(ProtectedAttributeMixin, TTTSClassifier):
             tol=tol,
             prefit=prefit,
             random_state=random_state,
+            engine=engine,
+            n_jobs=n_jobs,
         )
         self.prot_attr = prot_attr
         self.priv_group = priv_group

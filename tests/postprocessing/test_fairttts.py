@@ -549,3 +549,85 @@ def _fair_expected_failures(estimator):
 )
 def test_sklearn_compatible_fairttts(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------------------------------------
+# compiled (numba) engine against the numpy reference engine
+# ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rule", ["fixed", "depth", "agreement", "confidence", "distance"])
+@pytest.mark.parametrize("tol", [0.0, 1e-3])
+def test_numba_exact_equals_numpy_engine(data, rule, tol):
+    X, y = data
+    forest = RandomForestClassifier(n_estimators=6, max_depth=8, random_state=1).fit(X, y)
+    kw = dict(prot_attr=0, priv_group=1, prefit=True, prob_type=rule, p_max=0.15, tol=tol)
+    ref = FairTTTSClassifier(forest, engine="numpy", **kw).fit(X).predict_proba(X)
+    fast = FairTTTSClassifier(forest, engine="numba", **kw).fit(X).predict_proba(X)
+    np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-12)
+    # threads over row blocks give the same numbers
+    X4 = np.tile(X, (3, 1))
+    par = FairTTTSClassifier(forest, engine="numba", n_jobs=2, **kw).fit(X)
+    np.testing.assert_array_equal(par.predict_proba(X4), np.tile(fast, (3, 1)))
+    plain_ref = TTTSClassifier(forest, prefit=True, prob_type=rule, p_max=0.15, tol=tol,
+                               engine="numpy").fit(X).predict_proba(X)
+    plain = TTTSClassifier(forest, prefit=True, prob_type=rule, p_max=0.15, tol=tol,
+                           engine="numba").fit(X).predict_proba(X)
+    np.testing.assert_allclose(plain, plain_ref, rtol=0, atol=1e-12)
+    if rule != "confidence":  # confidence: p = 0 at sex splits (see above)
+        assert np.abs(fast - plain).max() > 1e-3
+
+
+def _leaf_reach(tree, x, unpriv, alpha, p_max=0.1):
+    """Exact probability of reaching each leaf of ``tree`` (distance rule), by recursion."""
+    t = tree.tree_
+    frac = t.value[:, 0, :] / t.value[:, 0, :].sum(axis=1, keepdims=True)
+    D = np.abs(t.threshold[t.children_left >= 0]).max()
+    reach = np.zeros(t.node_count)
+
+    def walk(node, mass):
+        left, right = t.children_left[node], t.children_right[node]
+        if left < 0:
+            reach[node] += mass
+            return
+        f, thr = t.feature[node], t.threshold[node]
+        goes_left = np.float32(x[f]) <= thr
+        p = min(max(p_max - abs(float(np.float32(x[f])) - thr) / D, 0.0), 0.5)
+        if unpriv and f == 0 and frac[left, 1] != frac[right, 1]:
+            if (frac[left, 1] < frac[right, 1]) == goes_left:
+                p = min(alpha * p, 0.5)
+        near, far = (left, right) if goes_left else (right, left)
+        walk(near, mass * (1 - p))
+        walk(far, mass * p)
+
+    walk(0, 1.0)
+    return reach
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_sample_leaf_frequencies_match_exact_reach(engine):
+    """Both engines draw leaves with the exact reach probabilities (chi-square test).
+
+    One-hot leaf values turn predict_proba into leaf frequencies: each leaf of the tree
+    gets its own class, so the class distribution of S traversals is the empirical leaf
+    distribution, tested against the recursion above with a chi-square goodness of fit.
+    """
+    from scipy import stats
+
+    X = np.array([[0.0, 0.2, 150.0]])
+    Xtr, ytr = _data(n=200, seed=5)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(Xtr, ytr)
+    est = FairTTTSClassifier(tree, prot_attr=0, priv_group=1, prefit=True, method="sample",
+                             n_simulations=40_000, random_state=3, engine=engine).fit(Xtr)
+    reach = _leaf_reach(tree, X[0], True, 9.0)
+    leaves = np.flatnonzero(tree.tree_.children_left < 0)
+    assert reach[leaves].sum() == pytest.approx(1.0, abs=1e-12)
+    # replace the leaf values by one-hot leaf indicators
+    onehot = np.zeros((est.arrays_.value.shape[0], len(leaves)))
+    onehot[leaves, np.arange(len(leaves))] = 1.0
+    est.arrays_.value = onehot
+    freq = est.predict_proba(X)[0] * 40_000
+    expected = reach[leaves] * 40_000
+    live = expected > 0
+    assert freq[~live].sum() == 0
+    chi2 = stats.chisquare(freq[live], expected[live])
+    assert chi2.pvalue > 1e-3, (freq, expected)
+    assert (expected[live] > 5).sum() >= 4  # enough populated leaves for the test to bite
