@@ -355,6 +355,14 @@ def _run_compare(args, out):
         "accuracy": "accuracy",
         args.metric: make_fairness_scorer(args.metric, prot_attr=prot, pos_label=pos),
     }
+    if not args.verbose:
+        # Fitting warnings (convergence, unreachable costs) repeat once per fold and bury
+        # the table; workers inherit the environment, so this silences them too.
+        import os
+        import warnings
+
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")
+        warnings.simplefilter("ignore")
     start = time.perf_counter()
     try:
         if args.scheduler:
@@ -477,6 +485,8 @@ def _add_compare_parser(sub):
     compare.add_argument("--output", default="fairkit-compare-output",
                          help="folder for fairkit-compare.png/.csv/.html")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--verbose", action="store_true",
+                         help="show the models' warnings (hidden by default)")
     compare.set_defaults(run=_run_compare)
 
 

@@ -295,7 +295,7 @@ register_method("threshold_optimizer", _threshold_optimizer, stage="post",
                 description="group-specific thresholds on the baseline (Hardt et al.)")
 register_method("exponentiated_gradient", _exponentiated_gradient, stage="in", in_default=False,
                 description="fairlearn's exponentiated-gradient reduction, demographic parity")
-register_method("prejudice_remover", _prejudice_remover, stage="in", in_default=False,
+register_method("prejudice_remover", _prejudice_remover, stage="in",
                 description="Kamishima et al.'s prejudice-index regulariser")
 register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0]},
                 description="distance-covariance regularised logistic model (CCdCov)")
