@@ -233,6 +233,22 @@ def _dcov(ctx):
                                                          random_state=ctx.random_state))])
 
 
+def _sep_constrained(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import SEPConstrainedClassifier
+
+    if ctx.priv_group is None:
+        raise MethodUnavailable("the parity-constrained classifier needs --priv-group.")
+    # Without socio-economic columns common to every data set, the constraint used here is
+    # SEP's special case with no SES condition: demographic parity on the decision scores.
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr=True)),
+                     ("model", SEPConstrainedClassifier(
+                         prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
+                         constraint="demographic_parity", epsilon=0.5,
+                         random_state=ctx.random_state))])
+
+
 def _aranyani(ctx):
     from sklearn.pipeline import Pipeline
 
@@ -299,6 +315,10 @@ register_method("prejudice_remover", _prejudice_remover, stage="in",
                 description="Kamishima et al.'s prejudice-index regulariser")
 register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0]},
                 description="distance-covariance regularised logistic model (CCdCov)")
+register_method("sep_constrained", _sep_constrained, stage="in",
+                param_grid={"model__epsilon": [0.5, 0.1]},
+                description="convex logistic model with a parity bound on scores (SEP's "
+                "special case without an SES condition)")
 register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.0, 1.0]},
                 description="Aranyani online oblique forest, two passes")
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
