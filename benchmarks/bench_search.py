@@ -106,8 +106,8 @@ def peers(X, y, ctx, folds):
     for alpha in (0.5, 1.0):
         def make(alpha=alpha):
             return Pipeline([
-                ("encode", ctx.encoder()),  # sex is one-hot (drop if binary): last column
-                ("decorrelate", CorrelationRemover(sensitive_feature_ids=[-1], alpha=alpha)),
+                ("encode", ctx.encoder(keep_prot_attr="ordinal")),  # pandas, "sex" as 0/1
+                ("decorrelate", CorrelationRemover(sensitive_feature_ids=["sex"], alpha=alpha)),
                 ("model", ctx.classifier()),
             ])
         acc, gap = _fold_scores(make, X, y, folds)

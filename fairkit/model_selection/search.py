@@ -2,6 +2,9 @@
 
 Two layers:
 
+- :class:`TradeoffScorer`: accuracy minus a weighted fairness gap as one score, for the
+  searches that take a single scorer (``HalvingGridSearchCV``,
+  ``HalvingRandomSearchCV``);
 - ``refit`` strategies for ``GridSearchCV`` / ``RandomizedSearchCV`` with several scorers:
   :class:`BestWithinBound` (most accurate model whose fairness gap is within a bound) and
   :class:`FairestWithinBound` (fairest model whose accuracy is within a bound);
@@ -28,6 +31,7 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from .pareto import pareto_front
 
 __all__ = [
+    "TradeoffScorer",
     "BestWithinBound",
     "FairestWithinBound",
     "ComparisonResult",
@@ -41,6 +45,53 @@ def _column(cv_results, name):
         scorers = sorted(k[len("mean_test_") :] for k in cv_results if k.startswith("mean_test_"))
         raise ValueError(f"scorer {name!r} is not in the search's scoring; scorers: {scorers}.")
     return np.asarray(cv_results[key], dtype=float)
+
+
+class TradeoffScorer:
+    r"""One score for a fairness-accuracy trade-off: ``score - weight * |fairness|``.
+
+    Successive-halving searches (``HalvingGridSearchCV``, ``HalvingRandomSearchCV``) rank
+    candidates by a single scorer, so they cannot keep accuracy and fairness apart; this
+    scorer folds the two into one number with an explicit exchange rate ``weight`` (how
+    many points of accuracy one point of fairness gap is worth):
+
+    .. math:: s(h) = \text{score}(h) - w \, |\text{gap}(h)|.
+
+    Parameters
+    ----------
+    score : str or callable
+        Accuracy-type scorer (name or ``scorer(estimator, X, y)``).
+    fairness : callable
+        Fairness scorer, e.g. from :func:`fairkit.metrics.make_fairness_scorer`; its
+        absolute value is used, so signed and negated forms both work.
+    weight : float, default=1.0
+        Exchange rate :math:`w \ge 0`.
+
+    Examples
+    --------
+    >>> from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    >>> from sklearn.model_selection import HalvingGridSearchCV
+    >>> from fairkit.metrics import make_fairness_scorer
+    >>> from fairkit.model_selection import TradeoffScorer
+    >>> scorer = TradeoffScorer("accuracy", make_fairness_scorer(
+    ...     "statistical_parity_difference", prot_attr="sex"), weight=2.0)
+    """
+
+    def __init__(self, score, fairness, weight=1.0):
+        self.score = score
+        self.fairness = fairness
+        self.weight = weight
+
+    def __call__(self, estimator, X, y, **kwargs):
+        if not (isinstance(self.weight, (int, float)) and self.weight >= 0):
+            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
+        score = get_scorer(self.score) if isinstance(self.score, str) else self.score
+        return float(score(estimator, X, y)) - self.weight * abs(
+            float(self.fairness(estimator, X, y))
+        )
+
+    def __repr__(self):
+        return f"TradeoffScorer({self.score!r}, {self.fairness!r}, weight={self.weight!r})"
 
 
 class BestWithinBound:

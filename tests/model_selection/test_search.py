@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -140,3 +141,31 @@ def test_progress_bar_reports_every_candidate(data, capsys):
     )
     err = capsys.readouterr().err
     assert "3/3 candidates" in err
+
+
+def test_tradeoff_scorer_drives_successive_halving(data):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    from fairkit.model_selection import TradeoffScorer
+
+    X, y = data
+    scorer = TradeoffScorer("accuracy", spd_scorer, weight=2.0)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    by_hand = (tree.predict(X) == y).mean() - 2.0 * abs(spd_scorer(tree, X, y))
+    assert scorer(tree, X, y) == pytest.approx(by_hand)
+
+    search = HalvingGridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [1, 2, 3, 5, 8, 12]},
+        scoring=scorer,
+        cv=3,
+        factor=2,
+        min_resources=100,
+        random_state=0,
+    ).fit(X, y)
+    res = pd.DataFrame(search.cv_results_)
+    last = res[res["iter"] == res["iter"].max()]
+    assert search.best_index_ == last["mean_test_score"].idxmax()
+    with pytest.raises(ValueError, match="weight must be a number >= 0"):
+        TradeoffScorer("accuracy", spd_scorer, weight=-1)(tree, X, y)
