@@ -86,6 +86,13 @@ class FairnessScorer:
         return float(func(np.asarray(y_true), y_pred,
                           sensitive_features=protected.values, **kwargs))
 
+    @property
+    def _sign(self):
+        # scikit-learn's convention (as on its own scorers): the score is sign * metric,
+        # so tables can show the metric itself (fairkit.model_selection does).
+        greater = self.greater_is_better
+        return 1 if (self._is_ratio if greater is None else greater) else -1
+
     def __call__(self, estimator, X, y_true, sample_weight=None):
         value = self.metric_value(estimator, X, y_true, sample_weight=sample_weight)
         if self.absolute:

@@ -169,3 +169,29 @@ def test_tradeoff_scorer_drives_successive_halving(data):
     assert search.best_index_ == last["mean_test_score"].idxmax()
     with pytest.raises(ValueError, match="weight must be a number >= 0"):
         TradeoffScorer("accuracy", spd_scorer, weight=-1)(tree, X, y)
+
+
+def test_compare_table_shows_fairness_metrics_in_their_own_units(data):
+    from fairkit.metrics import make_fairness_scorer, statistical_parity_difference
+
+    X, y = data
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    result = compare_mitigators(
+        {"tree": DecisionTreeClassifier(max_depth=2, random_state=0)},
+        X, y,
+        scoring={"accuracy": "accuracy",
+                 "spd": make_fairness_scorer("statistical_parity_difference", prot_attr=0),
+                 "di": make_fairness_scorer("disparate_impact_ratio", prot_attr=0)},
+        cv=cv,
+    )
+    gaps, ratios = [], []
+    for train, test in cv.split(X, y):
+        pred = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X[train], y[train])
+        pred = pred.predict(X[test])
+        gaps.append(abs(statistical_parity_difference(y[test], pred,
+                                                      sensitive_features=X[test, 0])))
+        g = X[test, 0] == 1
+        r = pred[g].mean() / pred[~g].mean()
+        ratios.append(min(r, 1 / r))
+    assert result.table.loc[0, "spd"] == pytest.approx(np.mean(gaps))  # |SPD|, not -|SPD|
+    assert result.table.loc[0, "di"] == pytest.approx(np.mean(ratios))
