@@ -414,6 +414,10 @@ class AtOrBelowQuantile:
         self.q = q
         self.column = column
 
+    def __repr__(self):
+        # a stable repr keeps test ids identical across pytest-xdist workers
+        return f"AtOrBelowQuantile(q={self.q}, column={self.column})"
+
     def __call__(self, values):
         values = np.asarray(values, dtype=float)
         if self.column is not None:
