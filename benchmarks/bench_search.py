@@ -130,7 +130,7 @@ def peers(X, y, ctx, folds):
     except ImportError:
         print("aif360 not installed: AIF360 peers skipped")
         return rows
-    Xi = X.set_index("sex", append=True)
+    Xi = X.set_index("sex", append=True, drop=False)
     Xi.index = Xi.index.set_names([None, "sex"])
     yi = pd.Series(y, index=Xi.index)
 

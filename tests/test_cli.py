@@ -198,3 +198,19 @@ def test_compare_bad_input(tmp_path, capsys, extra, message):
     assert status == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "fairkit-compare.csv").exists()
+
+
+def test_compare_on_a_dask_scheduler_equals_the_local_run(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    local_dir, remote_dir = tmp_path / "local", tmp_path / "remote"
+    status, _ = run(COMPARE_TINY + ["--output", str(local_dir)])
+    assert status == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        status, _ = run(COMPARE_TINY + ["--output", str(remote_dir),
+                                        "--scheduler", cluster.scheduler_address])
+    assert status == 0
+    cols = ["method", "params", "accuracy", "statistical_parity_difference"]
+    local = pd.read_csv(local_dir / "fairkit-compare.csv")[cols]
+    remote = pd.read_csv(remote_dir / "fairkit-compare.csv")[cols]
+    pd.testing.assert_frame_equal(local, remote)
