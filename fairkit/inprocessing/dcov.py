@@ -31,7 +31,8 @@ the penalty :math:`\\frac{1}{n^2}\\sum_{k,j} |\\hat y_k - \\hat y_j| M_{kj}` equ
 :math:`\\sum_j \\sigma_{kj} F_{kj}`, :math:`\\sum_j \\sigma_{kj} u_j` and the counts
 :math:`\\sum_j \\sigma_{kj}`, which sorting :math:`\\hat y` gives in O(n log n): per level when
 :math:`F` depends only on a few levels of :math:`S` (categorical or intersectional), and by
-a vectorised merge-sort count when :math:`S` is 1-D continuous.
+a Fenwick tree over the ranks of :math:`S` (compiled with numba, which comes with dcor; a
+vectorised merge-sort count below ``NUMBA_MIN_ROWS`` rows) when :math:`S` is 1-D continuous.
 """
 
 from __future__ import annotations
@@ -85,28 +86,48 @@ MAX_DENSE = 6000
 # Sorting primitives
 # --------------------------------------------------------------------------------------
 class _Order:
-    """Sort of the predictions with tie groups: everything signed sums need."""
+    """Sort of the predictions with tie groups: everything signed sums need.
+
+    ``lo[k]`` is the number of predictions strictly below ``x[k]`` and ``hi[k]`` is ``n``
+    minus the number strictly above, both indexed like ``x``: for any ``c``, with
+    ``C`` the running sums of ``c`` along the sort, ``sum_j sign(x_k - x_j) c_j =
+    C[lo_k] + C[hi_k] - C[n]``, whatever order the sort leaves ties in (so the fast
+    unstable sort serves).
+    """
 
     def __init__(self, x):
         self.x = x
         self.n = n = len(x)
-        self.order = np.argsort(x, kind="stable")
-        xs = x[self.order]
-        new = np.r_[True, xs[1:] != xs[:-1]]
-        starts = np.flatnonzero(new)
-        ends = np.r_[starts[1:], n]
-        group = np.cumsum(new) - 1
-        self.lo_sorted = starts[group]  # number of strictly smaller values
-        self.hi_sorted = ends[group]  # n - number of strictly larger values
-        self.cnt = np.empty(n)
-        self.cnt[self.order] = self.lo_sorted - (n - self.hi_sorted)
+        self.order = order = np.argsort(x)
+        xs = x[order]
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        np.not_equal(xs[1:], xs[:-1], out=new[1:])
+        lo = np.empty(n, dtype=np.intp)
+        if new.all():  # no ties: the usual case for continuous predictions
+            lo[order] = np.arange(n)
+            hi = lo + 1
+        else:
+            starts = np.flatnonzero(new)
+            group = np.cumsum(new) - 1
+            ends = np.r_[starts[1:], n]
+            hi = np.empty(n, dtype=np.intp)
+            lo[order] = starts[group]
+            hi[order] = ends[group]
+        self.lo, self.hi = lo, hi
+        self.cnt = (lo + hi - n).astype(float)
+
+    def running(self, c_sorted):
+        """Running sums ``C`` (length n + 1) of values already in sorted order."""
+        cum = np.empty(self.n + 1)
+        cum[0] = 0.0
+        np.cumsum(c_sorted, out=cum[1:])
+        return cum
 
     def signed_sum(self, c):
         """``sum_j sign(x_k - x_j) c_j`` for every k."""
-        cum = np.r_[0.0, np.cumsum(c[self.order])]
-        out = np.empty(self.n)
-        out[self.order] = cum[self.lo_sorted] - (cum[-1] - cum[self.hi_sorted])
-        return out
+        cum = self.running(c[self.order])
+        return cum[self.lo] + cum[self.hi] - cum[-1]
 
 
 def _prefix_abs_sums(v):
@@ -174,34 +195,125 @@ class _LevelKernel:
         self.row_sums = (table @ counts)[codes] - own + self.diag
 
     def signed_sum(self, order: _Order):
-        # For sample k of level m: sum_{x_j < x_k} T[m, c_j] - sum_{x_j > x_k} T[m, c_j],
-        # read off the running sums of T[m, c] along the sorted predictions.
-        n = order.n
+        # For sample k of level a: sum_{x_j < x_k} T[a, c_j] - sum_{x_j > x_k} T[a, c_j],
+        # read off the running sums of T[a, c] along the sorted predictions. One level at a
+        # time: O(n) memory, and each running sum is read only at that level's rows.
         codes_sorted = self.codes[order.order]
-        acc = np.empty(n)
-        chunk = max(1, int(2e7 // max(n, 1)))  # levels per pass, bounding memory
-        for start in range(0, len(self.table), chunk):
-            levels = np.arange(start, min(start + chunk, len(self.table)))
-            cum = np.zeros((len(levels), n + 1))
-            np.cumsum(self.table[levels][:, codes_sorted], axis=1, out=cum[:, 1:])
-            mine = (codes_sorted >= levels[0]) & (codes_sorted <= levels[-1])
-            rows = codes_sorted[mine] - levels[0]
-            lo, hi = order.lo_sorted[mine], order.hi_sorted[mine]
-            acc[mine] = cum[rows, lo] + cum[rows, hi] - cum[rows, n]
-        out = np.empty(n)
-        out[order.order] = acc
+        out = np.empty(order.n)
+        for a, rows in enumerate(self._rows_by_level()):
+            if len(rows):
+                cum = order.running(self.table[a][codes_sorted])
+                out[rows] = cum[order.lo[rows]] + cum[order.hi[rows]] - cum[-1]
         return out
+
+    def _rows_by_level(self):
+        if not hasattr(self, "_rows"):
+            order = np.argsort(self.codes, kind="stable")
+            bounds = np.r_[0, np.cumsum(np.bincount(self.codes, minlength=len(self.table)))]
+            self._rows = [order[bounds[a]:bounds[a + 1]] for a in range(len(self.table))]
+        return self._rows
+
+
+#: From this many rows on, a 1-D continuous attribute uses the compiled (numba) kernel.
+NUMBA_MIN_ROWS = 20_000
+_NUMBA_ABS = None
+
+
+def _numba_abs_kernel():
+    """Compile, on first use only (about a second), the Fenwick-tree signed sum.
+
+    Walks the predictions in sorted order, tie group by tie group; a Fenwick tree over the
+    ranks of ``s`` holds the count and the sum of the ``s`` values already passed, so
+    ``A_k = sum_{x_j < x_k} |s_k - s_j|`` costs O(log n) per row; within a tie group the
+    sums ``sum |s_k - s_j|`` come from sorting the group. Returns
+    ``2 A_k + tie_k - tot_k = sum_j sign(x_k - x_j) |s_k - s_j|``.
+    """
+    global _NUMBA_ABS
+    if _NUMBA_ABS is None:
+        from numba import njit
+
+        @njit(cache=False, nogil=True)
+        def signed_abs_sum(order, x, s, rank, tot):
+            n = order.shape[0]
+            cnt_tree = np.zeros(n + 1, np.int64)
+            sum_tree = np.zeros(n + 1)
+            out = np.empty(n)
+            seen, seen_sum = 0, 0.0
+            i = 0
+            while i < n:
+                j = i + 1
+                while j < n and x[order[j]] == x[order[i]]:
+                    j += 1
+                for t in range(i, j):
+                    k = order[t]
+                    c, sm, q = 0, 0.0, rank[k]
+                    while q > 0:
+                        c += cnt_tree[q]
+                        sm += sum_tree[q]
+                        q -= q & -q
+                    vk = s[k]
+                    below = vk * c - sm + (seen_sum - sm) - vk * (seen - c)
+                    out[k] = 2.0 * below - tot[k]
+                if j - i > 1:
+                    g = j - i
+                    vals = np.empty(g)
+                    for t in range(g):
+                        vals[t] = s[order[i + t]]
+                    so = np.argsort(vals)
+                    total_g = vals.sum()
+                    prefix = 0.0
+                    for m in range(g):
+                        vk = vals[so[m]]
+                        out[order[i + so[m]]] += (
+                            vk * m - prefix + (total_g - prefix - vk) - vk * (g - m - 1)
+                        )
+                        prefix += vk
+                for t in range(i, j):
+                    k = order[t]
+                    q = rank[k] + 1
+                    while q <= n:
+                        cnt_tree[q] += 1
+                        sum_tree[q] += s[k]
+                        q += q & -q
+                    seen += 1
+                    seen_sum += s[k]
+                i = j
+            return out
+
+        _NUMBA_ABS = signed_abs_sum
+    return _NUMBA_ABS
+
+
+def _numba_available():
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba comes with dcor
+        return False
+    return True
 
 
 class _AbsKernel:
-    """``F_kj = |s_k - s_j|`` for a 1-D attribute."""
+    """``F_kj = |s_k - s_j|`` for a 1-D attribute.
 
-    def __init__(self, s):
+    ``engine="numpy"``: a vectorised merge sort (:func:`_prefix_abs_sums`), log2(n) passes;
+    ``"numba"``: a compiled Fenwick tree, one pass (about 10x faster on 1M rows);
+    ``"auto"``: numba from :data:`NUMBA_MIN_ROWS` rows on when it is importable.
+    """
+
+    def __init__(self, s, engine="auto"):
         self.s = s
         self.row_sums = _abs_row_sums(s)
         self.diag = np.zeros(len(s))
+        if engine == "auto":
+            engine = "numba" if len(s) >= NUMBA_MIN_ROWS and _numba_available() else "numpy"
+        self.engine = engine
+        if engine == "numba":
+            self.rank = np.empty(len(s), dtype=np.int64)
+            self.rank[np.argsort(s, kind="stable")] = np.arange(len(s))
 
     def signed_sum(self, order: _Order):
+        if self.engine == "numba":
+            return _numba_abs_kernel()(order.order, order.x, self.s, self.rank, self.row_sums)
         x, s, n = order.x, self.s, order.n
         o = np.lexsort((s, x))  # ties in x broken by s, so within a tie s ascends
         xs, v = x[o], s[o]
@@ -340,21 +452,29 @@ class _Term:
     def __init__(self, kernel, statistic, sign=1.0, const=0.0):
         self.kernel, self.statistic, self.sign, self.const = kernel, statistic, sign, const
 
+    def _centring(self, n):
+        # u_k and w of M_kj = F_kj - u_k - u_j + w depend on the attributes only
+        if not hasattr(self, "_uw"):
+            k = self.kernel
+            if self.statistic == "v":
+                u = k.row_sums / n
+                w = u.sum() / n
+                scale = 2.0 / n**2
+            else:
+                rs = k.row_sums - k.diag
+                u = rs / (n - 2)
+                w = rs.sum() / ((n - 1) * (n - 2))
+                scale = 2.0 / (n * (n - 3))
+            self._uw = u, u - w, self.sign * scale
+        return self._uw
+
     def value_and_grad(self, order: _Order):
-        n = order.n
-        k = self.kernel
-        if self.statistic == "v":
-            u = k.row_sums / n
-            w = u.sum() / n
-            scale = 2.0 / n**2
-        else:
-            rs = k.row_sums - k.diag
-            u = rs / (n - 2)
-            w = rs.sum() / ((n - 1) * (n - 2))
-            scale = 2.0 / (n * (n - 3))
-        g = k.signed_sum(order) - (u - w) * order.cnt - order.signed_sum(u)
-        grad = self.sign * scale * g
-        return float(order.x @ grad) + self.const, grad
+        u, u_minus_w, scale = self._centring(order.n)
+        g = self.kernel.signed_sum(order)
+        g -= u_minus_w * order.cnt
+        g -= order.signed_sum(u)
+        g *= scale
+        return float(order.x @ g) + self.const, g
 
 
 def _build_terms(blocks, penalty, statistic, c, method):
@@ -536,7 +656,9 @@ def _task(loss, eta, y, offset):
     n = len(y)
     if loss == "log_loss":
         p = expit(eta)
-        value = float(np.mean(np.logaddexp(0.0, eta) - y * eta))
+        # log(1 + e^eta) = max(eta, 0) + log1p(e^-|eta|): stable, and 4x faster than logaddexp
+        softplus = np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))
+        value = float(np.mean(softplus) - y @ eta / n)
         return value, (p - y) / n, p, p * (1.0 - p)
     if loss == "squared_error":
         r = eta - y

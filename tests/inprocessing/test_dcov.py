@@ -20,7 +20,7 @@ from fairkit.inprocessing import (
     dcov_penalty,
     plot_lambda_calibration,
 )
-from fairkit.inprocessing.dcov import _init_params, _Objective, _pack
+from fairkit.inprocessing.dcov import _AbsKernel, _init_params, _Objective, _Order, _pack
 from fairkit.metrics import encode_protected_attributes, joint_distance_covariance
 
 matplotlib.use("Agg")
@@ -137,6 +137,23 @@ def test_fast_and_dense_paths_agree_with_ties(statistic, kind):
     assert fast[0] == pytest.approx(DCOR[statistic](x, enc.matrix if enc.matrix.shape[1] > 1
                                                     else enc.matrix[:, 0]), abs=1e-12) or \
         kind == "intersection"
+
+
+@pytest.mark.parametrize("ties", [True, False])
+def test_abs_kernel_numba_engine_equals_numpy_and_dense(ties):
+    # the compiled Fenwick-tree kernel (used from NUMBA_MIN_ROWS rows on) against the
+    # vectorised merge sort and the explicit n x n sum, with ties in x and in s
+    rng = np.random.default_rng(11)
+    n = 700
+    x = np.round(rng.random(n), 2) if ties else rng.random(n)
+    s = np.round(rng.normal(size=n), 1) if ties else rng.normal(size=n)
+    order = _Order(x)
+    dense = (np.sign(x[:, None] - x[None, :]) * np.abs(s[:, None] - s[None, :])).sum(axis=1)
+    for engine in ("numpy", "numba"):
+        np.testing.assert_allclose(_AbsKernel(s, engine).signed_sum(order), dense,
+                                   atol=1e-10, rtol=1e-12)
+    const = _Order(np.full(50, 0.3))  # one tie group: every sign is 0
+    np.testing.assert_allclose(_AbsKernel(s[:50], "numba").signed_sum(const), 0.0, atol=1e-12)
 
 
 def test_fast_path_scales_without_n_by_n():
