@@ -117,7 +117,7 @@ def test_penalty_gradient_matches_finite_differences(attrs, penalty, cols, stati
 
 
 @pytest.mark.parametrize("statistic", ["u", "v"])
-@pytest.mark.parametrize("kind", ["categorical", "continuous", "intersection"])
+@pytest.mark.parametrize("kind", ["categorical", "continuous", "intersection", "many_levels"])
 def test_fast_and_dense_paths_agree_with_ties(statistic, kind):
     rng = np.random.default_rng(7)
     n = 500
@@ -126,8 +126,14 @@ def test_fast_and_dense_paths_agree_with_ties(statistic, kind):
         s = rng.choice(list("abcde"), n)
     elif kind == "continuous":
         s = np.round(rng.normal(size=n), 1) + 0.0  # ties in S too
-    else:
+    elif kind == "intersection":
         s = pd.DataFrame({"a": rng.choice(list("xyz"), n), "b": rng.integers(0, 2, n)})
+    else:  # sex x integer age: about 2 x 60 = 120 combinations > 64, still the level path
+        s = pd.DataFrame({"sex": rng.choice(list("FM"), n), "age": rng.integers(18, 78, n)})
+        fast = dcov_penalty(x, s, penalty="ccdcov", statistic=statistic, method="fast")
+        matrix = encode_protected_attributes(s).matrix
+        assert 64 < len(np.unique(matrix, axis=0)) <= n // 2
+        assert fast[0] == pytest.approx(DCOR[statistic](x, matrix), abs=1e-12)
     for penalty in ("dcov", "ccdcov", "jdcov"):
         fast = dcov_penalty(x, s, penalty=penalty, statistic=statistic, method="fast")
         dense = dcov_penalty(x, s, penalty=penalty, statistic=statistic, method="dense")
@@ -136,7 +142,7 @@ def test_fast_and_dense_paths_agree_with_ties(statistic, kind):
     enc = encode_protected_attributes(s)
     assert fast[0] == pytest.approx(DCOR[statistic](x, enc.matrix if enc.matrix.shape[1] > 1
                                                     else enc.matrix[:, 0]), abs=1e-12) or \
-        kind == "intersection"
+        kind in ("intersection", "many_levels")
 
 
 @pytest.mark.parametrize("ties", [True, False])
