@@ -1404,6 +1404,7 @@ def calibrate_lambda(
     n_jobs=None,
     random_state=None,
     fit_params=None,
+    tolerance=None,
 ):
     """Train ``estimator`` over a grid of ``lam`` and measure fairness on validation data.
 
@@ -1415,7 +1416,10 @@ def calibrate_lambda(
     (V-statistics, :mod:`fairkit.metrics.dependence`), and accuracy (classifier) or RMSE
     (regressor). The elbow of task loss vs JSD (farthest point from the chord, both axes
     scaled to [0, 1]) is the suggested :math:`\\lambda` (Lee et al. 2025 pick the elbow
-    of this trade-off curve).
+    of this trade-off curve). The elbow is a property of the curve's shape alone, so it
+    tends to be conservative when the curve bends early; ``tolerance`` adds a second,
+    explicit rule: the lowest validation JSD among the :math:`\\lambda` that cost at most
+    ``tolerance`` of validation accuracy (RMSE, relative, for regressors).
 
     Parameters
     ----------
@@ -1437,17 +1441,25 @@ def calibrate_lambda(
         Split seed.
     fit_params : dict, optional
         Extra ``fit`` arguments (e.g. ``exposure``), training rows only.
+    tolerance : float, optional
+        If given, also select the :math:`\\lambda` with the lowest validation JSD among
+        those whose accuracy is at most ``tolerance`` below the accuracy at the smallest
+        :math:`\\lambda` of the grid (classifiers; 0.02 = 2 points), or whose RMSE is at
+        most ``(1 + tolerance)`` times it (regressors). Not used by default.
 
     Returns
     -------
     DataFrame
         One row per lambda (columns ``lam, task_loss, jsd, uf, ccdcov, dcor, jdcov`` and
         ``accuracy`` or ``rmse``) and a boolean column ``elbow``; ``table.attrs["elbow_lam"]``
-        holds the suggested value.
+        holds the suggested value. With ``tolerance``, also a boolean column
+        ``tolerance_pick`` and ``table.attrs["tolerance_lam"]``.
     """
     lams = [float(v) for v in lams]
     if not lams or any(v < 0 for v in lams):
         raise ValueError(f"lams must be a non-empty sequence of values >= 0, got {lams!r}.")
+    if tolerance is not None and not (isinstance(tolerance, Real) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a number >= 0 or None, got {tolerance!r}.")
     fit_params = dict(fit_params or {})
     prot_attr = getattr(estimator, "prot_attr", None)
     n = _num_rows(X)
@@ -1490,6 +1502,16 @@ def calibrate_lambda(
     pick = _elbow(table["task_loss"], table["jsd"])
     table["elbow"] = np.arange(len(table)) == pick
     table.attrs["elbow_lam"] = float(table["lam"].iloc[pick])
+    if tolerance is not None:
+        ref = int(np.argmin(table["lam"].to_numpy()))
+        if "accuracy" in table:
+            ok = table["accuracy"] >= table["accuracy"].iloc[ref] - tolerance - 1e-12
+        else:
+            ok = table["rmse"] <= table["rmse"].iloc[ref] * (1.0 + tolerance) + 1e-12
+        ok.iloc[ref] = True  # the reference itself always qualifies
+        best = int(np.nanargmin(table["jsd"].where(ok).to_numpy()))
+        table["tolerance_pick"] = np.arange(len(table)) == best
+        table.attrs["tolerance_lam"] = float(table["lam"].iloc[best])
     return table
 
 
@@ -1502,8 +1524,9 @@ def _rows(data, idx):
 def plot_lambda_calibration(table, *, ax=None, annotate=True):
     """Plot task loss against JSD for a :func:`calibrate_lambda` table.
 
-    Each point is one :math:`\\lambda` (labelled), the elbow pick is circled. Returns the
-    matplotlib Axes (no ``plt.show``).
+    Each point is one :math:`\\lambda` (labelled), the elbow pick is circled and the
+    ``tolerance`` pick (if the table has one) boxed. Returns the matplotlib Axes (no
+    ``plt.show``).
     """
     import matplotlib.pyplot as plt
 
@@ -1518,6 +1541,11 @@ def plot_lambda_calibration(table, *, ax=None, annotate=True):
         pick = table[table["elbow"]]
         ax.plot(pick["jsd"], pick["task_loss"], "o", ms=12, mfc="none", mec="C3",
                 label=f"elbow: lambda = {pick['lam'].iloc[0]:g}")
+    if "tolerance_pick" in table:
+        pick = table[table["tolerance_pick"]]
+        ax.plot(pick["jsd"], pick["task_loss"], "s", ms=12, mfc="none", mec="C2",
+                label=f"tolerance rule: lambda = {pick['lam'].iloc[0]:g}")
+    if "elbow" in table or "tolerance_pick" in table:
         ax.legend()
     ax.set_xlabel("JSD across protected subgroups")
     ax.set_ylabel("validation task loss")

@@ -415,6 +415,22 @@ def test_calibrate_lambda_table_and_plot(clf_data):
     assert ax.get_xlabel().startswith("JSD") and len(ax.lines) == 2
     with pytest.raises(ValueError, match="lams"):
         calibrate_lambda(est, Xa, y, lams=[-1.0])
+    # tolerance rule: lowest JSD among the lams within `tolerance` accuracy of lam = 0
+    assert "tolerance_pick" not in table  # off by default, the elbow stays the default
+    acc, jsd = table["accuracy"].to_numpy(), table["jsd"].to_numpy()
+    for tol in (0.0, 0.05, 1.0):
+        ruled = calibrate_lambda(est, Xa, y, lams=lams, random_state=0, n_bins=2,
+                                 tolerance=tol)
+        within = [i for i in range(len(lams)) if acc[0] - acc[i] <= tol + 1e-12]
+        expected = lams[min(within, key=lambda i: jsd[i])]
+        assert ruled.attrs["tolerance_lam"] == expected
+        assert ruled["tolerance_pick"].sum() == 1 and ruled.attrs["elbow_lam"] == \
+            table.attrs["elbow_lam"]
+    assert ruled.attrs["tolerance_lam"] == 30.0  # tolerance 1: anything goes, lowest JSD
+    ax = plot_lambda_calibration(ruled)
+    assert len(ax.lines) == 3 and "tolerance" in ax.get_legend().get_texts()[1].get_text()
+    with pytest.raises(ValueError, match="tolerance"):
+        calibrate_lambda(est, Xa, y, lams=lams, tolerance=-0.1)
 
 
 def test_calibrate_lambda_regressor_with_validation_data():
