@@ -83,7 +83,7 @@ class MethodContext:
     def classifier(self):
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(max_iter=1000)
+        return LogisticRegression(max_iter=1000, random_state=self.random_state)
 
     def baseline(self):
         """The unmitigated model: encoder + logistic regression."""
@@ -201,7 +201,8 @@ def _correlation_remover(ctx):
 def _threshold_optimizer(ctx):
     from ..postprocessing import ThresholdOptimizer
 
-    return ThresholdOptimizer(ctx.baseline(), prot_attr=ctx.prot_attr)
+    return ThresholdOptimizer(ctx.baseline(), prot_attr=ctx.prot_attr,
+                              random_state=ctx.random_state)
 
 
 def _exponentiated_gradient(ctx):

@@ -195,3 +195,18 @@ def test_compare_table_shows_fairness_metrics_in_their_own_units(data):
         ratios.append(min(r, 1 / r))
     assert result.table.loc[0, "spd"] == pytest.approx(np.mean(gaps))  # |SPD|, not -|SPD|
     assert result.table.loc[0, "di"] == pytest.approx(np.mean(ratios))
+
+
+def test_every_registered_method_is_deterministic_given_random_state():
+    from sklearn.base import clone
+
+    from fairkit.model_selection import MethodContext, default_methods
+
+    ctx = MethodContext("a", categorical=[], numeric=["x"], priv_group=1, random_state=0)
+    for name, (est, _) in default_methods(ctx, "all").items():
+        params = clone(est).get_params(deep=True)
+        seeds = {k: v for k, v in params.items() if k.endswith("random_state")}
+        assert all(v == 0 for v in seeds.values()), (name, seeds)
+        if name in {"threshold_optimizer", "fairttts", "aranyani", "dcov", "equalized_odds",
+                    "calibrated_equalized_odds", "exponentiated_gradient"}:
+            assert seeds, f"{name} has randomness but no random_state to fix it"
