@@ -1,6 +1,7 @@
 """FairTTTS reproduction and speed benchmark (run on demand, not part of the test suite).
 
     /work/venv/bin/python benchmarks/bench_fairttts.py [--quick] [--skip-speed] [--skip-cv]
+        [--study] [--exact-all]
 
 1. Reproduction of the FairTTTS paper's protocol (Cohen-Inger et al. 2025) on Adult (sex),
    Adult (race) and COMPAS (race): 5-fold stratified CV (shuffle, seed 42), RandomForest with
@@ -22,11 +23,20 @@
    class = no two-year recidivism (0).
 
 2. Predict time on Adult's test split (adult.test, 15,060 rows after dropping missing
-   values) for a 100-tree forest trained on adult.data: the forest's own predict_proba
-   (n_jobs=1), FairTTTS sample mode (S=1 per tree, and S=100 per tree), exact mode (with
-   tol = 1e-3 and 1e-4 on all rows; tol=0 on a subset), and a per-sample Python Monte-Carlo
-   traversal written here after the authors' approach (one traversal per tree, Python loop
-   over samples and nodes), timed on a subset and reported per 1,000 rows.
+   values) for 100-tree forests trained on adult.data (fully grown, max_depth=15 and 10):
+   the forest's own predict_proba (n_jobs=1), FairTTTS with the compiled numba engine
+   (sample mode S=1 and S=100 per tree; exact mode with tol = 1e-2, 1e-3, 1e-4, 0), the
+   numpy reference engine, and a per-sample Python Monte-Carlo traversal written here
+   after the authors' approach (one traversal per tree, Python loop over samples and
+   nodes). Expensive cases run on the first rows only; every time is reported per 1,000
+   rows, as a median over the repeats, with the ratio to the forest's predict_proba and
+   to the Python loop measured in the same run. The numba compile time (first call) is
+   printed separately and excluded. Also printed: nodes touched per row by the exact walk
+   (summed over trees) for each tol, against the untreated forest's path length.
+
+3. ``--study``: Adult (sex) per fold: untreated forest, TTTS (alpha=1) and FairTTTS for
+   alpha in {1, 3, 9, 20}, sampled (S=1 per tree) and exact (tol=1e-2; tol=1e-3 for
+   alpha 1 and 9); disparate impact per fold and paired differences (t-test).
 """
 
 from __future__ import annotations
@@ -113,7 +123,7 @@ def run_cv(n_splits=5, n_estimators=100, quick=False, exact_all=False):
                                         random_state=fold, **common).fit(Xtr)
             res["FairTTTS sample (S=1/tree)"] = sample.predict(Xte)
             t1 = time.perf_counter()
-            if exact_all or len(X) < 10_000:  # ~150 s per Adult fold on one core
+            if exact_all or len(X) < 10_000:  # ~30 s per Adult fold (numba)
                 exact = FairTTTSClassifier(rf, method="exact", tol=1e-3, **common).fit(Xtr)
                 res["FairTTTS exact (tol=1e-3)"] = exact.predict(Xte)
             t2 = time.perf_counter()
@@ -181,7 +191,55 @@ def timeit(fn, repeat=3):
     return float(np.median(times))
 
 
-def run_speed(quick=False):
+def _count_kernel():
+    """numba kernel counting the nodes the exact walk touches per row (benchmark only)."""
+    from numba import njit
+
+    @njit(nogil=True)
+    def count(X, unpriv, table, roots, max_depth, p_max, alpha, tol):
+        n_trees = roots.shape[0]
+        out = np.zeros(X.shape[0])
+        stack_node = np.empty(max_depth + 2, np.int64)
+        stack_mass = np.empty(max_depth + 2)
+        for i in range(X.shape[0]):
+            for t in range(n_trees):
+                stack_node[0], stack_mass[0], top = roots[t], 1.0, 1
+                while top > 0:
+                    top -= 1
+                    node, mass = stack_node[top], stack_mass[top]
+                    out[i] += 1
+                    while table[node, 0] >= 0:
+                        row = table[node]
+                        xv = np.float64(X[i, int(row[2])])
+                        go_left = xv <= row[3]
+                        p = min(max(p_max - abs(xv - row[3]) / row[4], 0.0), 0.5)
+                        if unpriv[i] and row[6] == (1.0 if go_left else 0.0):
+                            p = min(alpha * p, 0.5)
+                        default = int(row[0]) if go_left else int(row[1])
+                        other = int(row[1]) if go_left else int(row[0])
+                        if mass * p > tol:
+                            stack_node[top], stack_mass[top] = other, mass * p
+                            top += 1
+                            mass = mass - mass * p
+                        node = default
+                        out[i] += 1
+        return out
+
+    return count
+
+
+def nodes_touched(est, Z, unpriv, tol):
+    """Mean nodes visited per row over all trees by the exact walk with this tol."""
+    from fairkit.postprocessing.fairttts import _node_table
+
+    a = est.arrays_
+    table = _node_table(a, "distance", est.p_max, est.protected_split_)
+    count = _count_kernel()
+    return float(count(np.ascontiguousarray(Z, dtype=np.float32), unpriv, table, a.roots,
+                       a.max_depth, est.p_max, est.alpha, tol).mean())
+
+
+def _adult_split():
     train, test = load_adult(subset="train"), load_adult(subset="test")
 
     def prep(b):
@@ -192,52 +250,130 @@ def run_speed(quick=False):
     both = pd.concat([train.data, test.data], ignore_index=True)
     enc = prep(type(train)(data=both))
     Xtr, Xte = enc.iloc[: len(train.data)], enc.iloc[len(train.data):]
-    ytr = np.asarray(train.target).astype(int)
+    return Xtr, np.asarray(train.target).astype(int), Xte
+
+
+def run_speed(quick=False, reps=3):
+    """Predict time on Adult's test split; compile time of the numba kernels excluded."""
+    Xtr, ytr, Xte = _adult_split()
     if quick:
         Xte = Xte.iloc[:2000]
-    rf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=2).fit(Xtr, ytr)
-    rf.set_params(n_jobs=1)
     n = len(Xte)
-    nodes = np.mean([e.tree_.node_count for e in rf.estimators_])
-    depth = np.mean([e.tree_.max_depth for e in rf.estimators_])
-    print(f"\nSpeed: Adult test split, {n} rows, 100 trees ({nodes:.0f} nodes and depth "
-          f"{depth:.0f} per tree on average), one core")
-    common = dict(prot_attr="sex", priv_group=1.0, prefit=True)
-    res = {}
-    res["forest predict_proba"] = timeit(lambda: rf.predict_proba(Xte))
-    s1 = FairTTTSClassifier(rf, method="sample", n_simulations=1, random_state=0,
-                            **common).fit(Xtr)
-    res["FairTTTS sample, S=1 per tree"] = timeit(lambda: s1.predict_proba(Xte))
-    s100 = FairTTTSClassifier(rf, method="sample", n_simulations=100, random_state=0,
-                              **common).fit(Xtr)
-    res["FairTTTS sample, S=100 per tree"] = timeit(lambda: s100.predict_proba(Xte), 1)
-    for tol in (1e-3, 1e-4):
-        ex = FairTTTSClassifier(rf, tol=tol, **common).fit(Xtr)
-        res[f"FairTTTS exact, tol={tol:g}"] = timeit(lambda ex=ex: ex.predict_proba(Xte), 1)
-    sub = 200
-    ex0 = FairTTTSClassifier(rf, tol=0.0, **common).fit(Xtr)
-    t_exact0 = timeit(lambda: ex0.predict_proba(Xte.iloc[:sub]), 1)
     unpriv = Xte["sex"].to_numpy() == 0
     prot_idx = list(Xte.columns).index("sex")
-    t_py = timeit(lambda: python_per_sample_mc(rf, Xte.iloc[:sub], unpriv[:sub], prot_idx, 1),
-                  1)
-    base = res["forest predict_proba"]
-    print(f"{'method':40s} {'seconds':>9s} {'x forest':>9s} {'s/1000 rows':>12s}")
-    for k, v in res.items():
-        print(f"{k:40s} {v:9.3f} {v / base:9.1f} {1000 * v / n:12.4f}")
-    per_k_exact0 = 1000 * t_exact0 / sub
-    per_k_py = 1000 * t_py / sub
-    print(f"{'FairTTTS exact, tol=0 (first ' + str(sub) + ' rows)':40s} {t_exact0:9.3f} "
-          f"{'':>9s} {per_k_exact0:12.4f}")
-    print(f"{'Python per-sample MC, S=1 (' + str(sub) + ' rows)':40s} {t_py:9.3f} "
-          f"{'':>9s} {per_k_py:12.4f}")
-    s1_per_k = 1000 * res["FairTTTS sample, S=1 per tree"] / n
-    print("\nPer-row ratios (Python per-sample MC / fairkit), same traversal count:")
-    print(f"  sample S=1 vectorised vs Python S=1: {per_k_py / s1_per_k:.1f}x faster")
-    for tol in (1e-3, 1e-4):
-        k = f"FairTTTS exact, tol={tol:g}"
-        print(f"  exact tol={tol:g} vs Python S=1: {per_k_py / (1000 * res[k] / n):.1f}x")
-    print(f"  exact tol=0 vs Python S=1: {per_k_py / per_k_exact0:.2f}x")
+    common = dict(prot_attr="sex", priv_group=1.0, prefit=True)
+    sub, py_sub = min(n, 1000), 200
+    Xsub = Xte.iloc[:sub]
+    for max_depth in (None, 15, 10):
+        rf = RandomForestClassifier(n_estimators=100, max_depth=max_depth, random_state=0,
+                                    n_jobs=2).fit(Xtr, ytr)
+        rf.set_params(n_jobs=1)
+        nodes = np.mean([e.tree_.node_count for e in rf.estimators_])
+        depth = np.mean([e.tree_.max_depth for e in rf.estimators_])
+        print(f"\nSpeed: Adult test split, {n} rows, 100 trees, max_depth={max_depth} "
+              f"({nodes:.0f} nodes, depth {depth:.0f} per tree on average), one thread")
+        make = lambda rf=rf, **kw: FairTTTSClassifier(rf, **common, **kw).fit(Xtr)  # noqa: E731
+        t0 = time.perf_counter()
+        make(engine="numba", method="exact").predict_proba(Xte.iloc[:5])
+        make(engine="numba", method="sample").predict_proba(Xte.iloc[:5])
+        if max_depth is None:
+            print(f"numba compile + first call (excluded below): "
+                  f"{time.perf_counter() - t0:.1f} s")
+        # (label, estimator or None for the forest, rows, repeats)
+        cases = [("forest predict_proba", None, n, reps)]
+        for S in (1, 100):
+            rows = n if S == 1 else sub
+            cases.append((f"numba sample S={S}/tree", make(engine="numba", method="sample",
+                                                          n_simulations=S, random_state=0),
+                          rows, reps))
+        tols = (1e-2, 1e-3, 1e-4, 0.0)
+        for tol in tols:
+            rows = n if tol >= 1e-3 or max_depth is not None else sub
+            if tol == 0.0 and max_depth is None:
+                rows = 200
+            cases.append((f"numba exact tol={tol:g}", make(engine="numba", tol=tol), rows,
+                          reps if rows == n and tol >= 1e-3 else 1))
+        cases.append(("numpy sample S=1/tree", make(engine="numpy", method="sample",
+                                                    n_simulations=1, random_state=0),
+                      sub, 1))
+        cases.append(("numpy exact tol=1e-3", make(engine="numpy", tol=1e-3), sub, 1))
+        cases.append(("numba exact tol=1e-3, n_jobs=2", make(engine="numba", tol=1e-3,
+                                                            n_jobs=2), n, 1))
+        res = {}
+        for label, est, rows, r in cases:
+            Xr = Xte.iloc[:rows]
+            fn = (lambda Xr=Xr, rf=rf: rf.predict_proba(Xr)) if est is None else (
+                lambda est=est, Xr=Xr: est.predict_proba(Xr))
+            res[label] = (timeit(fn, r) / rows * 1000, rows, r)
+        t_py = None
+        if max_depth is None:
+            t_py = timeit(lambda rf=rf: python_per_sample_mc(rf, Xte.iloc[:py_sub], unpriv[:py_sub],
+                                                       prot_idx, 1), 1) / py_sub * 1000
+        ex = make(tol=0.0)
+        touched = {tol: nodes_touched(ex, Xsub.to_numpy(np.float32)[:300], unpriv[:300], tol)
+                   for tol in tols}
+        path = nodes_touched(make(p_max=0.0), Xsub.to_numpy(np.float32)[:300], unpriv[:300],
+                             0.0)
+        base = res["forest predict_proba"][0]
+        print(f"{'method':34s} {'rows':>6s} {'reps':>4s} {'ms/1000 rows':>13s} "
+              f"{'x forest':>9s} {'Python MC / this':>16s}")
+        for k, (v, rows, r) in res.items():
+            vs_py = f"{t_py / v:16.1f}" if t_py else f"{'':>16s}"
+            print(f"{k:34s} {rows:6d} {r:4d} {1000 * v:13.1f} {v / base:9.1f} {vs_py}")
+        if t_py:
+            print(f"{'Python per-sample MC, S=1/tree':34s} {py_sub:6d} {1:4d} "
+                  f"{1000 * t_py:13.1f} {t_py / base:9.1f}")
+        print(f"nodes touched per row over 100 trees: untreated path {path:.0f}; exact "
+              + ", ".join(f"tol={t:g}: {touched[t]:.0f} ({touched[t] / path:.0f}x)"
+                          for t in tols))
+
+
+def run_adult_sex_study(n_splits=5, alphas=(1.0, 3.0, 9.0, 20.0)):
+    """Adult (sex): per-fold DI of the untreated forest, TTTS and FairTTTS; paired test."""
+    from scipy import stats
+
+    name, X, y, col, fav = tasks()[0]
+    skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=42)
+    prot_all = X[col].to_numpy()
+    rows = []
+    for fold, (tr, te) in enumerate(skf.split(X, y)):
+        Xtr, Xte, ytr, yte = X.iloc[tr], X.iloc[te], y[tr], y[te]
+        prot = prot_all[te]
+        rf = RandomForestClassifier(n_estimators=100, random_state=111, n_jobs=2).fit(Xtr, ytr)
+        rf.set_params(n_jobs=1)
+        res = {"untreated": rf.predict(Xte)}
+        common = dict(prot_attr=col, priv_group=1.0, pos_label=fav, p_max=0.1, prefit=True)
+        for a in alphas:
+            res[f"sample S=1, alpha={a:g}"] = FairTTTSClassifier(
+                rf, method="sample", n_simulations=1, random_state=fold, alpha=a, **common
+            ).fit(Xtr).predict(Xte)
+            res[f"exact tol=1e-2, alpha={a:g}"] = FairTTTSClassifier(
+                rf, tol=1e-2, alpha=a, **common).fit(Xtr).predict(Xte)
+        for a in (1.0, 9.0):
+            est = FairTTTSClassifier(rf, tol=1e-3, alpha=a, **common).fit(Xtr)
+            res[f"exact tol=1e-3, alpha={a:g}"] = est.predict(Xte)
+        for method, pred in res.items():
+            acc, di, eod = metrics(yte, np.asarray(pred), prot, fav)
+            rows.append(dict(method=method, fold=fold, accuracy=acc, disparate_impact=di,
+                             eod=eod, pos_rate_unpriv=(pred[prot == 0] == fav).mean(),
+                             pos_rate_priv=(pred[prot == 1] == fav).mean()))
+        print(f"fold {fold}: {est.n_protected_splits_} protected splits in 100 trees",
+              flush=True)
+    df = pd.DataFrame(rows)
+    wide = df.pivot(index="fold", columns="method", values="disparate_impact")
+    print("\nAdult (sex): disparate impact per fold")
+    print(wide.round(4).T.to_string())
+    summary = df.groupby("method", sort=False)[
+        ["accuracy", "disparate_impact", "eod", "pos_rate_unpriv", "pos_rate_priv"]].mean()
+    print(summary.round(4).to_string())
+    print("\nPaired differences in DI vs the untreated forest (mean, sd, t-test p, folds up):")
+    for m in wide.columns:
+        if m == "untreated":
+            continue
+        d = wide[m] - wide["untreated"]
+        p = stats.ttest_rel(wide[m], wide["untreated"]).pvalue
+        print(f"  {m:28s} {d.mean():+.4f} {d.std():.4f} p={p:.3f} {int((d > 0).sum())}/5")
+    return df
 
 
 if __name__ == "__main__":
@@ -245,9 +381,13 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-cv", action="store_true")
+    parser.add_argument("--study", action="store_true",
+                        help="Adult (sex) per-fold study: TTTS vs FairTTTS, alpha sweep")
     parser.add_argument("--exact-all", action="store_true",
-                        help="also run exact mode on Adult in the CV (about 25 minutes)")
+                        help="also run exact mode on Adult in the CV")
     args = parser.parse_args()
+    if args.study:
+        run_adult_sex_study()
     if not args.skip_cv:
         run_cv(quick=args.quick, exact_all=args.exact_all)
     if not args.skip_speed:
