@@ -626,7 +626,10 @@ def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportiona
 
     With proportional weights this is the correlation ratio :math:`\\eta^2` of the
     predictions on the (intersectional) groups, in [0, 1]; 0 when every group has the same
-    mean prediction. Constant predictions give 0 (no variance, no unfairness).
+    mean prediction. Constant predictions give 0 (no variance, no unfairness); so do
+    predictions whose spread is rounding noise (range below 1e-12 times their magnitude,
+    e.g. a model regularised down to a constant), where the ratio of two round-off
+    quantities would be meaningless.
 
     Parameters
     ----------
@@ -651,8 +654,8 @@ def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportiona
     counts = groups.counts().astype(float)
     pi = _group_weights(counts, weights)
     means = np.bincount(groups.codes, weights=y, minlength=groups.n_groups) / counts
-    if np.ptp(y) == 0:  # exactly constant: rounding in the means must not make a ratio
-        return 0.0
+    if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+        return 0.0  # constant up to rounding: rounding in the means must not make a ratio
     total = float(np.mean((y - y.mean()) ** 2))
     if total <= 0:  # spread so small that its square underflows
         return 0.0

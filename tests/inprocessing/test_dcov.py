@@ -21,7 +21,11 @@ from fairkit.inprocessing import (
     plot_lambda_calibration,
 )
 from fairkit.inprocessing.dcov import _AbsKernel, _init_params, _Objective, _Order, _pack
-from fairkit.metrics import encode_protected_attributes, joint_distance_covariance
+from fairkit.metrics import (
+    encode_protected_attributes,
+    joint_distance_covariance,
+    unfairness_ratio,
+)
 
 matplotlib.use("Agg")
 
@@ -431,6 +435,17 @@ def test_calibrate_lambda_table_and_plot(clf_data):
     assert len(ax.lines) == 3 and "tolerance" in ax.get_legend().get_texts()[1].get_text()
     with pytest.raises(ValueError, match="tolerance"):
         calibrate_lambda(est, Xa, y, lams=lams, tolerance=-0.1)
+
+
+def test_unfairness_ratio_of_collapsed_model_is_zero():
+    # a model regularised to a constant leaves round-off spread (~1e-16) in its
+    # predictions; UF must report 0 there, not a ratio of two rounding errors
+    groups = np.array(["a", "b"] * 50)
+    y = 0.4549 + 1e-16 * ((groups == "a") * (np.arange(100) % 3))
+    assert 0 < np.ptp(y) < 1e-15
+    assert unfairness_ratio(None, y, sensitive_features=groups) == 0.0
+    y_real = 0.45 + 1e-6 * (groups == "a")  # a tiny but real gap: all between-group
+    assert unfairness_ratio(None, y_real, sensitive_features=groups) == pytest.approx(1.0)
 
 
 def test_calibrate_lambda_regressor_with_validation_data():
