@@ -8,7 +8,10 @@ on the protected attribute. Nothing is retrained.
 
 The engine works on the trees' ``tree_`` arrays directly and is vectorised over samples and
 trees: every "particle" (sample, tree, node, probability mass) of one tree level is advanced
-by a handful of numpy operations, so there is no Python loop over samples.
+by a handful of numpy operations, so there is no Python loop over samples. A compiled
+engine (numba, built on first use, never at import) walks each tree depth first per
+sample instead and is the default when numba is installed; the numpy engine is the
+reference it is tested against.
 """
 
 from __future__ import annotations
@@ -278,13 +281,13 @@ def _build_numba_kernels():
     from numba import njit
 
     @njit(nogil=True, inline="always")
-    def flip_p(code, row, f, xv, p_max, fmean, fscale):
+    def flip_p(code, table, node, f, xv, thr, p_max, fmean, fscale):
         if code == 3:  # confidence
             p = max(p_max - abs(xv - fmean[f]) / fscale[f], 0.0)
         elif code == 4:  # distance
-            p = max(p_max - abs(xv - row[3]) / row[4], 0.0)
+            p = max(p_max - abs(xv - thr) / table[node, 4], 0.0)
         else:  # fixed, depth, agreement: precomputed per node
-            p = row[5]
+            p = table[node, 5]
         return min(p, 0.5)
 
     @njit(nogil=True, cache=False)
@@ -310,18 +313,19 @@ def _build_numba_kernels():
                     top -= 1
                     node = stack_node[top]
                     mass = stack_mass[top]
-                    row = table[node]
-                    while row[0] >= 0.0:
-                        f = int(row[2])
+                    lft = table[node, 0]
+                    while lft >= 0.0:
+                        f = int(table[node, 2])
                         xv = np.float64(X[i, f])
-                        go_left = xv <= row[3]
-                        p = flip_p(code, row, f, xv, p_max, fmean, fscale)
-                        if up and row[6] == (1.0 if go_left else 0.0):
+                        thr = table[node, 3]
+                        go_left = xv <= thr
+                        p = flip_p(code, table, node, f, xv, thr, p_max, fmean, fscale)
+                        if up and table[node, 6] == (1.0 if go_left else 0.0):
                             p = min(alpha * p, 0.5)
                         if go_left:
-                            default, other = int(row[0]), int(row[1])
+                            default, other = int(lft), int(table[node, 1])
                         else:
-                            default, other = int(row[1]), int(row[0])
+                            default, other = int(table[node, 1]), int(lft)
                         flip_mass = mass * p
                         if flip_mass > tol:
                             stack_node[top] = other
@@ -329,7 +333,7 @@ def _build_numba_kernels():
                             top += 1
                             mass = mass - flip_mass
                         node = default
-                        row = table[node]
+                        lft = table[node, 0]
                     for c in range(n_classes):
                         tree_acc[c] += mass * value[node, c]
                 for c in range(n_classes):
@@ -368,21 +372,25 @@ def _build_numba_kernels():
                         np.uint64(n_sims)) + np.uint64(s)
                     state = mix(seed ^ mix(key + golden))
                     node = roots[t]
-                    row = table[node]
-                    while row[0] >= 0.0:
-                        f = int(row[2])
+                    lft = table[node, 0]
+                    while lft >= 0.0:
+                        f = int(table[node, 2])
                         xv = np.float64(X[i, f])
-                        go_left = xv <= row[3]
-                        p = flip_p(code, row, f, xv, p_max, fmean, fscale)
-                        if up and row[6] == (1.0 if go_left else 0.0):
+                        thr = table[node, 3]
+                        go_left = xv <= thr
+                        p = flip_p(code, table, node, f, xv, thr, p_max, fmean, fscale)
+                        if up and table[node, 6] == (1.0 if go_left else 0.0):
                             p = min(alpha * p, 0.5)
-                        state += golden
-                        u = np.float64(mix(state) >> s11) * inv53
-                        if (u < p) != go_left:
-                            node = int(row[0])
+                        if p > 0.0:
+                            state += golden
+                            flip = np.float64(mix(state) >> s11) * inv53 < p
                         else:
-                            node = int(row[1])
-                        row = table[node]
+                            flip = False
+                        if flip != go_left:
+                            node = int(lft)
+                        else:
+                            node = int(table[node, 1])
+                        lft = table[node, 0]
                     for c in range(n_classes):
                         tree_acc[c] += value[node, c]
                 for c in range(n_classes):
