@@ -288,7 +288,7 @@ def run_speed(quick=False, reps=3):
                           rows, reps))
         tols = (1e-2, 1e-3, 1e-4, 0.0)
         for tol in tols:
-            rows = n if tol >= 1e-3 or max_depth is not None else sub
+            rows = n if tol >= 1e-3 else sub
             if tol == 0.0 and max_depth is None:
                 rows = 200
             cases.append((f"numba exact tol={tol:g}", make(engine="numba", tol=tol), rows,
