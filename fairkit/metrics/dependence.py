@@ -627,9 +627,9 @@ def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportiona
     With proportional weights this is the correlation ratio :math:`\\eta^2` of the
     predictions on the (intersectional) groups, in [0, 1]; 0 when every group has the same
     mean prediction. Constant predictions give 0 (no variance, no unfairness); so do
-    predictions whose spread is rounding noise (range below 1e-12 times their magnitude,
-    e.g. a model regularised down to a constant), where the ratio of two round-off
-    quantities would be meaningless.
+    predictions whose range is below 1e-9 times their magnitude, a spread at the level of
+    round-off and optimiser tolerances (e.g. a model regularised down to a constant, whose
+    coefficients stop at ~1e-12), where the scale-free ratio would be meaningless.
 
     Parameters
     ----------
@@ -654,8 +654,8 @@ def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportiona
     counts = groups.counts().astype(float)
     pi = _group_weights(counts, weights)
     means = np.bincount(groups.codes, weights=y, minlength=groups.n_groups) / counts
-    if np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
-        return 0.0  # constant up to rounding: rounding in the means must not make a ratio
+    if np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
+        return 0.0  # constant up to round-off: a ratio of noise is meaningless
     total = float(np.mean((y - y.mean()) ** 2))
     if total <= 0:  # spread so small that its square underflows
         return 0.0
