@@ -83,12 +83,12 @@ MAX_LEVELS = 64
 #: levels^2 floats). Per entry the level path is ~10x cheaper than the n x n path, so this
 #: is also the faster exact route for, e.g., sex x race x integer age on COMPAS.
 MAX_LEVELS_LARGE = 2048
+#: Largest batch for which the n x n path is allowed (memory ~ 8 n^2 bytes per matrix).
+MAX_DENSE = 6000
 
 
 def _level_limit(n):
     return max(MAX_LEVELS, min(n // 2, MAX_LEVELS_LARGE))
-#: Largest batch for which the n x n path is allowed (memory ~ 8 n^2 bytes per matrix).
-MAX_DENSE = 6000
 
 
 # --------------------------------------------------------------------------------------
