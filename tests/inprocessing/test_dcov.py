@@ -20,7 +20,14 @@ from fairkit.inprocessing import (
     dcov_penalty,
     plot_lambda_calibration,
 )
-from fairkit.inprocessing.dcov import _AbsKernel, _init_params, _Objective, _Order, _pack
+from fairkit.inprocessing.dcov import (
+    _AbsKernel,
+    _init_params,
+    _LevelKernel,
+    _Objective,
+    _Order,
+    _pack,
+)
 from fairkit.metrics import (
     encode_protected_attributes,
     joint_distance_covariance,
@@ -150,9 +157,9 @@ def test_fast_and_dense_paths_agree_with_ties(statistic, kind):
 
 
 @pytest.mark.parametrize("ties", [True, False])
-def test_abs_kernel_numba_engine_equals_numpy_and_dense(ties):
-    # the compiled Fenwick-tree kernel (used from NUMBA_MIN_ROWS rows on) against the
-    # vectorised merge sort and the explicit n x n sum, with ties in x and in s
+def test_numba_kernels_equal_numpy_and_dense(ties):
+    # the compiled kernels (used from NUMBA_MIN_ROWS rows on) against the numpy ones and
+    # the explicit n x n sum, with ties in x and in s: Fenwick tree for |s_k - s_j| ...
     rng = np.random.default_rng(11)
     n = 700
     x = np.round(rng.random(n), 2) if ties else rng.random(n)
@@ -164,6 +171,16 @@ def test_abs_kernel_numba_engine_equals_numpy_and_dense(ties):
                                    atol=1e-10, rtol=1e-12)
     const = _Order(np.full(50, 0.3))  # one tie group: every sign is 0
     np.testing.assert_allclose(_AbsKernel(s[:50], "numba").signed_sum(const), 0.0, atol=1e-12)
+    # the level kernel (categorical / intersectional attributes), both engines
+    codes = rng.integers(0, 7, n)
+    table = rng.random((7, 7))
+    table = table + table.T
+    dense = (np.sign(x[:, None] - x[None, :]) * table[codes][:, codes]).sum(axis=1)
+    for engine in ("numpy", "numba"):
+        np.testing.assert_allclose(_LevelKernel(codes, table, engine=engine).signed_sum(order),
+                                   dense, atol=1e-10, rtol=1e-12)
+    np.testing.assert_allclose(
+        _LevelKernel(codes[:50], table, engine="numba").signed_sum(const), 0.0, atol=1e-12)
 
 
 def test_fast_path_scales_without_n_by_n():
