@@ -53,3 +53,17 @@ def test_readme_links_every_notebook_and_each_link_exists():
     links = set(re.findall(r"\]\((notebooks/[^)]+\.ipynb)\)", text))
     on_disk = {f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert on_disk <= links, f"notebooks missing from README: {on_disk - links}"
+
+
+def test_notebooks_are_stripped_and_end_with_their_checks():
+    # outputs stay out of git; the last code cell asserts the lesson's claims (issue #10)
+    import json
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) == 8, [p.name for p in notebooks]
+    for path in notebooks:
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
+        assert not dirty, f"{path.name}: code cells {dirty} carry outputs; strip them"
+        last = "".join(cells[-1]["source"])
+        assert re.search(r"^\s*assert ", last, re.M), f"{path.name}: last cell asserts nothing"
