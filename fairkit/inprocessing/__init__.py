@@ -1,12 +1,12 @@
 """fairkit.inprocessing: public names re-exported from its modules."""
 
-from . import dcov, sep, aranyani, prejudice_remover, reductions, meta_fair  # noqa: F401
-from .dcov import *  # noqa: F401,F403
-from .sep import *  # noqa: F401,F403
+from . import aranyani, dcov, meta_fair, prejudice_remover, reductions, sep  # noqa: F401
 from .aranyani import *  # noqa: F401,F403
+from .dcov import *  # noqa: F401,F403
+from .meta_fair import *  # noqa: F401,F403
 from .prejudice_remover import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
-from .meta_fair import *  # noqa: F401,F403
+from .sep import *  # noqa: F401,F403
 
 __all__ = sorted(
     name
