@@ -216,6 +216,28 @@ def test_sampler_imblearn_protocol():
     assert not hasattr(s, "transform")  # imblearn's Pipeline refuses steps with both
 
 
+def test_sampler_in_imblearn_pipeline():
+    # inside imbalanced-learn's Pipeline the sampler resamples the training rows only:
+    # the fitted model equals one fitted by hand on fit_resample's output, and predict
+    # runs on every row given (no resampling at predict time)
+    imb_pipeline = pytest.importorskip("imblearn.pipeline")
+    rng = np.random.default_rng(5)
+    n = 600
+    g = rng.choice([0, 1], n, p=[0.4, 0.6])
+    y = (rng.random(n) < np.where(g == 1, 0.65, 0.25)).astype(int)
+    X = np.c_[g, rng.normal(size=n) + y]
+    pipe = imb_pipeline.Pipeline([
+        ("resample", ReweighingSampler(prot_attr=0, random_state=3)),
+        ("model", LogisticRegression()),
+    ]).fit(X, y)
+    Xr, yr = ReweighingSampler(prot_attr=0, random_state=3).fit_resample(X, y)
+    by_hand = LogisticRegression().fit(Xr, yr)
+    np.testing.assert_allclose(pipe[-1].coef_, by_hand.coef_, rtol=1e-10)
+    assert len(yr) != n or not np.array_equal(yr, y)  # the training rows really changed
+    np.testing.assert_array_equal(pipe.predict(X), by_hand.predict(X))
+    assert pipe.predict(X).shape == (n,)
+
+
 CONTINUOUS = ("prot_attr=0 reads column 0 of the check's random float data; with more than "
               "100 distinct values it is continuous, which reweighing (a per-group method) "
               "refuses with a clear ValueError")
