@@ -50,15 +50,24 @@ def smoothed_abs(F, delta):
     return np.where(a <= delta, F * F / (2.0 * delta), a - 0.5 * delta)
 
 
-def smoothed_abs_derivative(F, delta):
-    r"""Derivative of :func:`smoothed_abs`: ``clip(F / delta, -1, 1)``.
+def smoothed_abs_derivative(F, delta, kind="huber"):
+    r"""Slope used for the fairness gradient, :math:`H'(F)`.
 
-    Continuous, equal to ``sign(F)`` for ``|F| >= delta``. The authors' reference code uses
-    ``F`` inside ``|F| < delta`` and ``sign(F)`` outside, which jumps at ``|F| = delta`` and
-    is not the derivative of any function with a continuous slope; we use the true
-    derivative of :math:`H_\delta` instead (same slope 1 outside, linear inside).
+    ``kind="huber"`` (default) is the derivative of :func:`smoothed_abs`,
+    ``clip(F / delta, -1, 1)``: continuous, equal to ``sign(F)`` for ``|F| >= delta``.
+
+    ``kind="reference"`` is what the authors' reference code computes
+    (``src/aranyani.py`` of github.com/brcsomnath/Aranyani): ``F`` inside ``|F| < delta``
+    and ``sign(F)`` outside. It jumps at ``|F| = delta`` (from ``delta`` to 1) and is not
+    the derivative of :func:`smoothed_abs`; inside the band it pushes ``1 / delta`` times
+    less than ``"huber"``. Outside the band both give ``sign(F)``.
     """
-    return np.clip(np.asarray(F, dtype=float) / delta, -1.0, 1.0)
+    F = np.asarray(F, dtype=float)
+    if kind == "huber":
+        return np.clip(F / delta, -1.0, 1.0)
+    if kind == "reference":
+        return np.where(np.abs(F) < delta, F, np.sign(F))
+    raise ValueError(f"kind must be 'huber' or 'reference', got {kind!r}.")
 
 
 def _tree_paths(depth):
@@ -122,7 +131,9 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
     :math:`|F| \le \delta`, :math:`|F| - \delta/2` otherwise, so
     :math:`H'_\delta(F) = \operatorname{clip}(F/\delta, -1, 1)`: continuous, and equal to the
     reference code's ``sign(F)`` outside :math:`|F| < \delta` (inside, the reference uses
-    :math:`F`, which makes the slope jump at :math:`\delta`). See :func:`smoothed_abs`.
+    :math:`F`, which makes the slope jump at :math:`\delta`). ``smoothing="reference"``
+    uses the reference code's slope instead, to reproduce the authors' runs. See
+    :func:`smoothed_abs_derivative`.
 
     **Extensions (ours, not in the paper).** When the model knows more than two groups
     (declared in ``groups`` or seen so far), every group :math:`g` seen in the stream gets
@@ -143,6 +154,11 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         Weight :math:`\lambda \ge 0` of the fairness penalty; 0 gives a plain soft forest.
     delta : float, default=0.01
         Smoothing width :math:`\delta > 0` of :math:`H_\delta`.
+    smoothing : {"huber", "reference"}, default="huber"
+        Slope :math:`H'(F)` of the fairness gradient: ``"huber"`` is the derivative of
+        :math:`H_\delta`, ``clip(F / delta, -1, 1)``; ``"reference"`` is the authors'
+        code, ``F`` inside ``|F| < delta`` and ``sign(F)`` outside (see
+        :func:`smoothed_abs_derivative`). Both equal ``sign(F)`` outside the band.
     learning_rate : float, default=2e-3
         Adam step size.
     batch_size : int, default=1
@@ -234,6 +250,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         "depth": [Interval(Integral, 1, 16, closed="both")],
         "lam": [Interval(Real, 0, None, closed="left")],
         "delta": [Interval(Real, 0, None, closed="neither")],
+        "smoothing": [StrOptions({"huber", "reference"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "constraint": [StrOptions({"demographic_parity", "equalized_odds"})],
@@ -250,6 +267,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         depth=4,
         lam=1.0,
         delta=0.01,
+        smoothing="huber",
         learning_rate=2e-3,
         batch_size=1,
         constraint="demographic_parity",
@@ -263,6 +281,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         self.depth = depth
         self.lam = lam
         self.delta = delta
+        self.smoothing = smoothing
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.constraint = constraint
@@ -394,7 +413,11 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         return out.reshape(self._n_strata, n_terms, self.n_trees, -1)
 
     def fairness_penalty(self):
-        """Current value of ``sum H_delta(F)`` over strata, terms and nodes (without lam)."""
+        """Current value of ``sum H_delta(F)`` over strata, terms and nodes (without lam).
+
+        This is the penalty whose gradient the step follows with ``smoothing="huber"``; the
+        ``"reference"`` slope is not the derivative of any smooth penalty.
+        """
         gaps = self.node_gaps_
         return float(np.nansum(smoothed_abs(gaps, self.delta)))
 
@@ -623,7 +646,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                 gaps, grads = self._stratum_gaps(c, with_grad=True)
                 if gaps is None:
                     continue
-                hp = smoothed_abs_derivative(gaps, self.delta)  # (P, T*N)
+                hp = smoothed_abs_derivative(gaps, self.delta, self.smoothing)  # (P, T*N)
                 self._gW += self.lam * np.einsum("pi,pij->ij", hp, grads)
 
     def _stratum_gaps(self, c, with_grad=False):
@@ -682,6 +705,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         two_groups = len(self.groups_) == 2
         eo = self._n_strata > 1
         lam, inv_delta = self.lam, 1.0 / self.delta
+        huber = self.smoothing == "huber"
         logs = np.empty(2 * TN)
         for k in range(Xa.shape[0]):
             x = Xa[k]
@@ -717,7 +741,10 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                     if n_c[0] > 0 and n_c[1] > 0:
                         i0, i1 = 1.0 / n_c[0], 1.0 / n_c[1]
                         F = agg_s[c, 1] * i1 - agg_s[c, 0] * i0
-                        hp = np.clip(F * inv_delta, -1.0, 1.0)
+                        if huber:
+                            hp = np.clip(F * inv_delta, -1.0, 1.0)
+                        else:
+                            hp = np.where(np.abs(F) < self.delta, F, np.sign(F))
                         hp *= lam
                         D = agg_g[c, 1] * i1
                         D -= agg_g[c, 0] * i0
@@ -727,7 +754,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                     for cc in range(self._n_strata):
                         gaps, grads = self._stratum_gaps(cc, with_grad=True)
                         if gaps is not None:
-                            hp = smoothed_abs_derivative(gaps, self.delta)
+                            hp = smoothed_abs_derivative(gaps, self.delta, self.smoothing)
                             gW += lam * np.einsum("pi,pij->ij", hp, grads)
             self._adam()
 

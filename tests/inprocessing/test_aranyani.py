@@ -138,6 +138,17 @@ def test_smoothed_abs_values_by_hand():
         smoothed_abs_derivative([-0.5, -0.004, 0.0, 0.002, 0.02], 0.01),
         [-1.0, -0.4, 0.0, 0.2, 1.0],
     )
+    # the authors' reference code: F inside |F| < delta, sign(F) outside (and at delta)
+    F = [-0.5, -0.01, -0.004, 0.0, 0.006, 0.01, 0.2]
+    np.testing.assert_allclose(
+        smoothed_abs_derivative(F, 0.01, "reference"),
+        [-1.0, -1.0, -0.004, 0.0, 0.006, 1.0, 1.0],
+    )
+    np.testing.assert_allclose(
+        smoothed_abs_derivative(F, 0.01), [-1.0, -1.0, -0.4, 0.0, 0.6, 1.0, 1.0]
+    )
+    with pytest.raises(ValueError, match="kind must be 'huber' or 'reference'"):
+        smoothed_abs_derivative(F, 0.01, "sign")
 
 
 def test_reach_probabilities_sum_to_one_and_match_oracle():
@@ -216,16 +227,20 @@ def test_both_smoothing_branches_are_exercised_in_gradient_check():
     assert (F < 0.05).any() and (F > 0.05).any()
 
 
+@pytest.mark.parametrize("smoothing", ["huber", "reference"])
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_later_step_uses_running_aggregates_of_past_gradients(batch_size):
+def test_later_step_uses_running_aggregates_of_past_gradients(batch_size, smoothing):
     """The last step's fairness gradient mixes gradients stored at earlier parameters.
 
-    Batch size 1 runs the 1-D fast path, batch size 4 the mini-batch path.
+    Batch size 1 runs the 1-D fast path, batch size 4 the mini-batch path. With
+    ``smoothing="reference"`` the slope is the authors' code's: F inside the band, sign(F)
+    outside (delta = 0.1 is chosen so that the final gaps fall on both sides of it).
     """
-    T, depth, lam, delta, n = 2, 2, 2.0, 0.02, 8
+    T, depth, lam, delta, n = 2, 2, 2.0, 0.1, 8
     X, y, a = tiny_data(n=n, seed=5)
     clf = AranyaniClassifier(n_trees=T, depth=depth, lam=lam, delta=delta,
-                             batch_size=batch_size, prot_attr=0, random_state=7)
+                             smoothing=smoothing, batch_size=batch_size, prot_attr=0,
+                             random_state=7)
     twin = AranyaniClassifier(n_trees=T, depth=depth, random_state=7)
     twin._start(np.arange(2), 3)
     before = [flat_params(twin)]  # parameters before each step
@@ -243,7 +258,11 @@ def test_later_step_uses_running_aggregates_of_past_gradients(batch_size):
     # constants of the step: the gaps from s values stored when each sample arrived
     stored = np.array([nodes(before[step_of[b]], X[b]) for b in range(n)])
     F = stored[a == 1].mean(0) - stored[a == 0].mean(0)
-    hp = np.clip(F / delta, -1, 1)
+    if smoothing == "huber":
+        hp = np.clip(F / delta, -1, 1)
+    else:
+        hp = np.where(np.abs(F) < delta, F, np.sign(F))
+    assert (np.abs(F) < delta).any() and (np.abs(F) > delta).any()
 
     def surrogate(p):
         # CE of the last batch at p; the fairness part is linear in each sample's s, an
@@ -418,6 +437,8 @@ def test_bad_inputs_raise_clear_errors():
         AranyaniClassifier(prot_attr=0, lam=-1).fit(X, y)
     with pytest.raises(ValueError, match="constraint"):
         AranyaniClassifier(prot_attr=0, constraint="parity").fit(X, y)
+    with pytest.raises(ValueError, match="smoothing"):
+        AranyaniClassifier(prot_attr=0, smoothing="sign").fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features"):
         clf.predict(X[:, :3])
 
