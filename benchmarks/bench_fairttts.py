@@ -346,7 +346,8 @@ def _count_kernel():
     from numba import njit
 
     @njit(nogil=True)
-    def count(X, unpriv, table, roots, max_depth, p_max, alpha, tol):
+    def count(X, unpriv, left, right, feature, threshold, scale, side, roots, max_depth,
+              p_max, alpha, tol):
         n_trees = roots.shape[0]
         out = np.zeros(X.shape[0])
         stack_node = np.empty(max_depth + 2, np.int64)
@@ -358,15 +359,14 @@ def _count_kernel():
                     top -= 1
                     node, mass = stack_node[top], stack_mass[top]
                     out[i] += 1
-                    while table[node, 0] >= 0:
-                        row = table[node]
-                        xv = np.float64(X[i, int(row[2])])
-                        go_left = xv <= row[3]
-                        p = min(max(p_max - abs(xv - row[3]) / row[4], 0.0), 0.5)
-                        if unpriv[i] and row[6] == (1.0 if go_left else 0.0):
+                    while left[node] >= 0:
+                        xv = np.float64(X[i, feature[node]])
+                        go_left = xv <= threshold[node]
+                        p = min(max(p_max - abs(xv - threshold[node]) / scale[node], 0.0), 0.5)
+                        if unpriv[i] and side[node] >= 0 and (side[node] == 1) == go_left:
                             p = min(alpha * p, 0.5)
-                        default = int(row[0]) if go_left else int(row[1])
-                        other = int(row[1]) if go_left else int(row[0])
+                        default = left[node] if go_left else right[node]
+                        other = right[node] if go_left else left[node]
                         if mass * p > tol:
                             stack_node[top], stack_mass[top] = other, mass * p
                             top += 1
@@ -380,13 +380,14 @@ def _count_kernel():
 
 def nodes_touched(est, Z, unpriv, tol):
     """Mean nodes visited per row over all trees by the exact walk with this tol."""
-    from fairkit.postprocessing.fairttts import _node_table
+    from fairkit.postprocessing.fairttts import _node_columns
 
     a = est.arrays_
-    table = _node_table(a, "distance", est.p_max, est.protected_split_)
+    c = _node_columns(a, "distance", est.p_max, est.protected_split_)
     count = _count_kernel()
-    return float(count(np.ascontiguousarray(Z, dtype=np.float32), unpriv, table, a.roots,
-                       a.max_depth, est.p_max, est.alpha, tol).mean())
+    return float(count(np.ascontiguousarray(Z, dtype=np.float32), unpriv, c.left, c.right,
+                       c.feature, c.threshold, c.scale, c.side, a.roots, a.max_depth,
+                       est.p_max, est.alpha, tol).mean())
 
 
 def _adult_split():
