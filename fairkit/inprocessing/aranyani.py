@@ -704,8 +704,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
         counts, agg_s, agg_g = self.group_counts_, self._agg_s, self._agg_g
         two_groups = len(self.groups_) == 2
         eo = self._n_strata > 1
-        lam, inv_delta = self.lam, 1.0 / self.delta
-        huber = self.smoothing == "huber"
+        lam = self.lam
         logs = np.empty(2 * TN)
         for k in range(Xa.shape[0]):
             x = Xa[k]
@@ -741,10 +740,7 @@ class AranyaniClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator
                     if n_c[0] > 0 and n_c[1] > 0:
                         i0, i1 = 1.0 / n_c[0], 1.0 / n_c[1]
                         F = agg_s[c, 1] * i1 - agg_s[c, 0] * i0
-                        if huber:
-                            hp = np.clip(F * inv_delta, -1.0, 1.0)
-                        else:
-                            hp = np.where(np.abs(F) < self.delta, F, np.sign(F))
+                        hp = smoothed_abs_derivative(F, self.delta, self.smoothing)
                         hp *= lam
                         D = agg_g[c, 1] * i1
                         D -= agg_g[c, 0] * i0
