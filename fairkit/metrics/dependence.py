@@ -270,6 +270,23 @@ def _is_constant(y, s):
     return bool(np.ptp(y) == 0 or np.all(np.ptp(s, axis=0) == 0))
 
 
+def _dcor_statistic(kind, y_pred, sensitive_features, statistic, squared, categorical,
+                    continuous_scaling):
+    """dcor's squared distance covariance or correlation (V or U), 0 for constant inputs.
+
+    The constant case is answered here: for the correlation, dcor's fast path would
+    divide rounding noise by rounding noise.
+    """
+    y, enc = _prepare(y_pred, sensitive_features, categorical, continuous_scaling, statistic)
+    if statistic == "u" and not squared:
+        raise ValueError("squared=False is not defined for statistic='u' (it can be < 0).")
+    if _is_constant(y, enc.matrix):
+        return 0.0
+    prefix = "u_" if statistic == "u" else ""
+    value = float(getattr(_dcor(), f"{prefix}distance_{kind}_sqr")(y, _s_argument(enc.matrix)))
+    return value if squared else float(np.sqrt(max(value, 0.0)))
+
+
 def distance_covariance(
     y_true,
     y_pred,
@@ -320,16 +337,8 @@ def distance_covariance(
     ----------
     Székely, Rizzo & Bakirov (2007); Székely & Rizzo (2014).
     """
-    y, enc = _prepare(y_pred, sensitive_features, categorical, continuous_scaling, statistic)
-    s = _s_argument(enc.matrix)
-    if statistic == "u" and not squared:
-        raise ValueError("squared=False is not defined for statistic='u' (it can be < 0).")
-    if _is_constant(y, enc.matrix):
-        return 0.0
-    if statistic == "u":
-        return float(_dcor().u_distance_covariance_sqr(y, s))
-    value = float(_dcor().distance_covariance_sqr(y, s))
-    return value if squared else float(np.sqrt(max(value, 0.0)))
+    return _dcor_statistic("covariance", y_pred, sensitive_features, statistic, squared,
+                           categorical, continuous_scaling)
 
 
 def distance_correlation(
@@ -363,17 +372,8 @@ def distance_correlation(
     -------
     float
     """
-    y, enc = _prepare(y_pred, sensitive_features, categorical, continuous_scaling, statistic)
-    s = _s_argument(enc.matrix)
-    if statistic == "u" and not squared:
-        raise ValueError("squared=False is not defined for statistic='u' (it can be < 0).")
-    if _is_constant(y, enc.matrix):
-        # dcor's fast path divides rounding noise by rounding noise here.
-        return 0.0
-    if statistic == "u":
-        return float(_dcor().u_distance_correlation_sqr(y, s))
-    value = float(_dcor().distance_correlation_sqr(y, s))
-    return value if squared else float(np.sqrt(max(value, 0.0)))
+    return _dcor_statistic("correlation", y_pred, sensitive_features, statistic, squared,
+                           categorical, continuous_scaling)
 
 
 def concatenated_distance_covariance(
