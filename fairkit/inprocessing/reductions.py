@@ -138,9 +138,7 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
             y_fit = column_or_1d(y_fit, warn=True) if y_fit.ndim == 2 else y_fit
             if not np.all(np.isfinite(y_fit)):
                 raise ValueError("y contains NaN or infinity.")
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
-        if len(y_fit) != len(codes):
-            raise ValueError(f"X has {len(codes)} rows but y has {len(y_fit)}.")
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y_fit)
         return X_model, y_fit, codes, self._build_moment(y_fit)
 
     def _model_input(self, X, sensitive_features):

@@ -48,16 +48,19 @@ def check_input(est, X, *, reset, accept_sparse=True):
     return X
 
 
-def resolve_groups(est, X, sensitive_features, *, fit):
+def resolve_groups(est, X, sensitive_features, *, fit, y=None):
     """Return ``(X_model, codes)``: the estimator's input and fit-time group codes.
 
     In ``fit`` the groups are stored as ``est.groups_`` (labels in code order, at least two
     groups required); afterwards a group unseen in ``fit`` raises a ``ValueError`` naming it.
+    A target ``y`` given here must have one entry per row of ``X``.
     """
     prot = est._resolve_protected(
         X, sensitive_features, drop=getattr(est, "drop_prot_attr", False),
         min_groups=2 if fit else 1,
     )
+    if y is not None and len(y) != len(prot.groups.codes):
+        raise ValueError(f"X has {len(prot.groups.codes)} rows but y has {len(y)}.")
     if fit:
         est.groups_ = list(prot.groups.labels)
         est.prot_attr_names_ = list(prot.groups.names)

@@ -172,9 +172,7 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
         self._check_grid()
         X = check_input(self, X, reset=True)
         self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True)
-        if len(y01) != len(codes):
-            raise ValueError(f"X has {len(codes)} rows but y has {len(y01)}.")
+        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y01)
         self.privileged_groups_ = privileged_mask(
             GroupEncoding(codes=codes, labels=self.groups_), self.priv_group)
         self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
