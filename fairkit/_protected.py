@@ -12,14 +12,17 @@ labelled by tuples such as ``("Female", "Black")``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "Binned",
     "GroupEncoding",
+    "is_continuous_attribute",
+    "check_prot_attr",
     "ProtectedData",
     "encode_groups",
     "resolve_protected",
@@ -82,7 +85,8 @@ class ProtectedData:
     groups : GroupEncoding or None
         Group codes; None when the attributes are continuous and ``require_groups`` is false.
     columns : list
-        The protected columns of ``X`` (names or integer indices); empty when the attributes
+        The protected columns of ``X`` (names or integer indices; the column behind a
+        :class:`Binned` spec); empty when the attributes
         came through ``sensitive_features``.
     """
 
@@ -146,10 +150,23 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
     return frame
 
 
-def _is_continuous(col: pd.Series) -> bool:
+def is_continuous_attribute(col, n_unique=None) -> bool:
+    """The one rule for "continuous": numeric (not bool) with more than
+    :data:`MAX_GROUP_LEVELS` distinct values.
+
+    Group methods refuse such a column; dependence measures treat it as a number. Every
+    other column (strings, categories, bools, numeric codes with few levels, such as an
+    integer-coded race with 5 levels) is a set of groups for both.
+    """
+    col = pd.Series(col) if not isinstance(col, pd.Series) else col
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
-    return col.nunique() > MAX_GROUP_LEVELS
+    if n_unique is None:
+        n_unique = col.nunique()
+    return n_unique > MAX_GROUP_LEVELS
+
+
+_is_continuous = is_continuous_attribute
 
 
 def encode_groups(
@@ -336,13 +353,142 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _check_prot_columns(X, prot_attr):
-    """Return the list of protected column identifiers, checking they exist in ``X``."""
-    cols = list(prot_attr) if isinstance(prot_attr, (list, tuple, np.ndarray, pd.Index)) else [
-        prot_attr
-    ]
-    if len(cols) == 0:
+@dataclass(frozen=True)
+class Binned:
+    """Groups from a numeric column cut at fixed edges, usable wherever ``prot_attr`` is.
+
+    ``Binned("age", [25, 45])`` makes three groups of the column ``age``: ``"<25"``,
+    ``"[25, 45)"`` and ``">=45"`` (with ``right=True`` the intervals are closed on the right:
+    ``"<=25"``, ``"(25, 45]"``, ``">45"``). The edges are fixed numbers, so ``fit`` and
+    ``predict`` cut the same way; :meth:`quantiles` computes edges from data once (e.g. on
+    the training set) and returns a spec with those edges. The spec is a plain, frozen,
+    picklable value: it clones, pickles and sits in a ``GridSearchCV`` grid.
+
+    Parameters
+    ----------
+    column : str or int
+        Column name of a DataFrame ``X``, or integer index of an array.
+    edges : sequence of float
+        Strictly increasing, finite cut points (at least one).
+    labels : sequence of str, optional
+        One label per interval (``len(edges) + 1``); default as above.
+    right : bool, default=False
+        Intervals closed on the right instead of the left.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fairkit._protected import Binned, resolve_protected
+    >>> X = pd.DataFrame({"age": [19, 30, 44, 45, 70], "x": range(5)})
+    >>> resolve_protected(X, prot_attr=Binned("age", [25, 45])).groups.labels
+    ['<25', '[25, 45)', '>=45']
+    """
+
+    column: object
+    edges: tuple
+    labels: tuple | None = None
+    right: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.column, (list, tuple, np.ndarray, Binned)) or self.column is None:
+            raise ValueError(
+                f"Binned column must be one column name or index, got {self.column!r}."
+            )
+        try:
+            edges = tuple(float(e) for e in np.atleast_1d(np.asarray(self.edges, dtype=float)))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Binned edges must be numbers, got {self.edges!r}.") from exc
+        if len(edges) == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+            raise ValueError(
+                f"Binned edges must be finite and strictly increasing (at least one), got "
+                f"{self.edges!r}."
+            )
+        object.__setattr__(self, "edges", edges)
+        if self.labels is not None:
+            labels = tuple(str(v) for v in self.labels)
+            if len(labels) != len(edges) + 1 or len(set(labels)) != len(labels):
+                raise ValueError(
+                    f"Binned labels must be {len(edges) + 1} distinct names (one per interval "
+                    f"of edges {list(edges)}), got {list(self.labels)!r}."
+                )
+            object.__setattr__(self, "labels", labels)
+
+    @classmethod
+    def quantiles(cls, column, values, q, **kwargs):
+        """A spec whose edges are the ``q``-quantiles of ``values`` (an int: equal-count bins)."""
+        qs = np.linspace(0, 1, int(q) + 1)[1:-1] if np.ndim(q) == 0 else np.asarray(q)
+        edges = np.unique(np.quantile(np.asarray(values, dtype=float), qs))
+        return cls(column, tuple(edges), **kwargs)
+
+    def interval_labels(self) -> list[str]:
+        if self.labels is not None:
+            return list(self.labels)
+        e = [f"{v:g}" for v in self.edges]
+        lo, hi = ("<=", ">") if self.right else ("<", ">=")
+        inner = [
+            (f"({a}, {b}]" if self.right else f"[{a}, {b})") for a, b in zip(e[:-1], e[1:])
+        ]
+        return [f"{lo}{e[0]}", *inner, f"{hi}{e[-1]}"]
+
+    def cut(self, values, *, name="prot_attr") -> pd.Categorical:
+        """The group of each value, as an ordered categorical of interval labels."""
+        series = pd.Series(values)
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            raise ValueError(
+                f"{name}: Binned({self.column!r}, ...) needs a numeric column; column "
+                f"{self.column!r} has dtype {series.dtype}."
+            )
+        arr = series.to_numpy(dtype=float)
+        if not np.isfinite(arr[~np.isnan(arr)]).all():
+            raise ValueError(f"{name}: column {self.column!r} contains inf; cannot bin it.")
+        side = "left" if self.right else "right"
+        codes = np.searchsorted(np.asarray(self.edges), arr, side=side)
+        codes = np.where(np.isnan(arr), -1, codes)
+        return pd.Categorical.from_codes(codes, categories=self.interval_labels(), ordered=True)
+
+
+def check_prot_attr(prot_attr) -> list:
+    """``prot_attr`` as a list of column names, integer indices and :class:`Binned` specs.
+
+    The one rule for every estimator: a name (str), an index (int), a :class:`Binned`, or a
+    non-empty list / tuple / array of those. Anything else raises ``ValueError`` naming it.
+    """
+    if isinstance(prot_attr, (list, tuple, np.ndarray, pd.Index)):
+        items = list(np.asarray(prot_attr, dtype=object).ravel()) if isinstance(
+            prot_attr, (np.ndarray, pd.Index)) else list(prot_attr)
+    else:
+        items = [prot_attr]
+    if len(items) == 0:
         raise ValueError("prot_attr is empty; give at least one column name or index.")
+    out = []
+    for item in items:
+        if isinstance(item, np.generic):
+            item = item.item()
+        if isinstance(item, bool) or not isinstance(item, (str, Integral, Binned)):
+            raise ValueError(
+                f"prot_attr={_param_repr(prot_attr)} is not valid: each entry must be a column "
+                f"name (str), a column index (int) or a Binned spec; got {item!r} "
+                f"({type(item).__name__})."
+            )
+        out.append(item)
+    return out
+
+
+def _check_prot_columns(X, prot_attr):
+    """Return the list of protected column identifiers, checking they exist in ``X``.
+
+    :class:`Binned` entries are returned with their column resolved.
+    """
+    items = check_prot_attr(prot_attr)
+    cols = [it.column if isinstance(it, Binned) else it for it in items]
+    resolved = _resolve_columns(X, cols, prot_attr)
+    return [
+        replace(it, column=c) if isinstance(it, Binned) else c
+        for it, c in zip(items, resolved, strict=True)
+    ]
+
+
+def _resolve_columns(X, cols, prot_attr):
     if isinstance(X, pd.DataFrame):
         missing = [c for c in cols if c not in X.columns]
         if missing:
@@ -375,16 +521,32 @@ def _check_prot_columns(X, prot_attr):
     return [int(c) % n_features if n_features else int(c) for c in cols]
 
 
+def source_columns(cols) -> list:
+    """The columns of ``X`` behind resolved ``prot_attr`` entries (Binned -> its column)."""
+    return [c.column if isinstance(c, Binned) else c for c in cols]
+
+
 def _take_columns(X, cols) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
+    data = {}
+    for c in cols:
+        src = c.column if isinstance(c, Binned) else c
+        if isinstance(X, pd.DataFrame):
+            values = X[src].reset_index(drop=True)
+            key = str(src)
+        elif hasattr(X, "toarray"):  # scipy sparse
+            values = np.asarray(X[:, [src]].toarray()).ravel()
+            key = f"x{src}"
+        else:
+            values = np.asarray(X)[:, src]
+            key = f"x{src}"
+        data[key] = c.cut(values) if isinstance(c, Binned) else values
+    if isinstance(X, pd.DataFrame) and not any(isinstance(c, Binned) for c in cols):
         return X.loc[:, cols].reset_index(drop=True)
-    if hasattr(X, "toarray"):  # scipy sparse
-        return pd.DataFrame({f"x{c}": np.asarray(X[:, [c]].toarray()).ravel() for c in cols})
-    arr = np.asarray(X)
-    return pd.DataFrame({f"x{c}": arr[:, c] for c in cols})
+    return pd.DataFrame(data)
 
 
 def _drop_columns(X, cols):
+    cols = source_columns(cols)
     if isinstance(X, pd.DataFrame):
         return X.drop(columns=cols)
     if hasattr(X, "tocsc"):
@@ -457,12 +619,12 @@ def resolve_protected(
             values = sf_frame
     groups = None
     if require_groups:
-        name = "sensitive_features" if prot_attr is None else f"prot_attr={prot_attr!r}"
+        name = "sensitive_features" if prot_attr is None else f"prot_attr={_param_repr(prot_attr)}"
         groups = _encode_frame(values, name=name, min_groups=min_groups)
     elif not any(_is_continuous(values[c]) for c in values.columns):
         groups = _encode_frame(values, name="sensitive_features", min_groups=min_groups)
     X_out = _drop_columns(X, cols) if (drop and cols) else X
-    return ProtectedData(X=X_out, values=values, groups=groups, columns=cols)
+    return ProtectedData(X=X_out, values=values, groups=groups, columns=source_columns(cols))
 
 
 def _frames_agree(a: pd.DataFrame, b: pd.DataFrame) -> bool:

@@ -7,28 +7,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from fairlearn.postprocessing import ThresholdOptimizer as _FairlearnThresholdOptimizer
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin
-from ._meta import (
-    BinarizedEstimator,
-    binary_target,
-    check_input,
-    classifier_tags,
-    fit_or_check_estimator,
-    labels_from01,
-    proba_columns,
-    resolve_groups,
-)
+from ..base import BasePostProcessor
+from ..utils._docstring import fair_docstring
+from ..utils._outputs import BinarizedEstimator
 
 __all__ = ["ThresholdOptimizer"]
 
 
-class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
-                         BaseEstimator):
+@fair_docstring
+class ThresholdOptimizer(BasePostProcessor):
     r"""Group-specific (randomised) thresholds on a model's scores, via fairlearn.
 
     Wraps :class:`fairlearn.postprocessing.ThresholdOptimizer` so that it reads group
@@ -48,12 +38,8 @@ class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, Classifier
 
     Parameters
     ----------
-    estimator : estimator object
-        The model to post-process; a whole ``Pipeline`` on raw data is fine. It receives
-        ``X`` as given (protected columns included unless ``drop_prot_attr=True``).
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``; None means ``sensitive_features`` is routed to ``fit``
-        and ``predict``.
+    {estimator}
+    {prot_attr}
     constraints : str, default="demographic_parity"
         One of fairlearn's: ``"demographic_parity"``, ``"equalized_odds"``,
         ``"true_positive_rate_parity"``, ``"false_positive_rate_parity"``,
@@ -67,19 +53,17 @@ class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, Classifier
         Size of fairlearn's grid over the constraint metric.
     flip : bool, default=False
         Allow decisions that flip the score's direction.
-    prefit : bool, default=False
-        Use ``estimator`` as already fitted instead of fitting a clone.
+    {prefit}
     predict_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
-        Which method of ``estimator`` gives the scores.
+        Which method of ``estimator`` gives the scores. With ``"predict"`` a classifier's
+        labels are read as 0/1 (1 = ``pos_label``) and any other output (a regressor's
+        values, a scorer's scores) is thresholded as it is.
     tol : float or None, default=None
         Relaxed constraints (fairlearn >= 0.13): the constraint metric may differ by up to
         ``tol`` across groups. Not for ``"equalized_odds"``.
-    pos_label : scalar, default=None
-        The favourable label; None means the greater of the two classes.
-    drop_prot_attr : bool, default=False
-        Remove the ``prot_attr`` columns from ``X`` before passing it to ``estimator``.
-    random_state : int, RandomState or None, default=None
-        Seed of the randomised predictions; an int gives the same predictions on every call.
+    {pos_label}
+    {drop_prot_attr}
+    {random_state}
 
     Attributes
     ----------
@@ -89,6 +73,8 @@ class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, Classifier
         The fitted fairlearn object; its groups are fairkit's group codes ``0 .. k-1``.
     groups_ : list
         Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
     classes_ : ndarray of shape (2,)
     pos_label_ : scalar
     n_features_in_ : int
@@ -96,6 +82,7 @@ class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, Classifier
 
     Notes
     -----
+    ``sample_weight`` is refused: fairlearn's threshold search has no weighted form.
     A group that does not occur in ``fit`` has no thresholds: ``predict`` raises a
     ``ValueError`` naming it. Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
     back; ``predict_proba`` gives the probability with which the randomised rule outputs
@@ -159,52 +146,44 @@ class ThresholdOptimizer(ProtectedAttributeMixin, MetaEstimatorMixin, Classifier
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    def fit(self, X, y, sensitive_features=None, **fit_params):
+    _estimator_output = None  # fairlearn reads the scores through predict_method
+    # fairlearn's threshold search has no weighted form
+    _rule_accepts_sample_weight = False
+
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Fit the model (unless ``prefit``) and the group thresholds.
+
+        ``sample_weight`` is refused (the threshold search has no weighted form); route
+        weights to the wrapped model alone with metadata routing.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), binary
-        sensitive_features : array-like, optional
+        sensitive_features : array-like, default=None
             Protected attribute(s), if not read from ``X`` through ``prot_attr``.
         **fit_params : dict
-            Passed to ``estimator.fit``.
+            Passed to ``estimator.fit`` (routed when metadata routing is enabled).
 
         Returns
         -------
         self
         """
-        self._validate_params()
-        X = check_input(self, X, reset=True)
-        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y01)
-        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
+        return super().fit(X, y, sensitive_features=sensitive_features, **fit_params)
+
+    def _fit_rule(self, X_model, y01, codes, sample_weight):
         self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
             estimator=BinarizedEstimator(self.estimator_, self.pos_label_),
             constraints=self.constraints, objective=self.objective,
             grid_size=self.grid_size, flip=self.flip, prefit=True,
             predict_method=self.predict_method, tol=self.tol,
         ).fit(X_model, y01, sensitive_features=codes)
-        return self
 
-    def _positive_probability(self, X, sensitive_features):
-        check_is_fitted(self)
-        X = check_input(self, X, reset=False)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
+    def _positive_probability(self, X_model, codes):
         pmf = self.threshold_optimizer_._pmf_predict(X_model, sensitive_features=codes)
         return np.asarray(pmf)[:, 1]
 
-    def predict_proba(self, X, sensitive_features=None):
-        """Probability of each class under the randomised threshold rule."""
-        p = self._positive_probability(X, sensitive_features)
-        return proba_columns(self.classes_, self.pos_label_, p)
-
-    def predict(self, X, sensitive_features=None):
-        """Randomised predictions, drawn as fairlearn does with ``random_state``."""
-        p = self._positive_probability(X, sensitive_features)
-        rng = check_random_state(self.random_state)
-        return labels_from01(self.classes_, self.pos_label_, p >= rng.rand(len(p)))
-
-    def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__(), self.estimator)
+    def _predict01(self, X_model, codes):
+        # fairlearn's draw: favourable where p >= u, u ~ U[0, 1) from random_state
+        p = self._positive_probability(X_model, codes)
+        return p >= check_random_state(self.random_state).rand(len(p))

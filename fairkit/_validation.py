@@ -1,0 +1,330 @@
+"""One validator for every fairkit estimator: ``X``, ``y``, weights and the protected
+attribute, checked together.
+
+:func:`validate_fair_data` is fairkit's counterpart of scikit-learn's ``validate_data``: it
+checks the input of ``fit`` / ``predict`` / ``transform`` once, resolves the protected
+attribute through :mod:`fairkit._protected`, records (``reset=True``) or checks
+(``reset=False``) the fitted layout, and returns everything a method needs in one
+:class:`FairData`. No estimator checks ``X`` on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+)
+
+from ._protected import GroupEncoding, ProtectedData, _param_repr, resolve_protected
+
+__all__ = ["FairData", "validate_fair_data", "check_binary_target", "map_to_fitted_groups",
+           "same_label"]
+
+
+@dataclass
+class FairData:
+    """What :func:`validate_fair_data` returns.
+
+    Attributes
+    ----------
+    X : ndarray, sparse matrix or DataFrame
+        The model matrix: protected columns removed when ``drop`` was true; a float array
+        when ``features="numeric"``; otherwise ``X`` as given (DataFrames untouched).
+    y : ndarray or None
+        The target; for ``target="binary"`` the 0/1 target (1 = the favourable label).
+    groups : GroupEncoding or None
+        Group codes; at predict time (``reset=False``) the codes are those learned in
+        ``fit``, so ``groups.codes`` indexes arrays of per-group parameters directly.
+    protected : ProtectedData or None
+        The raw protected attributes (continuous ones included) and their columns.
+    sample_weight : ndarray or None
+    feature_idx, prot_idx : list of int
+        Positions in the original ``X`` of the model columns and of the protected columns.
+    """
+
+    X: object
+    y: object = None
+    groups: GroupEncoding | None = None
+    protected: ProtectedData | None = None
+    sample_weight: np.ndarray | None = None
+    feature_idx: list | None = None
+    prot_idx: list | None = None
+
+    @property
+    def codes(self):
+        return None if self.groups is None else self.groups.codes
+
+
+def same_label(a, b) -> bool:
+    """``a == b`` for labels of any type (never raises)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _key(label):
+    # 1 and 1.0 and np.int64(1) are the same group; strings stay strings.
+    if isinstance(label, tuple):
+        return tuple(_key(v) for v in label)
+    if isinstance(label, (bool, np.bool_)):
+        return int(label)
+    if isinstance(label, (int, float, np.number)):
+        return float(label)
+    return label
+
+
+def map_to_fitted_groups(groups: GroupEncoding, fitted_labels, *, where="predict") -> np.ndarray:
+    """Map group codes seen now onto the codes learned in ``fit``.
+
+    Returns an array of fit-time codes, one per sample. A group that did not occur during
+    ``fit`` raises ``ValueError`` naming the group, since no rule was learned for it.
+    """
+    index = {_key(lab): i for i, lab in enumerate(fitted_labels)}
+    lookup = np.empty(groups.n_groups, dtype=np.intp)
+    for code, lab in enumerate(groups.labels):
+        k = _key(lab)
+        if k not in index:
+            raise ValueError(
+                f"Group {lab!r} of the protected attribute was not seen during fit "
+                f"(fitted groups: {list(fitted_labels)!r}); cannot {where} for it."
+            )
+        lookup[code] = index[k]
+    return lookup[groups.codes]
+
+
+def check_binary_target(est, y, pos_label):
+    """Check a binary classification target; return ``(classes, pos_label, y01)``.
+
+    ``pos_label`` None means the greater of the two classes (``classes[1]``). A target with
+    other than two classes, or a ``pos_label`` that is not one of them, raises naming it.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) != 2:
+        kind = type_of_target(y)
+        raise ValueError(
+            f"Only binary classification is supported by {type(est).__name__}: y has "
+            f"{len(classes)} class(es) {classes.tolist()[:10]} (type {kind!r})."
+        )
+    if pos_label is None:
+        pos = classes[1]
+    else:
+        matches = [c for c in classes if same_label(c, pos_label)]
+        if not matches:
+            raise ValueError(
+                f"pos_label={_param_repr(pos_label)} is not one of the classes of y "
+                f"{classes.tolist()}."
+            )
+        pos = matches[0]
+    return classes, pos, (y == pos).astype(np.int64)
+
+
+def _check_rows(est, X, accept_sparse):
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {type(est).__name__}."
+            )
+        return X
+    # lists, 1-D or 3-D input, sparse matrices, complex data: scikit-learn's own messages
+    return check_array(X, dtype=None, accept_sparse=accept_sparse, ensure_all_finite=False,
+                       estimator=est, input_name="X")
+
+
+def _numeric(est, X, *, ensure_all_finite, accept_sparse, names):
+    """``X`` as float64, naming a non-numeric column instead of pandas' conversion error."""
+    if isinstance(X, pd.DataFrame):
+        for j, col in enumerate(X.columns):
+            dtype = X.iloc[:, j].dtype
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+                raise ValueError(
+                    f"{type(est).__name__} needs numeric features, but column {col!r} of X "
+                    f"has dtype {dtype}; encode it first (e.g. OneHotEncoder in a "
+                    "ColumnTransformer) or pass it as the protected attribute."
+                )
+    elif isinstance(X, np.ndarray) and X.dtype.kind in "OUS":
+        for j in range(X.shape[1]):
+            try:
+                np.asarray(X[:, j], dtype=np.float64)
+            except (TypeError, ValueError):
+                name = names[j] if names is not None else j
+                raise ValueError(
+                    f"{type(est).__name__} needs numeric features, but column {name!r} of X "
+                    f"holds non-numeric values (e.g. {X[0, j]!r}); encode it first."
+                ) from None
+    return check_array(X, dtype=np.float64, accept_sparse=accept_sparse,
+                       ensure_all_finite=ensure_all_finite, estimator=est, input_name="X",
+                       ensure_min_features=0)
+
+
+def validate_fair_data(
+    est,
+    X,
+    y=None,
+    *,
+    sensitive_features=None,
+    sample_weight=None,
+    reset,
+    protected="groups",
+    min_groups=1,
+    drop=False,
+    features="passthrough",
+    accept_sparse=False,
+    ensure_all_finite=True,
+    target=None,
+    pos_label=None,
+    map_groups=True,
+) -> FairData:
+    """Validate ``X`` (and ``y``, ``sample_weight``, the protected attribute) for ``est``.
+
+    Parameters
+    ----------
+    est : estimator
+        Reads ``est.prot_attr`` (None when only ``sensitive_features`` is used). On
+        ``reset=True`` sets ``n_features_in_``, ``feature_names_in_`` and, when groups are
+        resolved, ``groups_`` and ``prot_attr_names_``; on ``reset=False`` checks them.
+        With ``target="binary"`` and ``reset=True`` it also sets ``classes_`` and
+        ``pos_label_``.
+    X : array-like, sparse matrix or DataFrame
+    y : array-like or None
+    sensitive_features : array-like, optional
+        Routed protected attribute(s), instead of ``prot_attr``.
+    sample_weight : array-like, optional
+        Checked against the number of rows; returned as float array.
+    reset : bool
+        True in ``fit``; False in ``predict`` / ``transform``.
+    protected : {"groups", "values", "columns", "none"}, default="groups"
+        What the method needs: discrete groups (continuous attributes refused), the raw
+        values (continuous allowed, groups when discrete), only the columns (to drop them
+        from the model matrix; nothing is required when no attribute is given), or nothing.
+    min_groups : int, default=1
+        Fewest groups accepted (2 for a method that compares groups in ``fit``).
+    drop : bool, default=False
+        Remove the protected columns of ``X`` from the model matrix.
+    features : {"passthrough", "numeric"}, default="passthrough"
+        ``"passthrough"`` for meta-estimators (the wrapped model encodes raw columns);
+        ``"numeric"`` converts the model matrix to float64 and names any string column.
+    accept_sparse : bool or str or list, default=False
+    ensure_all_finite : bool or "allow-nan", default=True
+        For ``features="numeric"``.
+    target : {None, "binary", "classification", "continuous", "any"}, default=None
+        How ``y`` is checked. ``"binary"`` returns the 0/1 target with 1 = ``pos_label``.
+    pos_label : scalar, optional
+        With ``target="binary"``: the favourable label (None: the greater class).
+    map_groups : bool, default=True
+        On ``reset=False``, map group codes onto the fitted ``groups_`` (an unseen group
+        raises naming it).
+
+    Returns
+    -------
+    FairData
+    """
+    X = _check_rows(est, X, accept_sparse)
+    n_samples = X.shape[0]
+    if y is not None and np.ndim(y) >= 1 and len(y) != n_samples:
+        raise ValueError(f"X has {n_samples} rows but y has {len(y)}.")
+    if protected not in ("groups", "values", "columns", "none"):  # pragma: no cover
+        raise ValueError(f"protected={protected!r}")
+    prot = None
+    prot_attr = getattr(est, "prot_attr", None)
+    if protected != "none" and not (
+        protected == "columns" and prot_attr is None and sensitive_features is None
+    ):
+        if protected == "columns" and prot_attr is None:
+            prot = None
+        else:
+            prot = resolve_protected(
+                X, prot_attr=prot_attr, sensitive_features=sensitive_features,
+                drop=drop, require_groups=(protected == "groups"),
+                min_groups=min_groups if protected in ("groups", "values") else 1,
+            )
+            _check_finite_attributes(prot)
+    _check_feature_names(est, X, reset=reset)
+    _check_n_features(est, X, reset=reset)
+
+    n_cols = X.shape[1]
+    prot_idx = []
+    if prot is not None and prot.columns:
+        if isinstance(X, pd.DataFrame):
+            prot_idx = [X.columns.get_loc(c) for c in prot.columns]
+        else:
+            prot_idx = [int(c) % n_cols for c in prot.columns]
+    dropped = set(prot_idx) if drop else set()
+    feature_idx = [j for j in range(n_cols) if j not in dropped]
+    X_model = prot.X if prot is not None else X
+
+    if features == "numeric":
+        if len(feature_idx) == 0:
+            raise ValueError(
+                f"{type(est).__name__} needs at least one feature besides the protected "
+                f"column(s) {prot.columns if prot is not None else []}; X has {n_cols} "
+                "feature(s)."
+            )
+        names = getattr(est, "feature_names_in_", None)
+        names = [names[j] for j in feature_idx] if names is not None else None
+        X_model = _numeric(est, X_model, ensure_all_finite=ensure_all_finite,
+                           accept_sparse=accept_sparse, names=names)
+
+    y_out = None
+    if target is not None:
+        y_out = _check_target(est, y, target, pos_label, reset)
+
+    groups = prot.groups if prot is not None else None
+    if groups is not None:
+        if reset:
+            est.groups_ = list(groups.labels)
+            est.prot_attr_names_ = list(groups.names)
+        elif map_groups and hasattr(est, "groups_"):
+            codes = map_to_fitted_groups(groups, est.groups_)
+            groups = GroupEncoding(codes=codes, labels=list(est.groups_), names=groups.names)
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    return FairData(X=X_model, y=y_out, groups=groups, protected=prot,
+                    sample_weight=sample_weight, feature_idx=feature_idx, prot_idx=prot_idx)
+
+
+def _check_finite_attributes(prot):
+    for col in prot.values.columns:
+        v = prot.values[col]
+        if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v) and \
+                not np.isfinite(v.to_numpy(float)).all():
+            raise ValueError(
+                f"The protected attribute {col!r} contains inf; protected values must be finite."
+            )
+
+
+def _check_target(est, y, target, pos_label, reset):
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None."
+        )
+    if target == "binary":
+        classes, pos, y01 = check_binary_target(est, y, pos_label)
+        if reset:
+            est.classes_, est.pos_label_ = classes, pos
+        return y01
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if target == "classification":
+        check_classification_targets(y)
+    elif target == "continuous":
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    return y

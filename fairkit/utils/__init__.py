@@ -1,0 +1,1 @@
+"""Internal utilities shared by fairkit's estimators (docstring fragments)."""

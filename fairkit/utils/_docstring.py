@@ -1,0 +1,88 @@
+"""One wording of the parameters every fairkit estimator shares, substituted into docstrings.
+
+Like imbalanced-learn's ``Substitution``: a docstring holds ``{prot_attr}`` (indented by 4
+spaces, on a line of its own) and the decorator replaces it with the shared fragment, so
+``prot_attr``, ``sensitive_features``, ``priv_group``, ``pos_label``, ``random_state``,
+``drop_prot_attr`` and ``sample_weight`` are described once for the whole package.
+``tests/test_docstrings.py`` checks that every public estimator documents exactly the
+parameters of its signature.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+__all__ = ["Substitution", "DOC_FRAGMENTS", "fair_docstring"]
+
+#: The shared fragments, numpydoc parameter entries without indentation.
+DOC_FRAGMENTS = {
+    "prot_attr": """\
+prot_attr : str, int, Binned or list of those, default=None
+    Protected attribute(s) read from ``X``: column name(s) of a DataFrame, integer
+    column index(es) of an array, or a :class:`fairkit.Binned` spec cutting a numeric
+    column into groups (e.g. age bands). Several attributes form intersectional groups.
+    None means the attribute is passed as ``sensitive_features`` instead (routed with
+    scikit-learn's metadata routing inside a ``Pipeline``).""",
+    "sensitive_features": """\
+sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes), default=None
+    Protected attribute(s) given apart from ``X``; used when ``prot_attr`` is None (if
+    both are given they must agree).""",
+    "priv_group": """\
+priv_group : label or list of labels, default=None
+    The privileged group(s) (AIF360's word): a value of the protected attribute, a tuple
+    of values for intersectional groups (``None`` entries match any value), or a list of
+    such labels.""",
+    "pos_label": """\
+pos_label : scalar, default=None
+    The favourable label; None means the greater of the two classes.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seed of the method's randomness; an int gives the same result on every call.""",
+    "drop_prot_attr": """\
+drop_prot_attr : bool, default=False
+    Remove the ``prot_attr`` column(s) from ``X`` before the model sees it.""",
+    "sample_weight": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    Sample weights; a weighted fit equals a fit on rows repeated by their weight.""",
+    "estimator": """\
+estimator : estimator object
+    The model to post-process; a whole ``Pipeline`` on raw data is fine. It receives
+    ``X`` as given (protected columns included unless ``drop_prot_attr=True``).""",
+    "prefit": """\
+prefit : bool, default=False
+    Use ``estimator`` as already fitted instead of fitting a clone (e.g. to learn the
+    rule on a held-out split).""",
+}
+
+
+class Substitution:
+    """Decorator filling ``{name}`` placeholders of a docstring with shared fragments.
+
+    A placeholder must stand alone on its line; the fragment is indented like it.
+    Braces elsewhere in the docstring are left alone (only known names are replaced).
+    """
+
+    def __init__(self, **fragments):
+        self.fragments = fragments
+
+    def __call__(self, obj):
+        doc = obj.__doc__
+        if doc:
+            obj.__doc__ = _substitute(doc, self.fragments)
+        return obj
+
+
+def _substitute(doc, fragments):
+    out = []
+    for line in doc.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}") and stripped[1:-1] in fragments:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(textwrap.indent(fragments[stripped[1:-1]], indent))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+#: The decorator with every shared fragment.
+fair_docstring = Substitution(**DOC_FRAGMENTS)
