@@ -14,6 +14,7 @@ plotting         matplotlib figures
 __version__ = "0.1.0"
 
 __all__ = [
+    "Binned",
     "__version__",
     "datasets",
     "inprocessing",
@@ -27,6 +28,10 @@ __all__ = [
 
 def __getattr__(name):
     # Subpackages load on first use so `import fairkit` stays fast.
+    if name == "Binned":
+        from ._protected import Binned
+
+        return Binned
     if name in __all__ and name != "__version__":
         import importlib
 
