@@ -1,18 +1,27 @@
 """Group fairness metrics for classification (and mean-prediction gaps for regression).
 
 Every function takes ``(y_true, y_pred, *, sensitive_features, priv_group=None,
-pos_label=1, sample_weight=None)`` and reduces the data to weighted per-group confusion
+method=None, pos_label=1, sample_weight=None)`` and reduces the data to weighted per-group confusion
 counts with one :func:`numpy.bincount` (:class:`fairkit.metrics.GroupCounts`), then computes
 the metric from those counts. There is no Python loop over rows or groups' rows.
 
 Comparing groups
 ----------------
-* ``priv_group`` given (AIF360's convention): the privileged group(s) against all other
-  groups pooled. A difference is :math:`r_{unpriv} - r_{priv}`, a ratio
-  :math:`r_{unpriv} / r_{priv}`.
-* ``priv_group=None`` (fairlearn's ``method="between_groups"``): the worst gap between any
-  two groups, :math:`\\max_g r_g - \\min_g r_g` (so always >= 0), and for ratios
+``method`` names the quantity; fairlearn's two methods and AIF360's one:
+
+* ``method="between_groups"`` (fairlearn's default): the worst gap between any two
+  groups, :math:`\\max_g r_g - \\min_g r_g` (so always >= 0), and for ratios
   :math:`\\min_g r_g / \\max_g r_g` (so in [0, 1]).
+* ``method="to_overall"`` (fairlearn's ``to_overall``): the largest gap between a group and
+  all rows pooled, :math:`\\max_g |r_g - r_{all}|`, and for ratios
+  :math:`\\min_g \\rho(r_g / r_{all})` with :math:`\\rho(x) = \\min(x, 1/x)` (so in [0, 1]).
+* ``priv_group`` given (``method=None`` or ``"privileged"``, AIF360's convention): the
+  privileged group(s) against all other groups pooled. A difference is the signed
+  :math:`r_{unpriv} - r_{priv}`, a ratio :math:`r_{unpriv} / r_{priv}`.
+
+``method=None`` means ``"privileged"`` when ``priv_group`` is given and
+``"between_groups"`` otherwise. ``priv_group`` together with ``"between_groups"`` or
+``"to_overall"``, and ``"privileged"`` without ``priv_group``, raise ``ValueError``.
 
 Several columns in ``sensitive_features`` give intersectional groups (one group per
 observed combination); ``priv_group`` may then be a tuple such as ``("Male", "White")``, a
@@ -35,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .._protected import _param_repr, privileged_mask
+from ..utils._docstring import fair_docstring
 from .streaming import (
     _AGG_METRICS,
     GROUP_METRICS,
@@ -42,6 +52,7 @@ from .streaming import (
     _compare,
     per_class_counts,
     prepare_arrays,
+    resolve_method,
 )
 
 __all__ = [
@@ -114,10 +125,16 @@ _PARAMS_DOC = """
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Protected attribute(s): array, list, Series, 2-D array or DataFrame. Several columns
         give intersectional groups.
-    priv_group : label or list of labels, optional
-        Privileged group(s). Given: unprivileged (all other groups pooled) compared with
-        privileged, AIF360's sign convention. None: worst gap between any two groups
-        (fairlearn's ``between_groups``).
+    {priv_group}
+        Given: unprivileged (all other groups pooled) compared with privileged, AIF360's
+        signed form (``method="privileged"``).
+    method : {{None, "between_groups", "to_overall", "privileged"}}, default=None
+        Which gap is computed. ``"between_groups"``: largest minus smallest group value
+        (ratio: smallest over largest); ``"to_overall"``: largest absolute gap of a group
+        to the value on all rows (ratio: smallest group/overall ratio, each taken <= 1),
+        as fairlearn's ``method``; ``"privileged"``: unprivileged minus (over)
+        privileged, needs ``priv_group``. None: ``"privileged"`` if ``priv_group`` is
+        given, else ``"between_groups"``.
     pos_label : scalar, default=1
         Favourable label; for multiclass targets the class compared one-vs-rest.
     sample_weight : array-like of shape (n_samples,), optional
@@ -128,13 +145,19 @@ _PARAMS_DOC = """
     Returns
     -------
     float
+        The gap of the comparison ``method`` names: for rates >= 0 (difference) or in
+        [0, 1] (ratio) with ``"between_groups"``/``"to_overall"``; signed unprivileged
+        minus (over) privileged with ``"privileged"`` (the equalized-odds metrics fold
+        it, see their Notes).
 
     Raises
     ------
     ValueError
         On a length mismatch, missing values in ``sensitive_features``, fewer than two
-        groups, a ``priv_group`` that does not occur, or a ``pos_label`` that occurs in
-        neither ``y_true`` nor ``y_pred``.
+        groups, a ``priv_group`` that does not occur, a ``pos_label`` that occurs in
+        neither ``y_true`` nor ``y_pred``, an unknown ``method``, ``priv_group`` together
+        with ``method="between_groups"``/``"to_overall"``, or ``method="privileged"``
+        without ``priv_group``.
 """
 
 _AGG_DOC = """
@@ -152,6 +175,7 @@ def _docstring(name, summary, math, notes, see_also, base_rates_ok, examples="")
     params = _PARAMS_DOC.format(
         y_true_note=y_true_note, y_pred_note=y_pred_note,
         agg_doc=_AGG_DOC if name in _AGG_METRICS else "",
+        priv_group="{priv_group}",
     )
     doc = f"""{summary}
 
@@ -189,41 +213,51 @@ def _docstring(name, summary, math, notes, see_also, base_rates_ok, examples="")
 def _make(name, summary, math, *, notes="", see_also="", base_rates_ok=False, examples=""):
     if name in _AGG_METRICS:
 
-        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
-                   sample_weight=None, zero_division=np.nan, agg="worst_case"):
+        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, method=None,
+                   pos_label=1, sample_weight=None, zero_division=np.nan, agg="worst_case"):
+            resolve_method(method, priv_group)  # a bad combination fails before any work
             counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
                                   pos_label=pos_label, sample_weight=sample_weight)
-            return counts.metric(name, priv_group=priv_group, zero_division=zero_division,
-                                 agg=agg)
+            return counts.metric(name, priv_group=priv_group, method=method,
+                                 zero_division=zero_division, agg=agg)
 
     elif base_rates_ok:
 
-        def metric(y_true, y_pred=None, *, sensitive_features, priv_group=None, pos_label=1,
-                   sample_weight=None, zero_division=np.nan):
+        def metric(y_true, y_pred=None, *, sensitive_features, priv_group=None, method=None,
+                   pos_label=1, sample_weight=None, zero_division=np.nan):
+            resolve_method(method, priv_group)
             if y_pred is None:
                 y_pred = y_true
             counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
                                   pos_label=pos_label, sample_weight=sample_weight)
-            return counts.metric(name, priv_group=priv_group, zero_division=zero_division)
+            return counts.metric(name, priv_group=priv_group, method=method,
+                                 zero_division=zero_division)
 
     else:
 
-        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
-                   sample_weight=None, zero_division=np.nan):
+        def metric(y_true, y_pred, *, sensitive_features, priv_group=None, method=None,
+                   pos_label=1, sample_weight=None, zero_division=np.nan):
+            resolve_method(method, priv_group)
             counts = group_counts(y_true, y_pred, sensitive_features=sensitive_features,
                                   pos_label=pos_label, sample_weight=sample_weight)
-            return counts.metric(name, priv_group=priv_group, zero_division=zero_division)
+            return counts.metric(name, priv_group=priv_group, method=method,
+                                 zero_division=zero_division)
 
     metric.__name__ = metric.__qualname__ = name
     metric.__module__ = __name__
     metric.__doc__ = _docstring(name, summary, math, notes, see_also, base_rates_ok, examples)
-    return metric
+    return fair_docstring(metric)
 
 
-_DIFF = r"r_{{unpriv}} - r_{{priv}} \quad\text{{or}}\quad \max_g r_g - \min_g r_g"
+# between_groups; to_overall; privileged
+_DIFF = (
+    r"\max_g r_g - \min_g r_g;\quad \max_g |r_g - r_{{all}}|;\quad "
+    r"r_{{unpriv}} - r_{{priv}}"
+)
 _RATIO = (
-    r"\frac{{r_{{unpriv}}}}{{r_{{priv}}}} \quad\text{{or}}\quad "
-    r"\frac{{\min_g r_g}}{{\max_g r_g}}"
+    r"\frac{{\min_g r_g}}{{\max_g r_g}};\quad "
+    r"\min_g \min\Big(\frac{{r_g}}{{r_{{all}}}}, \frac{{r_{{all}}}}{{r_g}}\Big);\quad "
+    r"\frac{{r_{{unpriv}}}}{{r_{{priv}}}}"
 )
 
 
@@ -250,7 +284,9 @@ statistical_parity_difference = _make(
     _DIFF.format() + rf", \quad r = {_SR}",
     see_also="disparate_impact_ratio, demographic_parity_difference (same function)",
     notes="Equals AIF360's ``statistical_parity_difference`` with ``priv_group`` and "
-    "fairlearn's ``demographic_parity_difference`` without it. A value of 0 is parity.",
+    "fairlearn's ``demographic_parity_difference(method=...)`` with ``method`` "
+    "``'between_groups'`` (the default without ``priv_group``) or ``'to_overall'``. A "
+    "value of 0 is parity.",
     base_rates_ok=True,
     examples="""
     >>> from fairkit.metrics import statistical_parity_difference
@@ -262,6 +298,9 @@ statistical_parity_difference = _make(
     -0.3333
     >>> round(statistical_parity_difference(y_true, y_pred, sensitive_features=sex), 4)
     0.3333
+    >>> round(statistical_parity_difference(y_true, y_pred, sensitive_features=sex,
+    ...                                     method="to_overall"), 4)  # |1/3 - 1/2|
+    0.1667
 """,
 )
 disparate_impact_ratio = _make(
@@ -270,8 +309,9 @@ disparate_impact_ratio = _make(
     _RATIO.format() + rf", \quad r = {_SR}",
     see_also="statistical_parity_difference, demographic_parity_ratio (same function)",
     notes="Equals AIF360's ``disparate_impact_ratio`` with ``priv_group`` and fairlearn's "
-    "``demographic_parity_ratio`` without it. The US 'four-fifths rule' flags values "
-    "below 0.8.",
+    "``demographic_parity_ratio(method=...)`` with ``method`` ``'between_groups'`` or "
+    "``'to_overall'``. The US 'four-fifths rule' flags values below 0.8 (of the "
+    "``'between_groups'`` or ``'privileged'`` ratio).",
     base_rates_ok=True,
 )
 demographic_parity_difference = _make(
@@ -317,26 +357,29 @@ false_negative_rate_difference, false_negative_rate_ratio = _rate_pair(
 average_odds_difference = _make(
     "average_odds_difference",
     "Average odds difference: mean of the TPR gap and the FPR gap.",
-    r"\tfrac12\big[(TPR_u - TPR_p) + (FPR_u - FPR_p)\big] \quad\text{or}\quad "
-    r"\tfrac12\big[(\max_g - \min_g) TPR_g + (\max_g - \min_g) FPR_g\big]",
+    r"\tfrac12\big[\Delta TPR + \Delta FPR\big], \quad \Delta r = \max_g r_g - \min_g r_g;"
+    r"\quad \max_g |r_g - r_{all}|; \quad r_u - r_p",
     notes="With ``priv_group`` this is AIF360's signed ``average_odds_difference``; "
-    "without it, it equals fairlearn's ``equalized_odds_difference(agg='mean')``.",
+    "with ``method='between_groups'`` or ``'to_overall'`` it equals fairlearn's "
+    "``equalized_odds_difference(agg='mean', method=...)``.",
 )
 equalized_odds_difference = _make(
     "equalized_odds_difference",
     "Equalized odds difference: the larger of the TPR gap and the FPR gap (>= 0).",
-    r"\max\big(|TPR_u - TPR_p|, |FPR_u - FPR_p|\big) \quad\text{or}\quad "
-    r"\max\big((\max_g - \min_g) TPR_g, (\max_g - \min_g) FPR_g\big)",
-    notes="Without ``priv_group`` this is fairlearn's ``equalized_odds_difference``. "
+    r"\max\big(|\Delta TPR|, |\Delta FPR|\big), \quad \Delta r = \max_g r_g - \min_g r_g;"
+    r"\quad \max_g |r_g - r_{all}|; \quad r_u - r_p",
+    notes="With ``method='between_groups'`` (the default without ``priv_group``) or "
+    "``'to_overall'`` this is fairlearn's ``equalized_odds_difference(method=...)``. "
     "With ``priv_group`` the two gaps are unprivileged minus privileged, taken in absolute "
     "value, so the result is >= 0 either way. Hardt, Price and Srebro (2016).",
 )
 equalized_odds_ratio = _make(
     "equalized_odds_ratio",
     "Equalized odds ratio: the smaller of the TPR ratio and the FPR ratio (in [0, 1]).",
-    r"\min\big(\rho(TPR), \rho(FPR)\big), \quad \rho(r) = \min(r_u / r_p, r_p / r_u) "
-    r"\quad\text{or}\quad \min_g r_g / \max_g r_g",
-    notes="Without ``priv_group`` this is fairlearn's ``equalized_odds_ratio``. With "
+    r"\min\big(\rho(TPR), \rho(FPR)\big), \quad \rho(r) = \min_g r_g / \max_g r_g;"
+    r"\quad \min_g \min(r_g / r_{all}, r_{all} / r_g); \quad \min(r_u / r_p, r_p / r_u)",
+    notes="With ``method='between_groups'`` (the default without ``priv_group``) or "
+    "``'to_overall'`` this is fairlearn's ``equalized_odds_ratio(method=...)``. With "
     "``priv_group`` each ratio unpriv/priv is folded to min(r, 1/r) so 1 means parity and "
     "smaller is worse, as without it.",
 )
@@ -386,7 +429,7 @@ def selection_rate(y_true, y_pred, *, sensitive_features=None, pos_label=1,
     return counts.by_group()["selection_rate"].rename("selection_rate")
 
 
-def per_class(metric, y_true, y_pred, *, sensitive_features, priv_group=None,
+def per_class(metric, y_true, y_pred, *, sensitive_features, priv_group=None, method=None,
               sample_weight=None, classes=None, zero_division=np.nan, **kwargs):
     """A group metric for every class of a multiclass target, one-vs-rest.
 
@@ -398,10 +441,11 @@ def per_class(metric, y_true, y_pred, *, sensitive_features, priv_group=None,
         One of this module's group metrics (e.g. :func:`equal_opportunity_difference`)
         or its name.
     y_true, y_pred : array-like of shape (n_samples,)
-    sensitive_features, priv_group, sample_weight, zero_division
+    sensitive_features, priv_group, method, sample_weight, zero_division
         As in the group metrics.
     classes : array-like, optional
         Classes to report, default the sorted union of ``y_true`` and ``y_pred`` values.
+        Each must occur in ``y_true`` or ``y_pred`` (as ``pos_label`` must).
     **kwargs
         ``agg`` for the equalized-odds metrics.
 
@@ -425,17 +469,27 @@ def per_class(metric, y_true, y_pred, *, sensitive_features, priv_group=None,
             f"metric={_param_repr(metric)} is not a fairkit group metric; choose one of "
             f"{sorted(GROUP_METRICS)}."
         )
+    resolve_method(method, priv_group)
     by_class = per_class_counts(y_true, y_pred, sensitive_features=sensitive_features,
                                 sample_weight=sample_weight, classes=classes)
+    unseen = [c for c, counts in by_class.items() if not counts.pos_label_seen]
+    if unseen:
+        raise ValueError(
+            f"classes={_param_repr(list(by_class), 120)} includes "
+            f"{_param_repr(unseen, 120)}, which occur(s) in neither y_true nor y_pred; "
+            "a metric for an absent class is meaningless, so leave it out of classes."
+        )
     values = {
-        c: counts.metric(name, priv_group=priv_group, zero_division=zero_division, **kwargs)
+        c: counts.metric(name, priv_group=priv_group, method=method,
+                         zero_division=zero_division, **kwargs)
         for c, counts in by_class.items()
     }
     return pd.Series(values, name=name, dtype=float)
 
 
-def _mean_prediction_gap(kind, y_true, y_pred, sensitive_features, priv_group,
+def _mean_prediction_gap(kind, y_true, y_pred, sensitive_features, priv_group, method,
                          sample_weight, zero_division):
+    method = resolve_method(method, priv_group)
     y_true, y_pred, groups, w = prepare_arrays(
         y_true, y_pred, sensitive_features, sample_weight, min_groups=2
     )
@@ -446,23 +500,28 @@ def _mean_prediction_gap(kind, y_true, y_pred, sensitive_features, priv_group,
     w = np.ones(len(y_pred)) if w is None else w
     num = np.bincount(groups.codes, weights=w * y_pred, minlength=groups.n_groups)
     den = np.bincount(groups.codes, weights=w, minlength=groups.n_groups)
-    if priv_group is not None:
+    overall = num.sum() / den.sum() if den.sum() > 0 else np.nan
+    if method == "privileged":
         priv = privileged_mask(groups, priv_group)
         num = np.array([num[~priv].sum(), num[priv].sum()])
         den = np.array([den[~priv].sum(), den[priv].sum()])
     with np.errstate(divide="ignore", invalid="ignore"):
         means = np.where(den > 0, num / den, np.nan)
-    return float(_compare(means, kind, priv_group is not None, zero_division))
+    return float(_compare(means, kind, method, zero_division, overall))
 
 
 def mean_prediction_difference(y_true, y_pred, *, sensitive_features, priv_group=None,
-                               sample_weight=None, zero_division=np.nan):
+                               method=None, sample_weight=None, zero_division=np.nan):
     r"""Regression: gap in (weighted) mean prediction between groups.
 
     .. math::
 
-        \bar{\hat y}_{unpriv} - \bar{\hat y}_{priv} \quad\text{or}\quad
-        \max_g \bar{\hat y}_g - \min_g \bar{\hat y}_g
+        \max_g \bar{\hat y}_g - \min_g \bar{\hat y}_g;\quad
+        \max_g |\bar{\hat y}_g - \bar{\hat y}_{all}|;\quad
+        \bar{\hat y}_{unpriv} - \bar{\hat y}_{priv}
+
+    for ``method="between_groups"``, ``"to_overall"`` and ``"privileged"`` (see
+    :func:`statistical_parity_difference`).
 
     Parameters
     ----------
@@ -470,7 +529,7 @@ def mean_prediction_difference(y_true, y_pred, *, sensitive_features, priv_group
         Checked for length, otherwise ignored.
     y_pred : array-like of shape (n_samples,)
         Numeric predictions (or scores).
-    sensitive_features, priv_group, sample_weight
+    sensitive_features, priv_group, method, sample_weight
         As in the classification metrics.
     zero_division : float, default=nan
         Unused for differences; kept for a uniform signature.
@@ -480,17 +539,21 @@ def mean_prediction_difference(y_true, y_pred, *, sensitive_features, priv_group
     float
     """
     return _mean_prediction_gap("difference", y_true, y_pred, sensitive_features, priv_group,
-                                sample_weight, zero_division)
+                                method, sample_weight, zero_division)
 
 
 def mean_prediction_ratio(y_true, y_pred, *, sensitive_features, priv_group=None,
-                          sample_weight=None, zero_division=np.nan):
+                          method=None, sample_weight=None, zero_division=np.nan):
     r"""Regression: ratio of (weighted) mean predictions between groups.
 
     .. math::
 
-        \bar{\hat y}_{unpriv} / \bar{\hat y}_{priv} \quad\text{or}\quad
-        \min_g \bar{\hat y}_g / \max_g \bar{\hat y}_g
+        \min_g \bar{\hat y}_g / \max_g \bar{\hat y}_g;\quad
+        \min_g \min(\bar{\hat y}_g / \bar{\hat y}_{all},
+        \bar{\hat y}_{all} / \bar{\hat y}_g);\quad
+        \bar{\hat y}_{unpriv} / \bar{\hat y}_{priv}
+
+    for ``method="between_groups"``, ``"to_overall"`` and ``"privileged"``.
 
     Meaningful for non-negative predictions (amounts, scores). A zero denominator gives
     ``zero_division``. Parameters as :func:`mean_prediction_difference`.
@@ -500,4 +563,4 @@ def mean_prediction_ratio(y_true, y_pred, *, sensitive_features, priv_group=None
     float
     """
     return _mean_prediction_gap("ratio", y_true, y_pred, sensitive_features, priv_group,
-                                sample_weight, zero_division)
+                                method, sample_weight, zero_division)

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from .._protected import _param_repr
+from ..utils._docstring import fair_docstring
 from .group import _check_pos_label_present
 from .streaming import (
     RATE_NAMES,
@@ -25,6 +26,7 @@ from .streaming import (
     _pool,
     group_rate,
     prepare_arrays,
+    resolve_method,
 )
 
 __all__ = ["fairness_report", "DEFAULT_REPORT_METRICS"]
@@ -44,9 +46,10 @@ DEFAULT_REPORT_METRICS = (
 _BLOCK_DRAWS = 4_000_000
 
 
-def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_label=1,
-                    sample_weight=None, metrics=None, n_bootstrap=0, confidence=0.95,
-                    random_state=None, zero_division=np.nan):
+@fair_docstring
+def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, method=None,
+                    pos_label=1, sample_weight=None, metrics=None, n_bootstrap=0,
+                    confidence=0.95, random_state=None, zero_division=np.nan):
     r"""Per-group metrics and the gaps between groups, in one DataFrame.
 
     Parameters
@@ -55,10 +58,17 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
         True and predicted labels (one-vs-rest for ``pos_label`` if multiclass).
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Protected attribute(s); several columns give intersectional groups.
-    priv_group : label or list of labels, optional
-        Privileged group(s). Given: the gap rows are unprivileged (other groups pooled)
-        minus / over privileged (AIF360). None: worst gap between two groups
-        (``max - min`` and ``min / max``, fairlearn's ``between_groups``).
+    {priv_group}
+        Given: the gap rows are unprivileged (other groups pooled) minus / over
+        privileged (AIF360, ``method="privileged"``).
+    method : {None, "between_groups", "to_overall", "privileged"}, default=None
+        The gap in the ``difference`` and ``ratio`` rows, as in the group metrics
+        (:mod:`fairkit.metrics.group`): ``"between_groups"`` is ``max - min`` and
+        ``min / max`` over groups, ``"to_overall"`` the largest ``|group - all rows|`` and
+        the smallest group/all-rows ratio (each taken <= 1), both as fairlearn's
+        ``MetricFrame.difference/ratio(method=...)``; ``"privileged"`` needs
+        ``priv_group``. None: ``"privileged"`` if ``priv_group`` is given, else
+        ``"between_groups"``.
     pos_label : scalar, default=1
         Favourable label.
     sample_weight : array-like of shape (n_samples,), optional
@@ -86,7 +96,9 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
         ``"difference"`` and ``"ratio"`` holding the gap of each rate. Columns:
 
         * ``n_rows``: unweighted group size (``<NA>`` on the gap rows), so small-group noise
-          is visible; ``weight``: sum of sample weights (only if ``sample_weight`` given);
+          is visible; ``method``: on the two gap rows, the comparison they hold
+          (``"between_groups"``, ``"to_overall"`` or ``"privileged"``; ``<NA>`` on the group
+          rows); ``weight``: sum of sample weights (only if ``sample_weight`` given);
           ``privileged``: whether the group is privileged (only if ``priv_group`` given);
         * one column per rate;
         * with ``n_bootstrap > 0``, ``<rate>_lower`` and ``<rate>_upper`` after each rate:
@@ -94,9 +106,9 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
           rate is undefined (e.g. a small group drew no positives) are left out of its
           interval.
 
-        ``report.attrs`` records ``priv_group``, ``pos_label``, ``comparison``
-        (``"between_groups"`` or ``"unprivileged_vs_privileged"``), ``n_bootstrap`` and
-        ``confidence``.
+        ``report.attrs`` records ``priv_group``, ``pos_label``, ``method`` (as in the
+        ``method`` column), ``comparison`` (``"between_groups"``, ``"to_overall"`` or
+        ``"unprivileged_vs_privileged"``), ``n_bootstrap`` and ``confidence``.
 
     Examples
     --------
@@ -107,6 +119,13 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
     >>> report = fairness_report(y, yhat, sensitive_features=sex, metrics=["selection_rate"])
     >>> report["selection_rate"].round(3).to_dict()
     {'F': 0.5, 'M': 0.25, 'difference': 0.25, 'ratio': 0.5}
+    >>> report.loc["difference", "method"]
+    'between_groups'
+    >>> # all rows select 3/8: |1/2 - 3/8| = 1/8, ratios (3/8)/(1/2) and (1/4)/(3/8)
+    >>> overall = fairness_report(y, yhat, sensitive_features=sex, method="to_overall",
+    ...                           metrics=["selection_rate"])
+    >>> overall["selection_rate"].round(4).to_dict()
+    {'F': 0.5, 'M': 0.25, 'difference': 0.125, 'ratio': 0.6667}
     """
     metrics = list(DEFAULT_REPORT_METRICS if metrics is None else metrics)
     bad = [m for m in metrics if m not in RATE_NAMES]
@@ -119,6 +138,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
         raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}.")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    method = resolve_method(method, priv_group)
 
     y_true, y_pred, groups, w = prepare_arrays(
         y_true, y_pred, sensitive_features, sample_weight, min_groups=2
@@ -128,7 +148,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
     _check_pos_label_present(y_true, y_pred, pos_label, counts)
     priv = None if priv_group is None else counts.privileged_mask(priv_group)
 
-    values = _rates_and_gaps(counts.counts, metrics, priv, zero_division)
+    values = _rates_and_gaps(counts.counts, metrics, priv, method, zero_division)
     intervals = None
     if n_bootstrap:
         rng = check_random_state(random_state)
@@ -137,7 +157,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
         else:
             cell = _cell_codes(groups.codes, t, p)
             boot = _bootstrap_counts_weighted(cell, w, groups.n_groups, n_bootstrap, rng)
-        boot_values = _rates_and_gaps(boot, metrics, priv, zero_division)
+        boot_values = _rates_and_gaps(boot, metrics, priv, method, zero_division)
         alpha = (1 - confidence) / 2
         intervals = {}
         for m in metrics:
@@ -152,6 +172,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
         data["weight"] = [*counts.counts.sum(axis=(1, 2)), np.nan, np.nan]
     if priv is not None:
         data["privileged"] = pd.array([*priv, None, None], dtype="boolean")
+    data["method"] = pd.array([None] * groups.n_groups + [method, method], dtype="string")
     for m in metrics:
         data[m] = values[m]
         if intervals is not None:
@@ -160,22 +181,23 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, pos_
     report = pd.DataFrame(data, index=index)
     report.attrs.update(
         priv_group=priv_group, pos_label=pos_label, n_bootstrap=int(n_bootstrap),
-        confidence=confidence,
-        comparison="between_groups" if priv is None else "unprivileged_vs_privileged",
+        confidence=confidence, method=method,
+        comparison="unprivileged_vs_privileged" if method == "privileged" else method,
     )
     return report
 
 
-def _rates_and_gaps(C, metrics, priv, zero_division):
+def _rates_and_gaps(C, metrics, priv, method, zero_division):
     """For counts (..., G, 2, 2): {rate: (..., G + 2) per-group values, difference, ratio}."""
-    pooled = priv is not None
-    source = _pool(C, priv) if pooled else C
+    source = _pool(C, priv) if method == "privileged" else C
     out = {}
     for m in metrics:
         rates = group_rate(C, m, zero_division)
         compared = group_rate(source, m, zero_division)
-        diff = _compare(compared, "difference", pooled, zero_division)
-        ratio = _compare(compared, "ratio", pooled, zero_division)
+        overall = (group_rate(C.sum(axis=-3), m, zero_division)
+                   if method == "to_overall" else None)
+        diff = _compare(compared, "difference", method, zero_division, overall)
+        ratio = _compare(compared, "ratio", method, zero_division, overall)
         out[m] = np.concatenate([rates, diff[..., None], ratio[..., None]], axis=-1)
     return out
 

@@ -15,8 +15,9 @@ import inspect
 import numpy as np
 
 from .._protected import _param_repr, resolve_protected
+from ..utils._docstring import fair_docstring
 from . import group as _group
-from .streaming import GROUP_METRICS
+from .streaming import GROUP_METRICS, resolve_method
 
 __all__ = ["make_fairness_scorer", "FairnessScorer"]
 
@@ -41,10 +42,11 @@ class FairnessScorer:
     """
 
     def __init__(self, metric, *, prot_attr, priv_group, pos_label, greater_is_better,
-                 absolute, response_method, kwargs):
+                 absolute, response_method, kwargs, method=None):
         self.metric = metric
         self.prot_attr = prot_attr
         self.priv_group = priv_group
+        self.method = method
         self.pos_label = pos_label
         self.greater_is_better = greater_is_better
         self.absolute = absolute
@@ -79,8 +81,8 @@ class FairnessScorer:
         y_pred = self._predict(estimator, X)
         func = self._func
         kwargs = dict(self.kwargs)
-        for key, value in (("priv_group", self.priv_group), ("pos_label", self.pos_label),
-                           ("sample_weight", sample_weight)):
+        for key, value in (("priv_group", self.priv_group), ("method", self.method),
+                           ("pos_label", self.pos_label), ("sample_weight", sample_weight)):
             if value is not None and _accepts(func, key):
                 kwargs[key] = value
         return float(func(np.asarray(y_true), y_pred,
@@ -111,12 +113,14 @@ class FairnessScorer:
             self.metric, "__name__", repr(self.metric))
         extra = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
         return (f"make_fairness_scorer({name}, prot_attr={self.prot_attr!r}, "
-                f"priv_group={self.priv_group!r}, pos_label={self.pos_label!r}, "
+                f"priv_group={self.priv_group!r}, method={self.method!r}, "
+                f"pos_label={self.pos_label!r}, "
                 f"greater_is_better={self.greater_is_better!r}, absolute={self.absolute!r}, "
                 f"response_method={self.response_method!r}{extra})")
 
 
-def make_fairness_scorer(metric, *, prot_attr, priv_group=None, pos_label=1,
+@fair_docstring
+def make_fairness_scorer(metric, *, prot_attr, priv_group=None, method=None, pos_label=1,
                          greater_is_better=None, absolute=True, response_method="predict",
                          **kwargs):
     """Make a scikit-learn scorer from a group fairness metric.
@@ -134,8 +138,13 @@ def make_fairness_scorer(metric, *, prot_attr, priv_group=None, pos_label=1,
     prot_attr : str, int or list
         Protected column name(s) of a DataFrame ``X`` or index(es) of an array ``X``;
         several give intersectional groups.
-    priv_group : label or list of labels, optional
-        Passed to the metric (None: worst gap between any two groups).
+    {priv_group}
+        Passed to the metric: the signed unprivileged-vs-privileged gap
+        (``method="privileged"``).
+    method : {None, "between_groups", "to_overall", "privileged"}, default=None
+        Passed to the metric: which gap it computes (see
+        :mod:`fairkit.metrics.group`). None: ``"privileged"`` if ``priv_group`` is given,
+        else ``"between_groups"``.
     pos_label : scalar, default=1
         Passed to the metric; with ``response_method="predict_proba"`` it also picks the
         probability column.
@@ -150,6 +159,13 @@ def make_fairness_scorer(metric, *, prot_attr, priv_group=None, pos_label=1,
         mean-prediction metrics.
     **kwargs
         Extra keyword arguments for the metric (``zero_division``, ``agg``, ...).
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric name or ``response_method``, a missing ``prot_attr``, an
+        unknown ``method`` or one that contradicts ``priv_group``, or ``priv_group`` /
+        ``method`` given for a callable that does not accept them.
 
     Returns
     -------
@@ -186,6 +202,18 @@ def make_fairness_scorer(metric, *, prot_attr, priv_group=None, pos_label=1,
     if prot_attr is None:
         raise ValueError("prot_attr is required: the column(s) of X holding the protected "
                          "attribute.")
+    func = _NAMED[metric] if isinstance(metric, str) else metric
+    # a comparison the metric cannot take would otherwise be dropped without a word
+    for key, value in (("priv_group", priv_group), ("method", method)):
+        if value is not None and not _accepts(func, key):
+            raise ValueError(
+                f"{key}={_param_repr(value)} was given but the metric "
+                f"{getattr(func, '__name__', repr(func))} takes no {key!r} argument; "
+                f"leave {key}=None for this metric."
+            )
+    if any(func is known for known in _NAMED.values()):  # fail at construction, not in a search
+        resolve_method(method, priv_group)
     return FairnessScorer(metric, prot_attr=prot_attr, priv_group=priv_group,
-                          pos_label=pos_label, greater_is_better=greater_is_better,
-                          absolute=absolute, response_method=response_method, kwargs=kwargs)
+                          method=method, pos_label=pos_label,
+                          greater_is_better=greater_is_better, absolute=absolute,
+                          response_method=response_method, kwargs=kwargs)

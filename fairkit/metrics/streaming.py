@@ -18,13 +18,23 @@ Rules for undefined values
 * A group with no rows (total weight 0) has every rate ``nan`` whatever ``zero_division``.
 * Balanced accuracy is the mean of TPR and TNR over those of the two that are defined
   (scikit-learn's rule); ``nan`` if neither is.
-* Without ``priv_group`` a difference is ``max - min`` over the groups whose rate is not
-  ``nan`` (like fairlearn's ``between_groups``, which skips NaN) and is ``nan`` when fewer
-  than two groups have a defined rate; a ratio is ``min / max`` and ``zero_division`` when
-  ``max == 0``.
-* With ``priv_group`` the groups are pooled into unprivileged (all non-privileged groups)
-  and privileged (AIF360's convention); a difference is ``unpriv - priv``, a ratio
-  ``unpriv / priv`` and ``zero_division`` when ``priv == 0``.
+* Three ways to compare groups, chosen by ``method`` (fairlearn's ``between_groups`` and
+  ``to_overall``, AIF360's privileged comparison):
+
+  - ``method="between_groups"`` (the default without ``priv_group``): a difference is
+    ``max - min`` over the groups whose rate is not ``nan`` (fairlearn skips NaN too) and
+    is ``nan`` when fewer than two groups have a defined rate; a ratio is ``min / max``
+    and ``zero_division`` when ``max == 0``.
+  - ``method="to_overall"``: a difference is ``max_g |r_g - r_all|``, the largest gap of a
+    group to the rate of all rows pooled; a ratio is ``min_g rho(r_g / r_all)`` with
+    ``rho(x) = 1 / x`` for ``x > 1`` and ``x`` otherwise (fairlearn's
+    ``MetricFrame.difference/ratio(method="to_overall")``). Groups with a ``nan`` rate are
+    skipped and the result is ``nan`` when fewer than two groups have a defined rate; a
+    group ratio whose denominator ``r_all`` is 0 is ``zero_division``.
+  - ``priv_group`` given (``method=None`` or ``"privileged"``): the groups are pooled
+    into unprivileged (all non-privileged groups) and privileged (AIF360's convention);
+    a difference is the signed ``unpriv - priv``, a ratio ``unpriv / priv`` and
+    ``zero_division`` when ``priv == 0``.
 """
 
 from __future__ import annotations
@@ -35,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 from .._protected import GroupEncoding, _param_repr, encode_groups, privileged_mask
+from ..utils._docstring import fair_docstring
 
-__all__ = ["GroupCounts", "GROUP_METRICS"]
+__all__ = ["GroupCounts", "GROUP_METRICS", "COMPARE_METHODS"]
 
 # ------------------------------------------------------------------------------------------
 # Per-group rates from counts of shape (..., G, 2, 2) = [..., group, true_pos, pred_pos]
@@ -94,55 +105,112 @@ def _pool(C, priv):
     return np.stack([C[..., ~priv, :, :].sum(axis=-3), C[..., priv, :, :].sum(axis=-3)], axis=-3)
 
 
-def _compare(values, kind, pooled, zero_division):
-    """Reduce per-group values (..., G) to a gap.
+#: The values of ``method=``: how group values are reduced to one gap.
+COMPARE_METHODS = ("between_groups", "to_overall", "privileged")
 
-    ``pooled`` True means ``values[..., 0]`` is unprivileged and ``values[..., 1]``
-    privileged.
+
+def resolve_method(method, priv_group):
+    """The comparison a metric computes for ``method`` and ``priv_group``.
+
+    ``method=None`` keeps the historical default: ``"between_groups"`` without
+    ``priv_group`` and ``"privileged"`` (AIF360's signed form) with it. A privileged group
+    only has a meaning for ``"privileged"``, so it cannot be combined with the two
+    fairlearn methods, and ``"privileged"`` cannot run without one.
     """
-    if pooled:
+    if method is None:
+        return "between_groups" if priv_group is None else "privileged"
+    if not isinstance(method, str) or method not in COMPARE_METHODS:
+        raise ValueError(
+            f"method={_param_repr(method)} is not a comparison method; choose None, "
+            "'between_groups', 'to_overall' or 'privileged'."
+        )
+    if method == "privileged" and priv_group is None:
+        raise ValueError(
+            "method='privileged' compares the unprivileged groups with the privileged "
+            "one(s) and needs priv_group; pass priv_group=<privileged label(s)>, or use "
+            "method='between_groups' or 'to_overall', which need no privileged group."
+        )
+    if method != "privileged" and priv_group is not None:
+        raise ValueError(
+            f"priv_group={_param_repr(priv_group)} cannot be combined with "
+            f"method={method!r}: a privileged group selects the signed unprivileged-vs-"
+            f"privileged comparison. Pass priv_group=None for method={method!r}, or "
+            "method=None/'privileged' to compare against the privileged group."
+        )
+    return method
+
+
+def _compare(values, kind, method, zero_division, overall=None):
+    """Reduce per-group values (..., G) to a gap by ``method`` (see ``COMPARE_METHODS``).
+
+    For ``"privileged"`` ``values[..., 0]`` is unprivileged and ``values[..., 1]``
+    privileged; ``"to_overall"`` needs ``overall`` (...,), the value of all rows pooled.
+    """
+    if method == "privileged":
         u, p = values[..., 0], values[..., 1]
         if kind == "difference":
             return u - p
         return _divide(u, p, zero_division)
     valid = ~np.isnan(values)
     n_valid = valid.sum(axis=-1)
+    if method == "to_overall":
+        overall = np.asarray(overall)[..., None]
+        if kind == "difference":
+            gaps = np.abs(values - overall)
+            out = np.where(valid, gaps, -np.inf).max(axis=-1)
+        else:
+            ratios = _divide(values, overall, zero_division)
+            with np.errstate(divide="ignore"):
+                # fairlearn expresses each group's ratio as a number <= 1
+                ratios = np.where(ratios > 1, 1 / ratios, ratios)
+            defined = valid & ~np.isnan(ratios)
+            out = np.where(defined, ratios, np.inf).min(axis=-1)
+            out = np.where(defined.any(axis=-1), out, np.nan)
+        return np.where(n_valid >= 2, out, np.nan)
     hi = np.where(valid, values, -np.inf).max(axis=-1)
     lo = np.where(valid, values, np.inf).min(axis=-1)
     out = hi - lo if kind == "difference" else _divide(lo, hi, zero_division)
     return np.where(n_valid >= 2, out, np.nan)
 
 
+def _compare_rate(C, rate, kind, method, zero_division):
+    """Gap of per-group ``rate`` of counts ``C`` (..., G, 2, 2) by ``method``."""
+    values = group_rate(C, rate, zero_division)
+    overall = (group_rate(C.sum(axis=-3), rate, zero_division)
+               if method == "to_overall" else None)
+    return _compare(values, kind, method, zero_division, overall)
+
+
 def _rate_gap(rate, kind):
-    def compute(C, pooled, zero_division, **_):
-        return _compare(group_rate(C, rate, zero_division), kind, pooled, zero_division)
+    def compute(C, method, zero_division, **_):
+        return _compare_rate(C, rate, kind, method, zero_division)
 
     return compute
 
 
-def _odds_parts(C, pooled, zero_division, kind):
+def _odds_parts(C, method, zero_division, kind):
     return [
-        _compare(group_rate(C, r, zero_division), kind, pooled, zero_division)
+        _compare_rate(C, r, kind, method, zero_division)
         for r in ("true_positive_rate", "false_positive_rate")
     ]
 
 
-def _equalized_odds_difference(C, pooled, zero_division, agg="worst_case"):
-    d_tpr, d_fpr = (np.abs(d) for d in _odds_parts(C, pooled, zero_division, "difference"))
+def _equalized_odds_difference(C, method, zero_division, agg="worst_case"):
+    d_tpr, d_fpr = (np.abs(d) for d in _odds_parts(C, method, zero_division, "difference"))
     return np.maximum(d_tpr, d_fpr) if agg == "worst_case" else (d_tpr + d_fpr) / 2
 
 
-def _equalized_odds_ratio(C, pooled, zero_division, agg="worst_case"):
-    parts = _odds_parts(C, pooled, zero_division, "ratio")
-    if pooled:  # unpriv / priv may exceed 1: fold onto [0, 1] like the between-groups ratio
+def _equalized_odds_ratio(C, method, zero_division, agg="worst_case"):
+    parts = _odds_parts(C, method, zero_division, "ratio")
+    if method == "privileged":  # unpriv / priv may exceed 1: fold onto [0, 1] like the others
         with np.errstate(divide="ignore"):
             parts = [np.minimum(r, 1 / r) for r in parts]
     r_tpr, r_fpr = parts
     return np.minimum(r_tpr, r_fpr) if agg == "worst_case" else (r_tpr + r_fpr) / 2
 
 
-def _average_odds_difference(C, pooled, zero_division, **_):
-    d_tpr, d_fpr = _odds_parts(C, pooled, zero_division, "difference")
+def _average_odds_difference(C, method, zero_division, **_):
+    d_tpr, d_fpr = _odds_parts(C, method, zero_division, "difference")
     return (d_tpr + d_fpr) / 2
 
 
@@ -220,20 +288,23 @@ def _check_metric_name(name):
         )
 
 
-def metric_from_counts(C, name, *, priv=None, zero_division=np.nan, agg="worst_case"):
+def metric_from_counts(C, name, *, priv=None, method=None, zero_division=np.nan,
+                       agg="worst_case"):
     """Compute metric ``name`` from counts ``C`` of shape (..., G, 2, 2).
 
-    ``priv`` is a boolean mask over the G groups (AIF360 pooling) or None (between groups).
+    ``priv`` is a boolean mask over the G groups (AIF360 pooling, ``method`` None or
+    ``"privileged"``) or None (``method`` None, ``"between_groups"`` or ``"to_overall"``).
     Leading axes are kept, which is how bootstrap replicates are computed in one call.
     """
     _check_metric_name(name)
     if agg not in ("worst_case", "mean"):
         raise ValueError(f"agg must be 'worst_case' or 'mean', got {agg!r}.")
+    method = resolve_method(method, priv)
     func = GROUP_METRICS[name][0]
     kwargs = {"agg": agg} if name in _AGG_METRICS else {}
-    if priv is not None:
-        return func(_pool(C, priv), True, zero_division, **kwargs)
-    return func(C, False, zero_division, **kwargs)
+    if method == "privileged":
+        return func(_pool(C, priv), method, zero_division, **kwargs)
+    return func(C, method, zero_division, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -329,8 +400,9 @@ class GroupCounts:
     Build with :meth:`from_arrays` (one chunk of rows), add more rows with :meth:`update`
     or :meth:`update_one` (one sample, for online streams), merge with ``a + b`` or
     ``sum([...])``, and read any group metric with :meth:`metric` or the method of the same
-    name (``counts.statistical_parity_difference(priv_group="Male")``). The per-group table
-    is :meth:`by_group`.
+    name (``counts.statistical_parity_difference(priv_group="Male")``,
+    ``counts.equalized_odds_ratio(method="to_overall")``). The per-group table is
+    :meth:`by_group`.
 
     Parameters
     ----------
@@ -377,6 +449,9 @@ class GroupCounts:
     0.5
     >>> round(total.statistical_parity_difference(priv_group="c"), 3)  # (a, b) minus c
     -0.4
+    >>> # rates a 2/3, b 1/2, c 1, all rows 4/6: largest |group - overall| is c's 1/3
+    >>> round(total.statistical_parity_difference(method="to_overall"), 3)
+    0.333
     """
 
     def __init__(self, counts, labels, *, names=None, pos_label=1, n_rows=None,
@@ -561,27 +636,43 @@ class GroupCounts:
                 f"({_param_repr(present)}); at least 2 are needed to compare groups."
             )
 
-    def metric(self, name, *, priv_group=None, zero_division=np.nan, agg="worst_case"):
+    def metric(self, name, *, priv_group=None, method=None, zero_division=np.nan,
+               agg="worst_case"):
         """Group metric ``name`` (a key of ``GROUP_METRICS``) as a float.
 
         Parameters
         ----------
         name : str
             E.g. ``"statistical_parity_difference"``, ``"equalized_odds_ratio"``.
-        priv_group : label or list of labels, optional
-            Privileged group(s): AIF360 convention, unprivileged minus (or over)
-            privileged, the non-privileged groups pooled. None: worst gap between any two
-            groups (``max - min``, ratio ``min / max``).
+        {priv_group}
+            Given: AIF360's signed comparison, unprivileged minus (or over) privileged,
+            the non-privileged groups pooled.
+        method : {None, "between_groups", "to_overall", "privileged"}, default=None
+            ``"between_groups"``: worst gap between two groups (``max - min``, ratio
+            ``min / max``); ``"to_overall"``: largest gap of a group to all rows pooled;
+            ``"privileged"``: the signed comparison with ``priv_group``. None means
+            ``"privileged"`` if ``priv_group`` is given, else ``"between_groups"``.
         zero_division : float, default=nan
             Value of a rate or ratio whose denominator is zero.
         agg : {"worst_case", "mean"}
             Only for the equalized-odds metrics (fairlearn's ``agg``).
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``name`` or ``method``, ``priv_group`` given together with
+            ``method="between_groups"``/``"to_overall"``, ``method="privileged"`` without
+            ``priv_group``, a ``priv_group`` that does not occur, or fewer than two groups
+            with data.
         """
         _check_metric_name(name)
+        method = resolve_method(method, priv_group)
         self._check_two_groups()
         priv = None if priv_group is None else self.privileged_mask(priv_group)
-        return float(metric_from_counts(self.counts, name, priv=priv,
+        return float(metric_from_counts(self.counts, name, priv=priv, method=method,
                                         zero_division=zero_division, agg=agg))
+
+    metric = fair_docstring(metric)
 
     def __repr__(self):
         return (f"GroupCounts(n_groups={self.n_groups}, names={self.names}, "
@@ -597,16 +688,18 @@ def _same(a, b):
 
 def _install_metric_methods():
     def make(name, formula):
-        def method(self, *, priv_group=None, zero_division=np.nan, agg="worst_case"):
-            return self.metric(name, priv_group=priv_group, zero_division=zero_division,
-                               agg=agg)
+        def compute(self, *, priv_group=None, method=None, zero_division=np.nan,
+                    agg="worst_case"):
+            return self.metric(name, priv_group=priv_group, method=method,
+                               zero_division=zero_division, agg=agg)
 
-        method.__name__ = method.__qualname__ = name
-        method.__doc__ = (
+        compute.__name__ = compute.__qualname__ = name
+        compute.__doc__ = (
             f"{formula[0].upper()}{formula[1:]}.\n\n"
-            f"Same as ``metric({name!r}, ...)``; see :meth:`GroupCounts.metric`."
+            f"Same as ``metric({name!r}, ...)``; see :meth:`GroupCounts.metric` for "
+            "``priv_group`` and ``method``."
         )
-        return method
+        return compute
 
     for name, (_, formula) in GROUP_METRICS.items():
         setattr(GroupCounts, name, make(name, formula))

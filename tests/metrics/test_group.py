@@ -506,3 +506,203 @@ def test_boolean_labels():
                                             pos_label=False) == pytest.approx(2 / 3 - 1 / 3)
     with pytest.raises(ValueError, match="pos_label=2"):
         fm.statistical_parity_difference(y, p, sensitive_features=s, pos_label=2)
+
+
+# ------------------------------------------------------------------------------------------
+# method=: "between_groups", "to_overall" (fairlearn) and "privileged" (AIF360)
+# ------------------------------------------------------------------------------------------
+# HAND table, all rows pooled: selection 5/14, TPR 4/7.
+#   to_overall difference = max |r_g - r_all|; ratio = min over g of min(r_g/r_all, r_all/r_g)
+HAND_TO_OVERALL = {
+    # |1/2 - 5/14| = 1/7, |1/6 - 5/14| = 4/21
+    "statistical_parity_difference": 4 / 21,
+    # (1/2) / (5/14) = 7/5 -> 5/7; (1/6) / (5/14) = 7/15
+    "disparate_impact_ratio": 7 / 15,
+    # |3/4 - 4/7| = 5/28, |1/3 - 4/7| = 5/21
+    "equal_opportunity_difference": 5 / 21,
+    # (3/4) / (4/7) = 21/16 -> 16/21; (1/3) / (4/7) = 7/12
+    "equal_opportunity_ratio": 7 / 12,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_TO_OVERALL))
+def test_hand_computed_to_overall(name):
+    got = getattr(fm, name)(HAND_Y, HAND_P, sensitive_features=HAND_S, method="to_overall")
+    assert got == pytest.approx(HAND_TO_OVERALL[name], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(HAND_CASES))
+def test_explicit_method_gives_the_default_numbers(name):
+    func = getattr(fm, name)
+    priv_value, between_value = HAND_CASES[name]
+    assert func(HAND_Y, HAND_P, sensitive_features=HAND_S,
+                method="between_groups") == pytest.approx(between_value, abs=1e-12)
+    assert func(HAND_Y, HAND_P, sensitive_features=HAND_S, priv_group="A",
+                method="privileged") == pytest.approx(priv_value, abs=1e-12)
+
+
+def _fairlearn_value_method(name, y, p, sf, w, method, **kw):
+    if name in FAIRLEARN_FUNCS:
+        if w is not None:
+            kw["sample_weight"] = w
+        return FAIRLEARN_FUNCS[name](y, p, sensitive_features=sf, method=method, **kw)
+    func, how = FAIRLEARN_FRAMES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(_metric_frame(func, y, p, sf, w), how)(method=method)
+
+
+@pytest.mark.parametrize("method", ["between_groups", "to_overall"])
+@pytest.mark.parametrize("intersectional", [False, True], ids=["race", "sex_x_race"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name", sorted([*FAIRLEARN_FUNCS, *FAIRLEARN_FRAMES]))
+def test_matches_fairlearn_method(name, weighted, intersectional, method):
+    y, p, sf, w = _data(1, intersectional=intersectional, weighted=weighted)
+    expected = _fairlearn_value_method(name, y, p, sf, w, method)
+    got = getattr(fm, name)(y, p, sensitive_features=sf, sample_weight=w, zero_division=0,
+                            method=method)
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    assert expected > 0  # the data have a gap, so the comparison is not 0 == 0
+
+
+@pytest.mark.parametrize("intersectional", [False, True], ids=["race", "sex_x_race"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_to_overall_agg_mean_and_average_odds_match_fairlearn(weighted, intersectional):
+    y, p, sf, w = _data(2, intersectional=intersectional, weighted=weighted)
+    for name in ("equalized_odds_difference", "equalized_odds_ratio"):
+        expected = _fairlearn_value_method(name, y, p, sf, w, "to_overall", agg="mean")
+        got = getattr(fm, name)(y, p, sensitive_features=sf, sample_weight=w,
+                                method="to_overall", agg="mean")
+        assert got == pytest.approx(expected, rel=1e-10)
+    expected = _fairlearn_value_method("equalized_odds_difference", y, p, sf, w, "to_overall",
+                                       agg="mean")
+    got = fm.average_odds_difference(y, p, sensitive_features=sf, sample_weight=w,
+                                     method="to_overall")
+    assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_to_overall_differs_from_between_groups():
+    # guards against "to_overall" silently computing the between-groups number
+    y, p, sf, w = _data(1, intersectional=True, weighted=True)
+    between = fm.statistical_parity_difference(y, p, sensitive_features=sf, sample_weight=w)
+    overall = fm.statistical_parity_difference(y, p, sensitive_features=sf, sample_weight=w,
+                                               method="to_overall")
+    assert overall < between
+
+
+@pytest.mark.parametrize("method", ["between_groups", "to_overall"])
+def test_per_class_method_matches_fairlearn_one_vs_rest(method):
+    rng = np.random.default_rng(7)
+    n = 300
+    classes = np.array(["high", "low", "mid"])
+    y = rng.choice(classes, n)
+    p = np.where(rng.uniform(size=n) < 0.6, y, rng.choice(classes, n))
+    s = rng.choice(["a", "b", "c"], n)
+    w = rng.uniform(0.5, 2.0, n)
+    result = fm.per_class(fm.equalized_odds_ratio, y, p, sensitive_features=s,
+                          sample_weight=w, zero_division=0, method=method)
+    for c in classes:
+        expected = flm.equalized_odds_ratio(
+            (y == c).astype(int), (p == c).astype(int), sensitive_features=s,
+            sample_weight=w, method=method,
+        )
+        assert result[c] == pytest.approx(expected, rel=1e-10)
+
+
+def test_per_class_rejects_class_absent_from_both():
+    y, p, s = ["a", "b", "a", "b"], ["a", "a", "b", "b"], [0, 0, 1, 1]
+    with pytest.raises(ValueError, match=r"includes \['z'\], which occur\(s\) in neither"):
+        fm.per_class("statistical_parity_difference", y, p, sensitive_features=s,
+                     classes=["a", "b", "z"])
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_mean_prediction_to_overall_matches_fairlearn(weighted):
+    rng = np.random.default_rng(12)
+    n = 250
+    s = rng.choice(["a", "b", "c"], n)
+    y_pred = rng.gamma(2.0, 1.0, n) + (s == "a")
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    mf = flm.MetricFrame(metrics=flm.mean_prediction, y_true=np.zeros(n), y_pred=y_pred,
+                         sensitive_features=s,
+                         sample_params=None if w is None else {"sample_weight": w})
+    for method in ("between_groups", "to_overall"):
+        kw = dict(sensitive_features=s, sample_weight=w, method=method)
+        assert fm.mean_prediction_difference(np.zeros(n), y_pred, **kw) == pytest.approx(
+            mf.difference(method=method), rel=1e-10)
+        assert fm.mean_prediction_ratio(np.zeros(n), y_pred, **kw) == pytest.approx(
+            mf.ratio(method=method), rel=1e-10)
+
+
+def test_mean_prediction_to_overall_hand():
+    # weighted means a = 2.5, b = 4, all rows (10 + 16) / 8 = 3.25
+    y_pred = np.array([1.0, 3.0, 2.0, 2.0, 6.0])
+    s = np.array(["a", "a", "b", "b", "b"])
+    w = np.array([1.0, 3.0, 1.0, 1.0, 2.0])
+    kw = dict(sensitive_features=s, sample_weight=w, method="to_overall")
+    assert fm.mean_prediction_difference(np.zeros(5), y_pred, **kw) == pytest.approx(0.75)
+    # 2.5 / 3.25 = 10/13; 4 / 3.25 = 16/13 -> 13/16
+    assert fm.mean_prediction_ratio(np.zeros(5), y_pred, **kw) == pytest.approx(10 / 13)
+
+
+def test_to_overall_undefined_rates():
+    # group B has no positives: TPR_B undefined -> skipped; one defined group -> nan
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0])
+    p = np.array([1, 0, 0, 1, 0, 1, 1, 0])
+    s = np.array(["A"] * 4 + ["B"] * 4)
+    assert np.isnan(fm.equal_opportunity_difference(y, p, sensitive_features=s,
+                                                    method="to_overall"))
+    # zero_division=0 as fairlearn: TPR_A 1/2, TPR_B 0, overall 1/2 -> gap 1/2, ratio 0
+    kw = dict(sensitive_features=s, method="to_overall", zero_division=0)
+    assert fm.equal_opportunity_difference(y, p, **kw) == pytest.approx(0.5)
+    assert fm.equal_opportunity_difference(y, p, **kw) == pytest.approx(
+        flm.equal_opportunity_difference(y, p, sensitive_features=s, method="to_overall"))
+    assert fm.equal_opportunity_ratio(y, p, **kw) == 0.0
+    # nobody selected anywhere: every group ratio 0 / 0 -> zero_division
+    zeros = np.zeros(8, dtype=int)
+    assert np.isnan(fm.disparate_impact_ratio(y, zeros, sensitive_features=s,
+                                              method="to_overall"))
+    assert fm.disparate_impact_ratio(y, zeros, **kw) == 0.0
+
+
+METHOD_FUNCS = {
+    "group metric": lambda **kw: fm.statistical_parity_difference(
+        [1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=list("aabb"), **kw),
+    "agg metric": lambda **kw: fm.equalized_odds_ratio(
+        [1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=list("aabb"), **kw),
+    "base rates": lambda **kw: fm.disparate_impact_ratio(
+        [1, 0, 1, 0], sensitive_features=list("aabb"), **kw),
+    "per_class": lambda **kw: fm.per_class(
+        "accuracy_difference", [1, 0, 1, 0], [1, 0, 0, 0], sensitive_features=list("aabb"),
+        **kw),
+    "mean_prediction": lambda **kw: fm.mean_prediction_ratio(
+        [1, 0, 1, 0], [1.0, 2.0, 3.0, 4.0], sensitive_features=list("aabb"), **kw),
+}
+
+
+@pytest.mark.parametrize("where", sorted(METHOD_FUNCS))
+def test_method_errors(where):
+    call = METHOD_FUNCS[where]
+    with pytest.raises(ValueError, match="method='worst' is not a comparison method"):
+        call(method="worst")
+    with pytest.raises(ValueError, match="method='privileged' .* needs priv_group"):
+        call(method="privileged")
+    for method in ("between_groups", "to_overall"):
+        with pytest.raises(ValueError, match=rf"priv_group='a' cannot be combined with "
+                                             rf"method='{method}'"):
+            call(priv_group="a", method=method)
+    # None and "privileged" with a priv_group are the same signed comparison
+    np.testing.assert_allclose(np.asarray(call(priv_group="a", method="privileged")),
+                               np.asarray(call(priv_group="a")), rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(binary_data)
+def test_to_overall_between_half_and_all_of_the_range(data):
+    # the overall selection rate is a weighted mean of the group rates, so it lies in
+    # [min, max]: the largest distance to it is at least half the range and at most all of it
+    y, p, s, w = data
+    between = fm.statistical_parity_difference(y, p, sensitive_features=s, sample_weight=w)
+    overall = fm.statistical_parity_difference(y, p, sensitive_features=s, sample_weight=w,
+                                               method="to_overall")
+    assert between / 2 - 1e-12 <= overall <= between + 1e-12

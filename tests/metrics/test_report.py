@@ -156,3 +156,65 @@ def test_bad_input():
         fairness_report(y, p, sensitive_features=s, priv_group="c")
     with pytest.raises(ValueError, match="missing values"):
         fairness_report(y, p, sensitive_features=["a", None, "b", "b"])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_to_overall_rows_match_fairlearn_metricframe(weighted):
+    y, p, sf, w = _data(2, weighted=weighted)
+    params = None if w is None else {k: {"sample_weight": w} for k in FAIRLEARN_RATES}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mf = MetricFrame(metrics=FAIRLEARN_RATES, y_true=y, y_pred=p, sensitive_features=sf,
+                         sample_params=params)
+    report = fairness_report(y, p, sensitive_features=sf, sample_weight=w, zero_division=0,
+                             method="to_overall")
+    for col in FAIRLEARN_RATES:
+        expected_diff = mf.difference(method="to_overall")[col]
+        assert report.loc["difference", col] == pytest.approx(expected_diff, rel=1e-12)
+        assert report.loc["ratio", col] == pytest.approx(mf.ratio(method="to_overall")[col],
+                                                         rel=1e-12)
+        # and not the between-groups number
+        assert report.loc["difference", col] < mf.difference()[col]
+    assert report.attrs["method"] == report.attrs["comparison"] == "to_overall"
+
+
+def test_rows_name_the_method():
+    y, p, sf, w = _data(3)
+    by_default = fairness_report(y, p, sensitive_features=sf)
+    priv = fairness_report(y, p, sensitive_features=sf, priv_group=("M", None))
+    explicit = fairness_report(y, p, sensitive_features=sf, priv_group=("M", None),
+                               method="privileged")
+    assert by_default["method"].iloc[-2:].tolist() == ["between_groups"] * 2
+    assert by_default["method"].iloc[:-2].isna().all()
+    assert by_default.attrs["method"] == "between_groups"
+    assert priv["method"].iloc[-2:].tolist() == ["privileged"] * 2
+    assert priv.attrs["method"] == "privileged"
+    pd.testing.assert_frame_equal(priv, explicit)
+
+
+def test_to_overall_bootstrap_replicates_equal_the_metric():
+    # each resample's gap row is the to_overall gap of that resample's counts
+    rng = np.random.default_rng(9)
+    n = 300
+    s = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    p = (rng.uniform(size=n) < np.where(s == "a", 0.3, 0.5)).astype(int)
+    report = fairness_report(y, p, sensitive_features=s, n_bootstrap=500, random_state=0,
+                             metrics=["selection_rate"], method="to_overall")
+    point = report.loc["difference", "selection_rate"]
+    assert point == pytest.approx(fm.statistical_parity_difference(
+        y, p, sensitive_features=s, method="to_overall"), rel=1e-12)
+    lower = report.loc["difference", "selection_rate_lower"]
+    upper = report.loc["difference", "selection_rate_upper"]
+    assert 0 <= lower < point < upper
+
+
+def test_method_errors():
+    y, p, s = [1, 0, 1, 0], [1, 0, 0, 0], ["a", "a", "b", "b"]
+    with pytest.raises(ValueError, match="method='max' is not a comparison method"):
+        fairness_report(y, p, sensitive_features=s, method="max")
+    with pytest.raises(ValueError, match="needs priv_group"):
+        fairness_report(y, p, sensitive_features=s, method="privileged")
+    with pytest.raises(ValueError, match="priv_group='a' cannot be combined with "
+                                         "method='between_groups'"):
+        fairness_report(y, p, sensitive_features=s, priv_group="a", method="between_groups")

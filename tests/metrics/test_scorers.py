@@ -141,3 +141,44 @@ def test_bad_arguments(data):
         wrong_label(model, X, y)
     assert "statistical_parity_difference" in repr(
         make_fairness_scorer(fm.statistical_parity_difference, prot_attr="sex"))
+
+
+def test_method_to_overall_is_passed_to_the_metric(data):
+    X, y = data
+    model = _pipe().fit(X, y)
+    pred = model.predict(X)
+    w = np.where(X["race"] == "b", 2.0, 1.0)
+    scorer = make_fairness_scorer("statistical_parity_difference", prot_attr=["sex", "race"],
+                                  method="to_overall")
+    expected = demographic_parity_difference(y, pred, sensitive_features=X[["sex", "race"]],
+                                             method="to_overall", sample_weight=w)
+    assert scorer(model, X, y, sample_weight=w) == pytest.approx(-expected, rel=1e-12)
+    between = demographic_parity_difference(y, pred, sensitive_features=X[["sex", "race"]],
+                                            sample_weight=w)
+    assert expected < between
+    assert "method='to_overall'" in repr(scorer)
+    ratio = make_fairness_scorer(fm.equalized_odds_ratio, prot_attr="sex", method="to_overall")
+    assert ratio(model, X, y) == pytest.approx(
+        equalized_odds_ratio(y, pred, sensitive_features=X["sex"], method="to_overall"),
+        rel=1e-12)
+
+
+def test_method_errors_at_construction():
+    with pytest.raises(ValueError, match="priv_group='M' cannot be combined with "
+                                         "method='to_overall'"):
+        make_fairness_scorer("disparate_impact_ratio", prot_attr="sex", priv_group="M",
+                             method="to_overall")
+    with pytest.raises(ValueError, match="needs priv_group"):
+        make_fairness_scorer(fm.statistical_parity_difference, prot_attr="sex",
+                             method="privileged")
+    with pytest.raises(ValueError, match="method='range' is not a comparison method"):
+        make_fairness_scorer("mean_prediction_ratio", prot_attr="sex", method="range")
+
+    def gap(y_true, y_pred, *, sensitive_features):
+        return 0.0
+
+    with pytest.raises(ValueError, match="method='to_overall' was given but the metric gap "
+                                         "takes no 'method' argument"):
+        make_fairness_scorer(gap, prot_attr="sex", method="to_overall")
+    with pytest.raises(ValueError, match="priv_group='M' was given"):
+        make_fairness_scorer(gap, prot_attr="sex", priv_group="M")

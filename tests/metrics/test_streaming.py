@@ -237,3 +237,59 @@ def test_encode_groups_integer_fast_paths_match_pandas_groupby(spec, seed):
     assert enc.labels == expected_labels
     assert all(type(v) is int for lab in enc.labels
                for v in (lab if isinstance(lab, tuple) else (lab,)))
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_METRICS))
+def test_every_metric_method_to_overall_equals_array_function(name):
+    rng = np.random.default_rng(11)
+    n = 200
+    y, p = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    s = rng.choice(["a", "b", "c"], n)
+    w = rng.uniform(0.5, 2.0, n)
+    counts = GroupCounts.from_arrays(y, p, sensitive_features=s, sample_weight=w)
+    func = getattr(fm, name)
+    expected = func(y, p, sensitive_features=s, sample_weight=w, method="to_overall")
+    assert getattr(counts, name)(method="to_overall") == pytest.approx(expected)
+    assert counts.metric(name, method="to_overall") == pytest.approx(expected)
+    assert counts.metric(name, method="between_groups") == pytest.approx(
+        func(y, p, sensitive_features=s, sample_weight=w))
+
+
+@pytest.mark.parametrize("method", ["between_groups", "to_overall"])
+def test_metric_from_counts_keeps_leading_axes(method):
+    # bootstrap replicates are computed in one call; each must equal its own computation
+    from fairkit.metrics.streaming import metric_from_counts
+
+    rng = np.random.default_rng(3)
+    C = rng.integers(0, 20, size=(5, 4, 2, 2)).astype(float)
+    for name in ("equalized_odds_ratio", "statistical_parity_difference",
+                 "balanced_accuracy_ratio"):
+        batch = metric_from_counts(C, name, method=method, zero_division=0)
+        single = [metric_from_counts(C[b], name, method=method, zero_division=0)
+                  for b in range(5)]
+        np.testing.assert_allclose(batch, single, rtol=1e-12)
+
+
+def test_merged_counts_to_overall_match_fairlearn():
+    from fairlearn.metrics import equalized_odds_difference
+
+    rng = np.random.default_rng(4)
+    n = 300
+    y, p = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    s = rng.choice(["a", "b", "c", "d"], n, p=[0.1, 0.2, 0.3, 0.4])
+    parts = [GroupCounts.from_arrays(y[i:i + 70], p[i:i + 70], sensitive_features=s[i:i + 70])
+             for i in range(0, n, 70)]
+    expected = equalized_odds_difference(y, p, sensitive_features=s, method="to_overall")
+    assert sum(parts).equalized_odds_difference(method="to_overall") == pytest.approx(
+        expected, rel=1e-12)
+
+
+def test_metric_method_errors():
+    two = GroupCounts.from_arrays([1, 0, 1], [1, 0, 0], sensitive_features=["a", "a", "b"])
+    with pytest.raises(ValueError, match="method='overall' is not a comparison method"):
+        two.metric("statistical_parity_difference", method="overall")
+    with pytest.raises(ValueError, match="needs priv_group"):
+        two.disparate_impact_ratio(method="privileged")
+    with pytest.raises(ValueError, match="priv_group='a' cannot be combined with "
+                                         "method='to_overall'"):
+        two.disparate_impact_ratio(priv_group="a", method="to_overall")
