@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._protected import MAX_GROUP_LEVELS, _param_repr, as_frame, encode_groups, privileged_mask
+from ..utils._docstring import Substitution
 
 __all__ = [
     "socio_economic_parity_difference",
@@ -309,39 +310,39 @@ def _sep_rates(
     return ref_rate, group_rate
 
 
-_DOC_PARAMS = """
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,) or None
-        Ignored except for checking ``pos_label``; accepted so the function works as a
-        scikit-learn scorer metric.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels (or scores when ``pos_label=None``).
-    sensitive_features : array-like, DataFrame, or column name(s) of ``X``
-        Protected attribute(s).
-    ses : array-like, boolean mask, callable or column of ``X``
-        Socio-economic status attribute. Numeric values are compared with ``ses_threshold``
-        (``ses < ses_threshold`` is underprivileged); a boolean mask marks the
-        underprivileged directly; a callable is applied to ``X`` and must return either.
-    ses_threshold : float, optional
-        Required unless ``ses`` is a boolean mask.
-    unpriv_group, priv_group : label, list of labels or callable
-        Give exactly one: the unprivileged value(s) of the protected attribute, or the
-        privileged value(s) (every other value is then unprivileged). A callable receives
-        the protected values and returns a boolean mask of the unprivileged.
-    X : DataFrame or array, optional
-        Data to read column names / indices or callables from.
-    pos_label : label or None, default=1
-        Favourable label. None means ``y_pred`` holds numeric scores and the mean score
-        replaces the positive rate.
-    sample_weight : array-like of shape (n_samples,), optional
-        Weights of the rates."""
+_DOC_PARAMS = """\
+Parameters
+----------
+y_true : array-like of shape (n_samples,) or None
+    Ignored except for checking ``pos_label``; accepted so the function works as a
+    scikit-learn scorer metric.
+y_pred : array-like of shape (n_samples,)
+    Predicted labels (or scores when ``pos_label=None``).
+sensitive_features : array-like, DataFrame, or column name(s) of ``X``
+    Protected attribute(s).
+ses : array-like, boolean mask, callable or column of ``X``
+    Socio-economic status attribute. Numeric values are compared with ``ses_threshold``
+    (``ses < ses_threshold`` is underprivileged); a boolean mask marks the
+    underprivileged directly; a callable is applied to ``X`` and must return either.
+ses_threshold : float, optional
+    Required unless ``ses`` is a boolean mask.
+unpriv_group, priv_group : label, list of labels or callable
+    Give exactly one: the unprivileged value(s) of the protected attribute, or the
+    privileged value(s) (every other value is then unprivileged). A callable receives
+    the protected values and returns a boolean mask of the unprivileged.
+X : DataFrame or array, optional
+    Data to read column names / indices or callables from.
+pos_label : label or None, default=1
+    Favourable label. None means ``y_pred`` holds numeric scores and the mean score
+    replaces the positive rate.
+sample_weight : array-like of shape (n_samples,), optional
+    Weights of the rates."""
 
-_DOC_EFFORT = """
-    effort : array-like, boolean mask, callable or column of ``X``
-        Effort attribute; ``effort >= effort_threshold`` (or the mask) marks high effort.
-    effort_threshold : float, optional
-        Required unless ``effort`` is a boolean mask."""
+_DOC_EFFORT = """\
+effort : array-like, boolean mask, callable or column of ``X``
+    Effort attribute; ``effort >= effort_threshold`` (or the mask) marks high effort.
+effort_threshold : float, optional
+    Required unless ``effort`` is a boolean mask."""
 
 
 def socio_economic_parity_difference(
@@ -480,7 +481,8 @@ def conditional_socio_economic_parity_difference(
 
     with :math:`x_e` an effort attribute within the person's control (on Adult, hours
     worked per week). Positive: underprivileged high-effort people are under-served.
-    {params}{effort}
+    {params}
+    {effort}
 
     Returns
     -------
@@ -534,7 +536,8 @@ def conditional_socio_economic_parity_ratio(
 
         \frac{P(\hat y = 1 \mid s \in U,\ x_p < \tau_p,\ x_e \ge \tau_e)}
              {P(\hat y = 1 \mid x_e \ge \tau_e)}
-    {params}{effort}
+    {params}
+    {effort}
 
     Returns
     -------
@@ -553,10 +556,10 @@ def conditional_socio_economic_parity_ratio(
     return _ratio(group, ref)
 
 
-for _f in (socio_economic_parity_difference, socio_economic_parity_ratio):
-    _f.__doc__ = _f.__doc__.replace("{params}", _DOC_PARAMS)
-for _f in (conditional_socio_economic_parity_difference, conditional_socio_economic_parity_ratio):
-    _f.__doc__ = _f.__doc__.replace("{params}", _DOC_PARAMS).replace("{effort}", _DOC_EFFORT)
+_sep_docstring = Substitution(params=_DOC_PARAMS, effort=_DOC_EFFORT)
+for _f in (socio_economic_parity_difference, socio_economic_parity_ratio,
+           conditional_socio_economic_parity_difference, conditional_socio_economic_parity_ratio):
+    _sep_docstring(_f)
 
 
 # --------------------------------------------------------------------------------------
