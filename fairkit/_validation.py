@@ -11,6 +11,7 @@ attribute through :mod:`fairkit._protected`, records (``reset=True``) or checks
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from sklearn.utils.validation import (
     _check_feature_names,
     _check_n_features,
     _check_sample_weight,
+    _num_samples,
     check_array,
     column_or_1d,
 )
@@ -144,8 +146,18 @@ def _check_rows(est, X, accept_sparse):
             )
         return X
     # lists, 1-D or 3-D input, sparse matrices, complex data: scikit-learn's own messages
-    return check_array(X, dtype=None, accept_sparse=accept_sparse, ensure_all_finite=False,
-                       estimator=est, input_name="X")
+    X = check_array(X, dtype=None, accept_sparse=accept_sparse, ensure_all_finite=False,
+                    estimator=est, input_name="X")
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        # values that are neither text nor numbers (dicts, lists) would otherwise fail deep
+        # in pandas ("unhashable type") when the protected column is read
+        for value in X.ravel():
+            if not isinstance(value, (str, bytes, Number, np.generic)) and value is not None:
+                raise TypeError(
+                    f"X holds a value of type {type(value).__name__!r} ({_param_repr(value)}); "
+                    "every argument must be a string or a number."
+                )
+    return X
 
 
 def _numeric(est, X, *, ensure_all_finite, accept_sparse, names):
@@ -238,10 +250,15 @@ def validate_fair_data(
     """
     X = _check_rows(est, X, accept_sparse)
     n_samples = X.shape[0]
-    if y is not None and np.ndim(y) >= 1 and len(y) != n_samples:
-        raise ValueError(f"X has {n_samples} rows but y has {len(y)}.")
+    if y is not None and hasattr(y, "__len__") and not np.isscalar(y) and \
+            _num_samples(y) != n_samples:
+        raise ValueError(f"X has {n_samples} rows but y has {_num_samples(y)}.")
     if protected not in ("groups", "values", "columns", "none"):  # pragma: no cover
         raise ValueError(f"protected={protected!r}")
+    # the target first: a one-class y is the error to report, before any group count
+    y_out, y_classes = None, None
+    if target is not None:
+        y_out, y_classes = _check_target(est, y, target, pos_label)
     prot = None
     prot_attr = getattr(est, "prot_attr", None)
     if protected != "none" and not (
@@ -278,14 +295,13 @@ def validate_fair_data(
                 "feature(s)."
             )
         names = getattr(est, "feature_names_in_", None)
-        names = [names[j] for j in feature_idx] if names is not None else None
+        # error messages name a column as the user knows it: its name, or its index in X
+        names = [names[j] for j in feature_idx] if names is not None else list(feature_idx)
         X_model = _numeric(est, X_model, ensure_all_finite=ensure_all_finite,
                            accept_sparse=accept_sparse, names=names)
 
-    y_out = None
-    if target is not None:
-        y_out = _check_target(est, y, target, pos_label, reset)
-
+    if reset and y_classes is not None:
+        est.classes_, est.pos_label_ = y_classes
     groups = prot.groups if prot is not None else None
     if groups is not None:
         if reset:
@@ -310,16 +326,15 @@ def _check_finite_attributes(prot):
             )
 
 
-def _check_target(est, y, target, pos_label, reset):
+def _check_target(est, y, target, pos_label):
+    """The checked target and, for a binary one, ``(classes, pos_label)``."""
     if y is None:
         raise ValueError(
             f"{type(est).__name__} requires y to be passed, but the target y is None."
         )
     if target == "binary":
         classes, pos, y01 = check_binary_target(est, y, pos_label)
-        if reset:
-            est.classes_, est.pos_label_ = classes, pos
-        return y01
+        return y01, (classes, pos)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -327,4 +342,4 @@ def _check_target(est, y, target, pos_label, reset):
         check_classification_targets(y)
     elif target == "continuous":
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-    return y
+    return y, None

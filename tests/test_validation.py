@@ -156,6 +156,18 @@ def test_validate_numeric_names_a_string_column_of_an_object_array():
         validate_fair_data(_Est(prot_attr=0), X, reset=True, features="numeric")
 
 
+def test_validate_names_a_string_column_by_its_index_in_x_after_a_drop():
+    X = np.array([["F", 1.0, "a"], ["M", 2.0, "b"]], dtype=object)
+    with pytest.raises(ValueError, match="column 2 of X holds non-numeric values"):
+        validate_fair_data(_Est(prot_attr=0), X, reset=True, drop=True, features="numeric")
+
+
+def test_validate_refuses_values_that_are_neither_text_nor_numbers():
+    X = np.array([[0, 1.0], [1, {"a": 1}]], dtype=object)
+    with pytest.raises(TypeError, match="type 'dict'.*must be a string or a number"):
+        validate_fair_data(_Est(prot_attr=0), X, reset=True)
+
+
 def test_validate_refuses_y_of_another_length_before_storing_anything():
     est = _Est(prot_attr="sex")
     with pytest.raises(ValueError, match="X has 12 rows but y has 11"):
