@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from .._protected import as_frame, encode_groups
+from .._protected import as_frame, encode_groups, is_continuous_attribute
 
 
 def _dcor():
@@ -88,10 +88,6 @@ class EncodedAttributes:
     names: list
 
 
-def _is_categorical_dtype(col: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
-
-
 def encode_protected_attributes(
     sensitive_features,
     *,
@@ -111,17 +107,25 @@ def encode_protected_attributes(
       column, distance 1;
     * continuous: one column, centred and scaled by ``continuous_scaling``.
 
+    Which numeric columns are continuous follows the one rule of the package,
+    :func:`fairkit._protected.is_continuous_attribute` (numeric, not bool, more than
+    ``MAX_GROUP_LEVELS`` = 100 distinct values), so an attribute is a set of groups here
+    exactly when the group metrics and group-based mitigators treat it as one.
+
     Parameters
     ----------
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         1-D array, Series, 2-D array, dict of arrays or DataFrame; no missing values.
     categorical : "auto", bool or list, default="auto"
-        Which attributes are categorical. ``"auto"``: columns of non-numeric dtype
-        (strings, ``category``, bool) are categorical, numeric columns with two distinct
-        values are binary and other numeric columns are continuous. ``True`` / ``False``:
-        all / none categorical (numeric columns with two values stay binary either way).
-        A list of column names (or integer positions) forces those columns to be
-        categorical, e.g. an integer-coded race.
+        Which attributes are categorical. ``"auto"``: non-numeric columns (strings,
+        ``category``, bool) and numeric columns with at most 100 distinct values (e.g. an
+        integer-coded race) are categorical (binary when they have two values); numeric
+        columns with more than 100 distinct values are continuous.
+        ``True``: all categorical. ``False``: every numeric column with more than two
+        values is continuous, whatever its number of levels (e.g. age in whole years);
+        non-numeric columns stay categorical. A list of column names (or integer
+        positions) forces those columns to be categorical and leaves the others to
+        ``"auto"``.
     continuous_scaling : {"std", "range", "none"} or float, default="std"
         Scaling rule for continuous attributes: ``"std"`` divides the centred column by its
         standard deviation (z-score, typical distance :math:`2/\\sqrt\\pi \\approx 1.13`,
@@ -141,11 +145,18 @@ def encode_protected_attributes(
     frame = as_frame(sensitive_features, name=name, n_samples=n_samples)
     _check_scaling(continuous_scaling)
     forced = _forced_categorical(categorical, frame)
+    # False: numeric columns are numbers; otherwise the package's one continuity rule
+    numbers_only = isinstance(categorical, (bool, np.bool_)) and not categorical
     blocks, kinds = [], []
     for j, col_name in enumerate(frame.columns):
         col = frame[col_name]
         n_levels = col.nunique()
-        if _is_categorical_dtype(col) or j in forced:
+        is_number = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numbers_only:
+            discrete = not is_number
+        else:
+            discrete = not is_continuous_attribute(col, n_unique=n_levels)
+        if (discrete or j in forced) and not (is_number and n_levels == 2 and j not in forced):
             codes, _ = pd.factorize(col, sort=False)
             if n_levels == 2:
                 blocks.append(codes.astype(float)[:, None])

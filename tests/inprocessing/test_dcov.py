@@ -376,7 +376,7 @@ def test_model_bad_inputs(clf_data):
     X, y, _ = clf_data
     with pytest.raises(ValueError, match="Only binary classification"):
         DCovRegularizedClassifier(prot_attr=0).fit(X, np.arange(len(y)) % 3)
-    with pytest.raises(ValueError, match="exactly 2 classes"):
+    with pytest.raises(ValueError, match=r"y has 1 class\(es\) \[1.0\]"):
         DCovRegularizedClassifier(prot_attr=0).fit(X, np.ones(len(y)))
     with pytest.raises(ValueError, match="batch_size=3"):
         DCovRegularizedClassifier(prot_attr=0, solver="adam", batch_size=3).fit(X, y)
@@ -495,3 +495,33 @@ def _expected_failures(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ---------------------------------------------------------------- validation layer
+def test_string_feature_column_is_named():
+    # issue item 13: a string feature gets an error naming the column, not pandas' message
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"sex": rng.integers(0, 2, 40), "x": rng.normal(size=40),
+                       "city": rng.choice(["Ghent", "Leuven"], 40)})
+    y = rng.integers(0, 2, 40)
+    with pytest.raises(ValueError, match="needs numeric features, but column 'city' of X"):
+        DCovRegularizedClassifier(prot_attr="sex").fit(df, y)
+
+
+def test_fitted_attributes_keyword_only_and_sample_weight_refused(clf_data):
+    X, y, _ = clf_data
+    clf = DCovRegularizedClassifier(prot_attr=0, lam=1.0).fit(X, y)
+    assert clf.groups_ == [0.0, 1.0] and clf.prot_attr_names_ == ["x0"]
+    assert clf.pos_label_ == clf.classes_[1] and not hasattr(clf, "_prot_columns")
+    with pytest.raises(TypeError):
+        DCovRegularizedClassifier(0)  # prot_attr is keyword-only
+    # no weighted form of the pairwise penalty: fit has no sample_weight parameter, so a
+    # weight is refused by Python itself rather than silently dropped
+    with pytest.raises(TypeError, match="sample_weight"):
+        DCovRegularizedClassifier(prot_attr=0).fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match="sample_weight"):
+        DCovRegularizedRegressor(prot_attr=0).fit(X, y, sample_weight=np.ones(len(y)))
+    # a continuous attribute: names, no groups
+    age = np.random.default_rng(1).normal(size=len(y))
+    reg = DCovRegularizedRegressor(lam=1.0).fit(X, y, sensitive_features=age)
+    assert reg.prot_attr_names_ == ["sensitive_feature"] and not hasattr(reg, "groups_")

@@ -12,6 +12,7 @@ from scipy.spatial.distance import cdist
 from scipy.stats import entropy
 from sklearn.neighbors import KernelDensity
 
+from fairkit._protected import is_continuous_attribute, resolve_protected
 from fairkit.metrics import (
     concatenated_distance_covariance,
     distance_correlation,
@@ -47,7 +48,7 @@ def _manual_encoding(frame):
 
 def test_encoding_distances(mixed):
     _, frame = mixed
-    enc = encode_protected_attributes(frame)
+    enc = encode_protected_attributes(frame, categorical=False)
     assert enc.kinds == ["categorical", "binary", "continuous"]
     race = enc.blocks[0]
     d = cdist(race, race)
@@ -59,20 +60,50 @@ def test_encoding_distances(mixed):
         frame["sex"].to_numpy()[:, None] != frame["sex"].to_numpy()[None, :]], 1.0)
     age = enc.blocks[2][:, 0]
     assert abs(age.mean()) < 1e-12 and abs(age.std() - 1) < 1e-12
-    rng_age = encode_protected_attributes(frame[["age"]], continuous_scaling="range").matrix
+    rng_age = encode_protected_attributes(frame[["age"]], continuous_scaling="range",
+                                          categorical=False).matrix
     assert rng_age.min() == 0.0 and rng_age.max() == 1.0
-    ten = encode_protected_attributes(frame[["age"]], continuous_scaling=10.0).matrix[:, 0]
+    ten = encode_protected_attributes(frame[["age"]], continuous_scaling=10.0,
+                                      categorical=False).matrix[:, 0]
     np.testing.assert_allclose(ten, (frame["age"] - frame["age"].mean()) / 10)
 
 
 def test_integer_coded_categorical_forced():
     codes = np.array([0, 1, 2, 0, 1, 2])
-    assert encode_protected_attributes(codes).kinds == ["continuous"]
+    # three numeric levels are three groups (the package's one rule), unless told otherwise
+    assert encode_protected_attributes(codes).kinds == ["categorical"]
+    assert encode_protected_attributes(codes, categorical=False).kinds == ["continuous"]
     enc = encode_protected_attributes(codes, categorical=True)
     assert enc.kinds == ["categorical"] and enc.matrix.shape == (6, 3)
     enc = encode_protected_attributes(pd.DataFrame({"r": codes, "x": codes * 1.5}),
                                       categorical=["r"])
-    assert enc.kinds == ["categorical", "continuous"]
+    assert enc.kinds == ["categorical", "categorical"]
+
+
+def test_auto_kind_agrees_with_resolve_protected():
+    # issue item 2: an integer-coded race with 5 levels is 5 groups for both the encoder
+    # and the group resolver; a numeric column with 150 levels is continuous for both.
+    race = np.tile(np.arange(5), 30)  # 150 rows, 5 levels
+    enc = encode_protected_attributes(race)
+    assert enc.kinds == ["categorical"] and enc.matrix.shape == (150, 5)
+    # one-hot: two different races at distance sqrt(2), equal races at 0
+    d = cdist(enc.matrix, enc.matrix)
+    np.testing.assert_allclose(d[race[:, None] != race[None, :]], np.sqrt(2))
+    np.testing.assert_allclose(d[race[:, None] == race[None, :]], 0.0)
+    prot = resolve_protected(None, sensitive_features=race, require_groups=False)
+    assert prot.groups is not None and prot.groups.n_groups == 5
+    assert not is_continuous_attribute(pd.Series(race))
+
+    level150 = np.arange(150) * 0.5
+    assert encode_protected_attributes(level150).kinds == ["continuous"]
+    assert is_continuous_attribute(pd.Series(level150))
+    prot = resolve_protected(None, sensitive_features=level150, require_groups=False)
+    assert prot.groups is None  # continuous: no groups
+    with pytest.raises(ValueError, match="looks continuous"):
+        resolve_protected(None, sensitive_features=level150, require_groups=True)
+    # the boundary: 100 levels are groups, 101 are a number
+    assert encode_protected_attributes(np.arange(100.0)).kinds == ["categorical"]
+    assert encode_protected_attributes(np.arange(101.0)).kinds == ["continuous"]
 
 
 @pytest.mark.parametrize("statistic", ["v", "u"])
@@ -86,12 +117,15 @@ def test_dcov_matches_dcor_mixed(mixed, statistic):
     else:
         expected = dcor.u_distance_covariance_sqr(y, s)
         expected_cor = dcor.u_distance_correlation_sqr(y, s)
-    got = distance_covariance(None, y, sensitive_features=frame, statistic=statistic)
+    got = distance_covariance(None, y, sensitive_features=frame, statistic=statistic,
+                                      categorical=False)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
     got_cc = concatenated_distance_covariance(None, y, sensitive_features=frame,
-                                              statistic=statistic)
+                                              statistic=statistic,
+                                      categorical=False)
     assert got_cc == pytest.approx(expected, rel=1e-10, abs=1e-14)
-    got_cor = distance_correlation(None, y, sensitive_features=frame, statistic=statistic)
+    got_cor = distance_correlation(None, y, sensitive_features=frame, statistic=statistic,
+                                      categorical=False)
     assert got_cor == pytest.approx(expected_cor, rel=1e-10, abs=1e-14)
 
 
@@ -99,11 +133,13 @@ def test_dcov_continuous_1d_and_sqrt(mixed):
     y, frame = mixed
     age = frame["age"].to_numpy()
     z = (age - age.mean()) / age.std()
-    assert distance_covariance(None, y, sensitive_features=age) == pytest.approx(
+    assert distance_covariance(None, y, sensitive_features=age, categorical=False) == pytest.approx(
         dcor.distance_covariance_sqr(y, z), rel=1e-10)
-    assert distance_covariance(None, y, sensitive_features=age, squared=False) == pytest.approx(
+    assert distance_covariance(None, y, sensitive_features=age, squared=False,
+        categorical=False) == pytest.approx(
         dcor.distance_covariance(y, z), rel=1e-10)
-    assert distance_correlation(None, y, sensitive_features=age, squared=False) == pytest.approx(
+    assert distance_correlation(None, y, sensitive_features=age, squared=False,
+        categorical=False) == pytest.approx(
         dcor.distance_correlation(y, z), rel=1e-10)
     with pytest.raises(ValueError, match="squared=False"):
         distance_covariance(None, y, sensitive_features=age, statistic="u", squared=False)
@@ -132,7 +168,8 @@ def test_jdcov_two_variables_equals_dcov(mixed, statistic):
     z = (age - age.mean()) / age.std()
     oracle = (dcor.distance_covariance_sqr(y, z) if statistic == "v"
               else dcor.u_distance_covariance_sqr(y, z))
-    got = joint_distance_covariance(None, y, sensitive_features=age, statistic=statistic)
+    got = joint_distance_covariance(None, y, sensitive_features=age, statistic=statistic,
+                                    categorical=False)
     assert got == pytest.approx(oracle, rel=1e-10, abs=1e-14)
 
 
@@ -148,7 +185,8 @@ def test_jdcov_three_variables_expansion(mixed):
     a_a = _naive_centre(np.abs(age - age.T))
     third = -np.mean(a_y * a_r * a_a)
     for c in (1.0, 2.5):
-        got = joint_distance_covariance(None, y, sensitive_features=frame[["race", "age"]], c=c)
+        got = joint_distance_covariance(None, y, sensitive_features=frame[["race", "age"]], c=c,
+                                        categorical=False)
         assert got == pytest.approx(c * pairs + third, rel=1e-9)
 
 
