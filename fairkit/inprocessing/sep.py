@@ -9,33 +9,26 @@ scipy's L-BFGS on the constraint's active face.
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin
+from .._validation import check_binary_target, same_label
+from ..base import FairEstimatorMixin
 from ..metrics.sep import condition_mask, unprivileged_mask
+from ..utils._docstring import fair_docstring
+from ._sep_solvers import _wmean, solve
 
 __all__ = ["SEPConstrainedClassifier", "ADULT_SEP_DEFAULTS"]
 
-#: fairkit's SEP set-up for the UCI Adult data (see :class:`SEPConstrainedClassifier`, Notes).
+#: fairkit's SEP set-up for the UCI Adult data (see :class:`SEPConstrainedClassifier`,
+#: Notes). Used by ``benchmarks/bench_sep.py`` and the SEP notebook; not a default of the
+#: estimator, whose SES and effort columns have no default.
 ADULT_SEP_DEFAULTS = {
     "prot_attr": "sex",
     "unpriv_group": "Female",
@@ -45,27 +38,9 @@ ADULT_SEP_DEFAULTS = {
     "effort_threshold": 40,
 }
 
-# cvxpy solver names, in the order "auto" tries them. OSQP solves QPs only (hinge loss);
-# the logistic loss needs the exponential cone (Clarabel, ECOS, SCS).
-_CONIC = {"clarabel": "CLARABEL", "ecos": "ECOS", "scs": "SCS", "osqp": "OSQP"}
-_AUTO_ORDER = {
-    "logistic": ["clarabel", "ecos", "scs"],
-    "hinge": ["clarabel", "ecos", "scs", "osqp"],  # OSQP last: 100x slower on Adult
-}
-_ITER_OPTION = {"CLARABEL": "max_iter", "ECOS": "max_iters", "SCS": "max_iters", "OSQP": "max_iter"}
-_ACCURACY = {
-    "SCS": {"eps_abs": 1e-6, "eps_rel": 1e-6},
-    "OSQP": {"eps_abs": 1e-6, "eps_rel": 1e-6, "polishing": True, "max_iter": 200_000},
-}
 
-
-class _SolverFailure(Exception):
-    def __init__(self, solver, status):
-        super().__init__(f"{solver}: {status}")
-        self.solver, self.status = solver, status
-
-
-class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEstimator):
+@fair_docstring
+class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
     r"""Linear classifier (logistic or hinge loss, L2) under a Socio-Economic Parity constraint.
 
     With decision score :math:`f(x) = w^\top x + b`, sample weights :math:`s_i` and labels
@@ -95,14 +70,15 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
 
     Parameters
     ----------
-    prot_attr : str, int, list or None, default=None
-        Protected column(s) of ``X`` (names for a DataFrame, indices for an array). None:
-        pass ``sensitive_features`` to ``fit`` (metadata routing) instead.
-    unpriv_group, priv_group : label, list of labels or callable, default=None
-        Give exactly one: the unprivileged value(s) of the protected attribute, or the
-        privileged value(s) (every other value is unprivileged). A callable receives the
-        protected values (1-D array, or DataFrame for several attributes) and returns a
-        boolean mask of the unprivileged; it also accepts continuous attributes.
+    {prot_attr}
+    unpriv_group : label, list of labels or callable, default=None
+        The unprivileged value(s) of the protected attribute. Give exactly one of
+        ``unpriv_group`` and ``priv_group`` (with ``priv_group`` every other value is
+        unprivileged); giving neither raises ``ValueError``. Either may also be a callable
+        that receives the protected values (1-D array, or DataFrame for several
+        attributes) and returns a boolean mask of the unprivileged (or privileged); a
+        callable also accepts continuous attributes.
+    {priv_group}
     ses_attr : str, int or callable, default=None
         Socio-economic status column of ``X`` (compared with ``ses_threshold``), or a callable
         ``ses_attr(X) -> bool mask`` of the SES-underprivileged. Required for "sep" and
@@ -118,9 +94,9 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         Which gap is bounded.
     epsilon : float, default=0.5
         Bound on the absolute mean-score gap, ``>= 0`` (0 forces equal mean scores;
-        ``numpy.inf`` removes the constraint). The default is the loosest value that
-        halves the SEP gap of the predictions on Adult (see Notes); the right value depends
-        on the data, so tune it (e.g. with ``GridSearchCV`` and a fairness scorer).
+        ``numpy.inf`` removes the constraint). The default was chosen on Adult (the
+        loosest value that halved its SEP gap, see Notes); the right value depends on the
+        data, so tune it (e.g. with ``GridSearchCV`` and a fairness scorer).
     loss : {"logistic", "hinge"}, default="logistic"
         Logistic loss (gives ``predict_proba``) or hinge loss (a linear SVM).
     C : float, default=1.0
@@ -135,9 +111,8 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
     drop_prot_attr : bool, default=True
         Leave the ``prot_attr`` columns out of the model (they then need not be numeric).
         The SES and effort columns stay features.
-    pos_label : label, default=None
-        Favourable class; None means ``classes_[1]``. Only the sign of the reported gaps
-        depends on it.
+    {pos_label}
+        Only the sign of the reported gaps depends on it.
     solver : {"auto", "clarabel", "ecos", "scs", "osqp", "lbfgs"}, default="auto"
         "auto": when ``n_samples * n_features <= max_problem_size``, the cvxpy program is
         solved with Clarabel (interior point; accurate, the default), falling back with a
@@ -148,19 +123,21 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         ``epsilon``, otherwise the optimum on the active face ``gap = +-epsilon``, an
         unconstrained problem in that hyperplane's coordinates. A named cvxpy solver is used alone.
     max_problem_size : int, default=5_000_000
-        Largest ``n_samples * n_features`` handed to a cvxpy solver (about 10 s with
-        Clarabel on one core). Beyond it a cvxpy solver named in ``solver`` sees a random
-        subsample of ``max_problem_size // n_features`` rows, stratified by label, subgroup
-        and effort, with a warning.
+        Largest ``n_samples * n_features`` handed to a cvxpy solver. Beyond it a cvxpy
+        solver named in ``solver`` sees a random subsample of
+        ``max_problem_size // n_features`` rows, stratified by label, subgroup and effort,
+        with a warning.
     max_iter : int, default=None
         Iteration limit passed to the solver (None: the solver's default; 5000 L-BFGS
         iterations per inner problem). Hitting it is a solver failure.
-    random_state : int, RandomState or None, default=None
-        Seeds the subsample (the solvers themselves are deterministic).
+    {random_state}
+        Only the subsample is random (the solvers themselves are deterministic).
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
+    pos_label_ : scalar
+        The favourable class.
     coef_ : ndarray of shape (1, n_model_features)
         Weights of the model matrix (``X`` without the dropped protected columns).
     intercept_ : ndarray of shape (1,)
@@ -180,8 +157,13 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         Seconds spent in the solver (problem build included).
     n_iter_ : int
         Solver iterations (summed over the L-BFGS runs for "lbfgs").
-    prot_columns_ : list
-        Protected columns removed from ``X`` before the model.
+    groups_ : list
+        Labels of the protected groups, when the attribute is discrete.
+    prot_attr_names_ : list
+        Names of the protected attributes, when the attribute is discrete.
+    privileged_groups_ : ndarray of bool
+        Mask over ``groups_`` of the privileged groups (the complement of the
+        unprivileged ones), when every group is wholly on one side.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -223,13 +205,10 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         model = make_pipeline(encode, SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS))
         model.fit(X.drop(columns="fnlwgt"), y)
 
-    **Scale**: the exponential-cone program has one cone block per sample. On Adult's
-    training part (30,162 x 101 model features, ``epsilon=0.5``) Clarabel takes 4.3 s
-    (28 iterations), SCS 16 s and "lbfgs" 2.3 s, all three agreeing to 1e-4 on the
-    coefficients; with the hinge loss Clarabel takes 1.5 s, SCS 6 s and OSQP 166 s
-    (``benchmarks/bench_sep.py solvers``, one core). Beyond
-    ``max_problem_size`` the "auto" solver switches to the first-order "lbfgs" path, which
-    is exact (one smooth solve, and a second on the active face when the constraint
+    **Scale**: the exponential-cone program has one cone block per sample, so interior-point
+    cost grows with ``n_samples``; ``benchmarks/bench_sep.py solvers`` compares the solvers.
+    Beyond ``max_problem_size`` the "auto" solver switches to the first-order "lbfgs" path,
+    which is exact (one smooth solve, and a second on the active face when the constraint
     binds) and needs O(n_samples x n_features) memory only.
 
     A solver failure (any status other than "optimal", "optimal_inaccurate" included,
@@ -337,8 +316,9 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
     # fit
     # ----------------------------------------------------------------------------------
 
+    @fair_docstring
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the constrained classifier.
 
         Parameters
@@ -347,10 +327,9 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
             Training data, holding the SES / effort columns (and ``prot_attr``).
         y : array-like of shape (n_samples,)
             Binary labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the loss and of the means in the constraint.
-        sensitive_features : array-like, default=None
-            Protected attribute(s), when not given as ``prot_attr`` columns of ``X``.
+        {sensitive_features}
+        {sample_weight}
+            They weight the loss and the means in the constraint.
 
         Returns
         -------
@@ -361,44 +340,32 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
                 f"epsilon={self.epsilon!r} is negative: the constraint |gap| <= epsilon is "
                 "infeasible. Use epsilon >= 0 (0 forces equal mean scores)."
             )
-        X_raw = _check_raw_X(X)
-        validate_data(self, X_raw, reset=True, skip_check_array=True)
-        if y is None:
-            raise ValueError(
-                "SEPConstrainedClassifier requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X_raw, y)
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type not in ("binary", "multiclass"):
-            check_classification_targets(y)
-        classes = np.unique(y)
-        if y_type != "binary" and len(classes) > 2:
-            raise ValueError(
-                "Only binary classification is supported. The type of the target is "
-                f"{y_type} ({len(classes)} classes); SEPConstrainedClassifier needs two."
-            )
-        prot = self._resolve_protected(
-            X_raw, sensitive_features, drop=self.drop_prot_attr, require_groups=False
+        # target=None: classes_ is stored only once the solver has succeeded.
+        # np.asarray: validate_fair_data takes np.ndim of y, which array-likes may refuse
+        y = None if y is None else np.asarray(y)
+        data = self._validate_fair_data(
+            X, y, sensitive_features=sensitive_features, sample_weight=sample_weight,
+            reset=True, protected="values",
+            drop=self.drop_prot_attr, features="numeric", map_groups=False,
         )
-        Xm = _model_check(prot.X, X_raw)
+        prot, Xm = data.protected, data.X
+        # the SES and effort columns are read by name or position in X as given
+        X_raw = X if hasattr(X, "iloc") else np.asarray(X)
+        classes, pos, _ = check_binary_target(self, y, self.pos_label)
+        y = np.asarray(y).ravel()
         n, d = Xm.shape
-        sw = _check_sample_weight(sample_weight, Xm, dtype=np.float64, ensure_non_negative=True)
+        sw = np.ones(n) if data.sample_weight is None else data.sample_weight
+        if (sw < 0).any():
+            raise ValueError("Negative values in data passed to sample_weight.")
         present = np.unique(y[sw > 0])
         if len(present) != 2:
             raise ValueError(
                 f"y has {len(present)} class(es) with positive sample_weight "
                 f"({present.tolist()}); SEPConstrainedClassifier needs exactly 2 classes."
             )
-        if self.pos_label is None:
-            fav = 1
-        elif any(_same(self.pos_label, c) for c in classes):
-            fav = 1 if _same(self.pos_label, classes[1]) else -1
-        else:
-            raise ValueError(
-                f"pos_label={self.pos_label!r} is not one of the classes {classes.tolist()}."
-            )
-        target, reference, names = self._subgroups(X_raw, prot, n)
+        # The model's decision is oriented to classes[1]; pos_label only orients the gaps.
+        fav = 1 if same_label(pos, classes[1]) else -1
+        target, reference, names, unpriv = self._subgroups(X_raw, prot, n)
         for mask, what in zip((target, reference), names, strict=True):
             if sw[mask].sum() <= 0:
                 raise ValueError(f"No training sample (with positive weight) is {what}.")
@@ -417,14 +384,19 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         yb = np.where(y == classes[1], 1.0, -1.0)
 
         start = time.perf_counter()
-        w, b, dual, solver, status, rows, iters = self._solve(Xs, yb, sw, a, target, reference)
+        w, b, dual, solver, status, rows, iters = solve(self, Xs, yb, sw, a, target, reference)
         fit_time = time.perf_counter() - start
 
         coef = w / scale
-        self.classes_ = classes
+        self.classes_, self.pos_label_ = classes, pos
         self.coef_ = coef.reshape(1, -1)
         self.intercept_ = np.array([b - coef @ mean])
-        self.prot_columns_ = list(prot.columns) if self.drop_prot_attr else []
+        if data.groups is not None:
+            codes, k = data.groups.codes, len(self.groups_)
+            in_unpriv = np.bincount(codes, weights=unpriv, minlength=k)
+            whole = (in_unpriv == 0) | (in_unpriv == np.bincount(codes, minlength=k))
+            if whole.all():  # else a callable split a group: no per-group mask exists
+                self.privileged_groups_ = in_unpriv == 0
         dec = Xm @ coef + self.intercept_[0]
         self.score_gap_ = float(fav * (_wmean(dec, sw, reference) - _wmean(dec, sw, target)))
         hard = (fav * dec > 0).astype(float)
@@ -451,7 +423,8 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         )
         everyone = np.ones(n, dtype=bool)
         if self.constraint == "demographic_parity":
-            return unpriv, ~unpriv, ("in the unprivileged group", "in the privileged group")
+            return (unpriv, ~unpriv, ("in the unprivileged group", "in the privileged group"),
+                    unpriv)
         if self.ses_attr is None:
             raise ValueError(
                 f"constraint={self.constraint!r} needs ses_attr (the socio-economic status "
@@ -479,90 +452,7 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
             unpriv & low_ses & reference,
             reference,
             ("unprivileged with ses_attr below ses_threshold" + where, "in the reference" + where),
-        )
-
-    def _solve(self, Xs, yb, sw, a, target, reference):
-        n, d = Xs.shape
-        eps = float(self.epsilon)
-        too_big = n * d > self.max_problem_size
-        solver = self.solver
-        if solver == "lbfgs" and self.loss != "logistic":
-            raise ValueError(
-                "solver='lbfgs' needs a smooth loss; it supports loss='logistic' only. Use "
-                "solver='auto', 'clarabel', 'osqp' or 'scs' for the hinge loss."
-            )
-        if solver == "osqp" and self.loss == "logistic":
-            raise ValueError(
-                "solver='osqp' solves quadratic programs only and cannot handle the "
-                "logistic loss (exponential cone); use 'clarabel', 'scs', 'ecos' or 'lbfgs'."
-            )
-        if solver == "auto" and too_big and self.loss == "logistic":
-            warnings.warn(
-                f"n_samples * n_features = {n * d} exceeds max_problem_size="
-                f"{self.max_problem_size}: solving with the first-order L-BFGS method "
-                "(solver='lbfgs') on the full data instead of an interior-point solver.",
-                UserWarning,
-                stacklevel=3,
-            )
-            solver = "lbfgs"
-        if solver == "lbfgs":
-            w, b, dual, status, iters = _solve_lbfgs(
-                Xs, yb, sw, a, eps, self.C, self.fit_intercept, self.max_iter
-            )
-            return w, b, dual, "lbfgs", status, n, iters
-        rows = np.arange(n)
-        if too_big:
-            m = max(self.max_problem_size // d, 2)
-            rows = _stratified_subsample(
-                np.c_[yb, target, reference], m, check_random_state(self.random_state)
-            )
-            warnings.warn(
-                f"n_samples * n_features = {n * d} exceeds max_problem_size="
-                f"{self.max_problem_size}: the {solver!r} solver sees a stratified random "
-                f"subsample of {len(rows)} of {n} rows (raise max_problem_size, or use "
-                "solver='lbfgs' with the logistic loss, to use all rows).",
-                UserWarning,
-                stacklevel=3,
-            )
-        import cvxpy as cp  # lazy: keeps `import fairkit` fast
-
-        installed = set(cp.installed_solvers())
-        if solver == "auto":
-            candidates = [s for s in _AUTO_ORDER[self.loss] if _CONIC[s] in installed]
-        else:
-            if _CONIC[solver] not in installed:
-                raise ValueError(
-                    f"solver={solver!r} is not installed; installed cvxpy solvers: "
-                    f"{sorted(installed)}."
-                )
-            candidates = [solver]
-        failures = []
-        for name in candidates:
-            try:
-                w, b, dual, status, iters = _solve_cvxpy(
-                    cp, Xs[rows], yb[rows], sw[rows], a, eps, self.C, self.loss,
-                    self.fit_intercept, _CONIC[name], self.max_iter,
-                )
-            except _SolverFailure as failure:
-                failures.append(failure)
-                if name != candidates[-1]:
-                    warnings.warn(
-                        f"cvxpy solver {failure.solver} failed with status "
-                        f"{failure.status!r}; trying the next installed solver.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                continue
-            return w, b, dual, name, status, len(rows), iters
-        if not failures:
-            raise RuntimeError(
-                f"No cvxpy solver for the {self.loss} loss is installed (tried "
-                f"{_AUTO_ORDER[self.loss]}); install clarabel, or use solver='lbfgs'."
-            )
-        detail = "; ".join(f"{f.solver} returned status {f.status!r}" for f in failures)
-        raise RuntimeError(
-            f"SEPConstrainedClassifier could not be fitted: {detail}. No model was stored. "
-            "Raise max_iter, rescale the features, or try another solver."
+            unpriv,
         )
 
     # ----------------------------------------------------------------------------------
@@ -571,16 +461,12 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
 
     def _model_matrix(self, X):
         check_is_fitted(self)
-        X = _check_raw_X(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
-        if self.prot_columns_:
-            if isinstance(X, pd.DataFrame):
-                X_model = X.drop(columns=self.prot_columns_)
-            else:
-                X_model = np.delete(X, self.prot_columns_, axis=1)
-        else:
-            X_model = X
-        return _model_check(X_model, X)
+        # at predict the protected columns are only located, to be dropped
+        protected = "columns" if self.drop_prot_attr else "none"
+        return self._validate_fair_data(
+            X, reset=False, protected=protected, drop=self.drop_prot_attr,
+            features="numeric", map_groups=False,
+        ).X
 
     def decision_function(self, X):
         """Decision score ``X @ coef_ + intercept_`` (positive for ``classes_[1]``).
@@ -632,170 +518,3 @@ class SEPConstrainedClassifier(ProtectedAttributeMixin, ClassifierMixin, BaseEst
         """Logarithm of :meth:`predict_proba` (logistic loss only)."""
         dec = self.decision_function(X)
         return np.c_[-np.logaddexp(0, dec), -np.logaddexp(0, -dec)]
-
-
-# --------------------------------------------------------------------------------------
-# Solvers
-# --------------------------------------------------------------------------------------
-
-
-def _check_raw_X(X):
-    """2-D input check that keeps the protected columns' raw values (strings allowed)."""
-    if isinstance(X, pd.DataFrame):
-        if X.ndim != 2 or X.shape[1] == 0 or X.shape[0] == 0:
-            raise ValueError(f"X must be a non-empty 2-D DataFrame, got shape {X.shape}.")
-        return X
-    X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
-    if X.dtype == object:
-        for value in X.ravel():
-            if not isinstance(value, (str, Real, np.generic)):
-                raise TypeError(
-                    "X values must be a string or a number (the argument must be a string "
-                    f"or a real number), got {type(value).__name__}: {value!r}."
-                )
-    elif np.issubdtype(X.dtype, np.number):
-        check_array(X, input_name="X")  # NaN / inf anywhere, protected columns included
-    return X
-
-
-def _model_check(X_model, X_raw):
-    """The numeric model matrix; explains an empty one (all columns were protected)."""
-    if X_model.shape[1] == 0:
-        raise ValueError(
-            f"X has {X_raw.shape[1]} feature(s), all of them protected (prot_attr) and dropped; "
-            "the model needs at least one other feature (or set drop_prot_attr=False)."
-        )
-    return check_array(X_model, dtype=np.float64, input_name="X")
-
-
-def _same(a, b):
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _wmean(values, weights, mask):
-    return weights[mask] @ values[mask] / weights[mask].sum()
-
-
-def _solve_cvxpy(cp, X, yb, sw, a, eps, C, loss, fit_intercept, solver, max_iter):
-    """The convex program, scaled by 1 / (C * sum(sw)): mean loss + ||w||^2 / (2 C S)."""
-    n, d = X.shape
-    S = sw.sum()
-    w = cp.Variable(d)
-    b = cp.Variable() if fit_intercept else 0.0
-    margin = cp.multiply(yb, X @ w + b)
-    per_sample = cp.logistic(-margin) if loss == "logistic" else cp.pos(1 - margin)
-    objective = (sw / S) @ per_sample + cp.sum_squares(w) / (2 * C * S)
-    constraints = [] if np.isinf(eps) else [a @ w <= eps, -(a @ w) <= eps]
-    problem = cp.Problem(cp.Minimize(objective), constraints)
-    options = dict(_ACCURACY.get(solver, {}))
-    if max_iter is not None:
-        options[_ITER_OPTION[solver]] = max_iter
-    try:
-        problem.solve(solver=solver, **options)
-    except cp.error.SolverError as err:
-        raise _SolverFailure(solver, f"solver_error ({err})") from None
-    status = problem.status
-    # "optimal_inaccurate" is a failure too: solvers stopped at their iteration limit report
-    # it (SCS), with a point that may be far from the optimum.
-    if status != "optimal" or w.value is None:
-        raise _SolverFailure(solver, status)
-    dual = 0.0 if not constraints else float(constraints[0].dual_value - constraints[1].dual_value)
-    b_value = float(b.value) if fit_intercept else 0.0
-    iters = problem.solver_stats.num_iters or 0
-    return np.asarray(w.value, dtype=float), b_value, dual, status, iters
-
-
-def _solve_lbfgs(X, yb, sw, a, eps, C, fit_intercept, max_iter):
-    r"""Exact solution of the logistic program with L-BFGS (first-order, O(n d) memory).
-
-    The feasible set is the slab :math:`|a^\top w| \le \epsilon` and the objective is
-    strictly convex in :math:`w`. If the unconstrained minimiser lies in the slab it is the
-    answer; otherwise the optimum lies on the face :math:`a^\top w = t` with
-    :math:`t = \epsilon\,\mathrm{sign}(a^\top w_0)` (the face on the minimiser's side).
-    On that face :math:`w = t a / \lVert a\rVert^2 + P u` with :math:`P` the projection
-    onto :math:`a^\perp`, an unconstrained smooth problem in :math:`u`, solved by L-BFGS.
-    The multiplier is :math:`\lambda = -a^\top \nabla_w F / \lVert a \rVert^2`.
-    """
-    from threadpoolctl import threadpool_limits
-
-    n, d = X.shape
-    S = sw.sum()
-    ridge = 1.0 / (C * S)
-    weights = sw / S
-    maxiter = max_iter or 5000
-    aa = a @ a
-
-    def grad_w(theta):
-        w, b = theta[:d], theta[d] if fit_intercept else 0.0
-        m = yb * (X @ w + b)
-        dz = -yb * expit(-m) * weights
-        f = weights @ np.logaddexp(0.0, -m) + 0.5 * ridge * (w @ w)
-        g = np.empty(d + 1)
-        g[:d] = X.T @ dz + ridge * w
-        g[d] = dz.sum() if fit_intercept else 0.0
-        return f, g
-
-    def on_face(t):
-        offset = t * a / aa
-
-        def objective(theta):  # theta = (u, b); w = offset + P u
-            u = theta[:d]
-            w = offset + u - a * (a @ u) / aa
-            f, g = grad_w(np.r_[w, theta[d]])
-            g[:d] -= a * (a @ g[:d]) / aa
-            return f, g
-
-        return objective
-
-    def run(objective, start):
-        res = minimize(
-            objective, start, jac=True, method="L-BFGS-B",
-            options={"maxiter": maxiter, "gtol": 1e-8, "ftol": 64 * np.finfo(float).eps,
-                     "maxcor": 20},
-        )
-        if res.nit >= maxiter:
-            raise RuntimeError(
-                f"SEPConstrainedClassifier could not be fitted: lbfgs returned status "
-                f"'max_iter' ({res.message}) after {res.nit} iterations. No model was "
-                "stored. Raise max_iter or rescale the features."
-            )
-        iterations.append(res.nit)
-        return res.x
-
-    iterations = []
-    # GEMV-bound work: one BLAS thread avoids oversubscription when cores are shared.
-    with threadpool_limits(limits=1, user_api="blas"):
-        theta = run(grad_w, np.zeros(d + 1))
-        h0 = a @ theta[:d]
-        if np.isinf(eps) or abs(h0) <= eps or aa == 0:
-            return theta[:d], theta[d], 0.0, "optimal", sum(iterations)
-        t = float(np.sign(h0) * eps)
-        u = theta[:d] - a * (h0 - t) / aa  # projection of w0 onto the face: a warm start
-        theta = run(on_face(t), np.r_[u, theta[d]])
-        w = t * a / aa + theta[:d] - a * (a @ theta[:d]) / aa
-        _, g = grad_w(np.r_[w, theta[d]])
-    return w, theta[d], float(-(a @ g[:d]) / aa), "optimal", sum(iterations)
-
-
-def _stratified_subsample(strata, size, rng):
-    """Row indices of exactly ``size`` rows (``size >= number of strata``), each stratum
-    (distinct row of ``strata``) kept in proportion, rounded by largest remainder, at least
-    one row per stratum."""
-    _, codes = np.unique(strata, axis=0, return_inverse=True)
-    codes = codes.ravel()
-    counts = np.bincount(codes)
-    quota = counts * size / len(codes)
-    take = np.maximum(np.floor(quota).astype(int), 1)
-    short = size - take.sum()
-    if short > 0:
-        order = np.argsort(-(quota - np.floor(quota)), kind="stable")
-        room = order[take[order] < counts[order]][:short]
-        take[room] += 1
-    chosen = [
-        rng.choice(np.flatnonzero(codes == c), size=min(k, counts[c]), replace=False)
-        for c, k in enumerate(take)
-    ]
-    return np.sort(np.concatenate(chosen))

@@ -431,7 +431,7 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="prot_attr column"):
         AranyaniClassifier(prot_attr="sex").fit(pd.DataFrame(X, columns=list("abcd")), y)
     text = pd.DataFrame({"sex": ["F", "M"] * 20, "x": X[:, 1]})
-    with pytest.raises(ValueError, match="needs numeric X"):
+    with pytest.raises(ValueError, match="needs numeric features, but column 'sex' of X"):
         AranyaniClassifier(prot_attr="sex").fit(text, y)
     with pytest.raises(ValueError, match="lam"):
         AranyaniClassifier(prot_attr=0, lam=-1).fit(X, y)
@@ -441,6 +441,36 @@ def test_bad_inputs_raise_clear_errors():
         AranyaniClassifier(prot_attr=0, smoothing="sign").fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features"):
         clf.predict(X[:, :3])
+
+
+def test_string_feature_column_is_named_and_metadata_is_keyword_only():
+    X, y, a = _biased_stream(40, seed=4)
+    frame = pd.DataFrame({"a": a, "x": X[:, 1], "city": ["Paris", "Lyon"] * 20})
+    # the protected column is numeric here; the string feature is named
+    with pytest.raises(ValueError, match=r"column 'city' of X has dtype .*input of the "
+                                         r"oblique splits"):
+        AranyaniClassifier(prot_attr="a").fit(frame, y)
+    with pytest.raises(TypeError):
+        AranyaniClassifier(prot_attr=0).fit(X, y, a)  # sensitive_features is keyword-only
+    with pytest.raises(TypeError):
+        AranyaniClassifier(prot_attr=0).partial_fit(X, y, [0, 1], a)
+    with pytest.raises(TypeError):
+        AranyaniClassifier(3)  # every parameter is keyword-only
+    with pytest.raises(TypeError, match="sample_weight"):
+        AranyaniClassifier(prot_attr=0).fit(X, y, sample_weight=np.ones(40))
+    clf = AranyaniClassifier(prot_attr="a", random_state=0).fit(frame.drop(columns="city"), y)
+    assert clf.prot_attr_names_ == ["a"] and clf.groups_ == [0, 1]
+
+
+def test_prequential_helpers_are_importable_from_their_new_homes():
+    from fairkit.inprocessing import aranyani
+    from fairkit.model_selection._prequential import PrequentialResult
+    from fairkit.model_selection._prequential import prequential_evaluation as pe
+    from fairkit.plotting._prequential import plot_prequential as pp
+
+    assert aranyani.prequential_evaluation is pe is prequential_evaluation
+    assert aranyani.plot_prequential is pp is plot_prequential
+    assert aranyani.PrequentialResult is PrequentialResult
 
 
 def test_new_group_mid_stream_gets_its_own_aggregates():

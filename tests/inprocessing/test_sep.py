@@ -205,7 +205,9 @@ def test_sensitive_features_routed_through_pipeline_and_grid_search():
         ).set_fit_request(sensitive_features=True)
         pipe = make_pipeline(clf).fit(X, y, sensitive_features=sex)
         inner = pipe[-1]
-        assert inner.prot_columns_ == []
+        # nothing is dropped from X: the attribute came apart from it
+        assert inner.n_features_in_ == 4 and inner.coef_.shape == (1, 4)
+        assert inner.groups_ == ["F", "M"]
         f = pipe.decision_function(X)
         low = (sex == "F").to_numpy() & (X["edu"] < 10).to_numpy()
         assert abs(f.mean() - f[low].mean()) <= 0.2 + 1e-6
@@ -363,7 +365,7 @@ def test_solver_failure_names_status_and_stores_nothing(solver, status):
         (dict(SEP, solver="osqp"), "cannot handle the logistic loss"),
         (dict(SEP, solver="lbfgs", loss="hinge"), "supports loss='logistic' only"),
         (dict(SEP, solver="ecos"), "solver='ecos' is not installed"),
-        (dict(SEP, drop_prot_attr=False), "could not convert string to float"),
+        (dict(SEP, drop_prot_attr=False), "needs numeric features, but column 'sex'"),
         (dict(SEP, constraint="parity"), "constraint"),
         (dict(SEP, C=0), "'C' parameter"),
     ],
@@ -384,7 +386,7 @@ def test_bad_data_raise():
     clf = SEPConstrainedClassifier(**SEP)
     with pytest.raises(ValueError, match="Only binary classification is supported"):
         clf.fit(X, np.arange(100) % 3)
-    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[100, 99\\]"):
+    with pytest.raises(ValueError, match="X has 100 rows but y has 99"):
         clf.fit(X, y[:99])
     with pytest.raises(ValueError, match="missing values"):
         clf.fit(X.assign(sex=X["sex"].where(X.index > 0)), y)
@@ -454,3 +456,47 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
+
+
+def test_priv_group_is_required_when_unpriv_group_is_missing():
+    X, y = make_data(100)
+    params = {k: v for k, v in SEP.items() if k != "unpriv_group"}
+    with pytest.raises(ValueError, match=r"Give exactly one of unpriv_group .* and priv_group "
+                                         r".*got priv_group=None, unpriv_group=None"):
+        SEPConstrainedClassifier(**params).fit(X, y)
+    # and with priv_group given, the complement is unprivileged: the same model as before
+    by_priv = SEPConstrainedClassifier(**params, priv_group="M", epsilon=0.2).fit(X, y)
+    by_unpriv = SEPConstrainedClassifier(**SEP, epsilon=0.2).fit(X, y)
+    np.testing.assert_array_equal(by_priv.coef_, by_unpriv.coef_)
+
+
+def test_string_feature_column_is_named_in_the_error():
+    X, y = make_data(100)
+    X = X.assign(city=np.where(np.arange(100) % 2, "Paris", "Lyon"))
+    with pytest.raises(ValueError, match="column 'city' of X has dtype"):
+        SEPConstrainedClassifier(**SEP).fit(X, y)
+    # object array: column 3 is 'city'; 'sex' (dropped) is put last so that the position
+    # is the same in X and in the model matrix
+    arr = X[["edu", "hours", "x1", "city", "x2", "sex"]].to_numpy()
+    with pytest.raises(ValueError, match=r"column 3 of X holds non-numeric values \(e.g. 'Lyon'\)"):
+        SEPConstrainedClassifier(**dict(SEP, prot_attr=5, ses_attr=0)).fit(arr, y)
+
+
+def test_fitted_attributes_and_keyword_only_metadata():
+    X, y = make_data(100)
+    w = np.ones(100)
+    with pytest.raises(TypeError):
+        SEPConstrainedClassifier(**SEP).fit(X, y, w)  # sample_weight is keyword-only
+    with pytest.raises(TypeError):
+        SEPConstrainedClassifier("sex")  # prot_attr is keyword-only
+    clf = SEPConstrainedClassifier(**SEP).fit(X, y, sample_weight=w)
+    assert clf.groups_ == ["F", "M"] and clf.prot_attr_names_ == ["sex"]
+    np.testing.assert_array_equal(clf.privileged_groups_, [False, True])  # F unprivileged
+    assert clf.pos_label_ == 1 and list(clf.classes_) == [0, 1]
+    assert not hasattr(clf, "prot_columns_")
+    # a callable that splits a group defines no per-group mask
+    split = SEPConstrainedClassifier(
+        prot_attr="sex", unpriv_group=lambda s: np.arange(len(s)) % 2 == 0,
+        ses_attr="edu", ses_threshold=10,
+    ).fit(X, y)
+    assert not hasattr(split, "privileged_groups_")
