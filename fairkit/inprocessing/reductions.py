@@ -13,6 +13,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from fairlearn.reductions import (
     AbsoluteLoss,
     BoundedGroupLoss,
@@ -29,20 +30,22 @@ from fairlearn.reductions import (
     ZeroOneLoss,
 )
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state
+from sklearn.metrics import r2_score
+from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d
-
-from ..base import ProtectedAttributeMixin
-from ..postprocessing._meta import (
-    binary_target,
-    check_input,
-    labels_from01,
-    proba_columns,
-    resolve_groups,
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
 )
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import _key
+from ..base import FairClassifierMixin, FairEstimatorMixin
+from ..utils._docstring import fair_docstring
+from ..utils._outputs import labels_from01, proba_columns
 
 __all__ = ["ExponentiatedGradientReduction", "GridSearchReduction"]
 
@@ -87,7 +90,44 @@ _CONSTRAINT_DOC = """
 """
 
 
-class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator):
+def _learner_tags(estimator):
+    """The learner's scikit-learn tags, or None for a plain learner (fit/predict only)."""
+    try:
+        return estimator.__sklearn_tags__()
+    except AttributeError:
+        # fairlearn only needs fit(X, y, sample_weight) and predict(X); a learner that does
+        # not derive from BaseEstimator has no tags to inherit, so the defaults stay
+        return None
+
+
+def _refuse_fit_metadata(est, fit_params):
+    """The reductions' sample-weight policy: refuse weights and fit parameters clearly.
+
+    fairlearn's moments (0.15) estimate group rates without weights and fairlearn calls the
+    learner's ``fit`` itself, with its own weights under ``sample_weight_name`` and nothing
+    else, so anything given here could only be dropped silently. ``sample_weight`` is not
+    in the signature (scikit-learn reads the signature to decide whether weights are
+    supported); it arrives in ``fit_params`` and is refused by name.
+    """
+    name = type(est).__name__
+    fit_params = dict(fit_params)
+    if fit_params.pop("sample_weight", None) is not None:
+        raise ValueError(
+            f"{name} cannot use sample_weight: fairlearn's reductions have no weighted form "
+            "of their constraints, and the learner is fitted with the reduction's own "
+            f"weights (sample_weight_name={est.sample_weight_name!r}). Fit without "
+            "sample_weight, or resample the rows by their weights first."
+        )
+    if fit_params:
+        raise ValueError(
+            f"{name} cannot pass fit parameters {sorted(fit_params)} to the learner: "
+            "fairlearn fits it with only X, y and the reduction's weights. Set them as "
+            "constructor parameters of the learner instead."
+        )
+
+
+class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin,
+                     BaseEstimator):
     """Common fit/predict plumbing of the two reductions.
 
     Groups are needed in ``fit`` only: the fitted predictors use ``X`` alone, so ``predict``
@@ -128,58 +168,128 @@ class _ReductionBase(ProtectedAttributeMixin, MetaEstimatorMixin, BaseEstimator)
             return isinstance(self.constraints, ClassificationMoment)
         return self.constraints in _PARITY
 
-    def _prepare_fit(self, X, y, sensitive_features):
+    def _prepare_fit(self, X, y, sensitive_features, fit_params):
         self._validate_params()
-        X = check_input(self, X, reset=True, accept_sparse=False)
-        if self._is_classification():
-            self.classes_, self.pos_label_, y_fit = binary_target(self, y, self.pos_label)
+        if fit_params and _routing_enabled():
+            # scikit-learn's own routing errors first (a learner that has not said whether
+            # it wants a parameter is an UnsetMetadataPassedError naming it)
+            process_routing(self, "fit", **fit_params)
+        _refuse_fit_metadata(self, fit_params)
+        data = self._validate_fair_data(
+            X, y, sensitive_features=sensitive_features, reset=True, min_groups=2,
+            drop=self.drop_prot_attr,
+            target="binary" if self._is_classification() else "continuous",
+            pos_label=self.pos_label,
+        )
+        return data.X, data.y, data.codes, self._build_moment(data.y)
+
+    def _group_indexed(self, obj, name):
+        """``obj`` (fairlearn's layout: a ``group_id`` index level holding the user's group
+        labels) re-indexed by fairkit's group codes, which are what fairlearn sees."""
+        if obj is None:
+            return None
+        if not isinstance(obj, (pd.Series, pd.DataFrame)):
+            raise ValueError(
+                f"{name} must be a pandas Series or DataFrame indexed like fairlearn's "
+                f"constraint (with a 'group_id' level); got {type(obj).__name__}."
+            )
+        index = obj.index
+        if "group_id" not in list(index.names):
+            raise ValueError(
+                f"{name} must be indexed like fairlearn's constraint, with a 'group_id' "
+                f"index level holding the group labels; its index levels are "
+                f"{list(index.names)}."
+            )
+        lookup = {_key(label): code for code, label in enumerate(self.groups_)}
+
+        def code(label):
+            k = _key(label)
+            if k not in lookup:
+                raise ValueError(
+                    f"{name} refers to group {label!r}, which is not a group of the "
+                    f"protected attribute (groups seen in fit: {self.groups_!r})."
+                )
+            return lookup[k]
+
+        if isinstance(index, pd.MultiIndex):
+            level = list(index.names).index("group_id")
+            new = pd.MultiIndex.from_tuples(
+                [t[:level] + (code(t[level]),) + t[level + 1:] for t in index],
+                names=index.names)
         else:
-            y_fit = np.asarray(y, dtype=np.float64)
-            y_fit = column_or_1d(y_fit, warn=True) if y_fit.ndim == 2 else y_fit
-            if not np.all(np.isfinite(y_fit)):
-                raise ValueError("y contains NaN or infinity.")
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y_fit)
-        return X_model, y_fit, codes, self._build_moment(y_fit)
+            new = pd.Index([code(v) for v in index], name=index.name)
+        out = obj.copy()
+        out.index = new
+        return out
 
     def _model_input(self, X, sensitive_features):
         check_is_fitted(self)
-        X = check_input(self, X, reset=False, accept_sparse=False)
-        if self.drop_prot_attr and self.prot_attr is not None:
-            return self._resolve_protected(X, sensitive_features, drop=True).X
-        return X
+        data = self._validate_fair_data(
+            X, sensitive_features=sensitive_features, reset=False,
+            protected="columns" if self.drop_prot_attr else "none",
+            drop=self.drop_prot_attr, map_groups=False,
+        )
+        return data.X
 
     def _to_labels(self, pred):
         if not self._is_classification():
             return np.asarray(pred, dtype=np.float64)
         return labels_from01(self.classes_, self.pos_label_, np.asarray(pred) == 1)
 
-    def score(self, X, y, sample_weight=None, sensitive_features=None):
-        """Accuracy (classification) or R^2 (regression) of ``predict``."""
-        pred = self.predict(X, sensitive_features=sensitive_features)
+    def score(self, X, y, sample_weight=None, *, sensitive_features=None):
+        """Accuracy (classification) or :math:`R^2` (regression) of ``predict``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        sensitive_features : array-like, default=None
+            Routed protected attribute(s), when ``prot_attr`` is None.
+
+        Returns
+        -------
+        float
+        """
         if self._is_classification():
-            return accuracy_score(y, pred, sample_weight=sample_weight)
+            return super().score(X, y, sample_weight, sensitive_features=sensitive_features)
+        pred = self.predict(X, sensitive_features=sensitive_features)
         return r2_score(y, pred, sample_weight=sample_weight)
+
+    def get_metadata_routing(self):
+        """Routing of this reduction: its own metadata plus the learner's ``fit``.
+
+        fairlearn fits the learner with the reduction's weights only, so metadata routed to
+        the learner is refused in ``fit`` rather than dropped.
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=self.estimator,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self._is_classification():
             tags.estimator_type = "classifier"
-            from sklearn.utils import ClassifierTags
-
             tags.classifier_tags = ClassifierTags(multi_class=False)
             tags.regressor_tags = None
         else:
-            from sklearn.utils import RegressorTags
-
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
             tags.classifier_tags = None
-        if self.estimator is not None:
-            inner = self.estimator.__sklearn_tags__()
+        inner = _learner_tags(self.estimator) if self.estimator is not None else None
+        if inner is not None:
             tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
 
 
+@fair_docstring
 class ExponentiatedGradientReduction(_ReductionBase):
     r"""Fair classification or regression by exponentiated gradient (fairlearn).
 
@@ -198,37 +308,51 @@ class ExponentiatedGradientReduction(_ReductionBase):
 
     Parameters
     ----------
-    estimator : estimator accepting sample weights in ``fit``
-        Base learner; a ``Pipeline`` on raw data works with
+    estimator : estimator object
+        Base learner with ``fit(X, y, sample_weight)`` and ``predict(X)``; it need not
+        derive from scikit-learn's ``BaseEstimator``. A ``Pipeline`` on raw data works with
         ``sample_weight_name="<step>__sample_weight"``.
-    prot_attr : str, int or list, default=None
+    {prot_attr}
     %(constraints)s
     eps : float, default=0.01
         Allowed constraint violation (:math:`B = 1/\epsilon`).
     max_iter : int, default=50
+        Largest number of exponentiated-gradient iterations.
     nu : float or None, default=None
+        Convergence threshold of the duality gap (fairlearn's default when None).
     eta0 : float, default=2.0
+        Initial step size of the multiplier updates.
     run_linprog_step : bool, default=True
+        Solve fairlearn's linear program over the predictors found at each iteration.
     sample_weight_name : str, default="sample_weight"
-    pos_label : scalar, default=None
-        Favourable label (mapped to fairlearn's 1); None means the greater class.
-    drop_prot_attr : bool, default=False
-        Remove the ``prot_attr`` columns from ``X`` before the base learner sees it (in
-        ``fit`` and ``predict``). The groups themselves are used in ``fit`` only.
-    random_state : int, RandomState or None, default=None
-        Seed of the randomised predictions (fairlearn's ``predict(random_state=...)``).
+        Name of the weight argument of the learner's ``fit``.
+    {pos_label}
+    {drop_prot_attr}
+    {random_state}
 
     Attributes
     ----------
     reduction_ : fairlearn.reductions.ExponentiatedGradient
-        The fitted fairlearn object (its ``predictors_``, ``weights_``, ``best_gap_``, ...).
+        The fitted fairlearn object (its ``predictors_``, ``weights_``, ``best_gap_``, ...);
+        its groups are fairkit's group codes ``0 .. k-1``.
     n_iter_ : int
         Number of exponentiated-gradient iterations run.
     groups_ : list
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
     classes_ : ndarray of shape (2,)
         Classification only.
     pos_label_ : scalar
-    n_features_in_, feature_names_in_
+        Classification only.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    ``sample_weight`` is refused: fairlearn's moments have no weighted form and the learner
+    is fitted with the reduction's own weights. The groups are used in ``fit`` only; the
+    protected columns are read in ``predict`` only to drop them (``drop_prot_attr=True``).
 
     References
     ----------
@@ -284,14 +408,26 @@ class ExponentiatedGradientReduction(_ReductionBase):
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    def fit(self, X, y, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Run exponentiated gradient with the groups of ``X`` / ``sensitive_features``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Binary labels (classification) or real values (``"bounded_group_loss"``).
+        sensitive_features : array-like, default=None
+            Protected attribute(s), if not read from ``X`` through ``prot_attr``.
+        **fit_params : dict
+            Refused with a ``ValueError``, ``sample_weight`` included (see Notes of the
+            class): fairlearn passes the learner no fit parameters of the caller.
 
         Returns
         -------
         self
         """
-        X_model, y_fit, codes, moment = self._prepare_fit(X, y, sensitive_features)
+        X_model, y_fit, codes, moment = self._prepare_fit(X, y, sensitive_features,
+                                                          fit_params)
         self.reduction_ = ExponentiatedGradient(
             self.estimator, moment, eps=self.eps, max_iter=self.max_iter, nu=self.nu,
             eta0=self.eta0, run_linprog_step=self.run_linprog_step,
@@ -300,20 +436,44 @@ class ExponentiatedGradientReduction(_ReductionBase):
         self.n_iter_ = self.reduction_.last_iter_ + 1
         return self
 
-    def predict(self, X, sensitive_features=None):
-        """Randomised predictions, drawn as fairlearn does with ``random_state``."""
+    def predict(self, X, *, sensitive_features=None):
+        """Randomised predictions, drawn as fairlearn does with ``random_state``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+            Not needed (the predictors read ``X`` alone); accepted for routing.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         X_model = self._model_input(X, sensitive_features)
         rng = check_random_state(self.random_state)
         return self._to_labels(self.reduction_.predict(X_model, random_state=rng))
 
     @available_if(lambda self: self._is_classification_moment())
-    def predict_proba(self, X, sensitive_features=None):
-        """Probability of each class under the randomised classifier ``Q``."""
+    def predict_proba(self, X, *, sensitive_features=None):
+        """Probability of each class under the randomised classifier ``Q``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+            Not needed; accepted for routing.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns ordered as ``classes_``.
+        """
         X_model = self._model_input(X, sensitive_features)
         pmf = np.asarray(self.reduction_._pmf_predict(X_model))
         return proba_columns(self.classes_, self.pos_label_, pmf[:, 1])
 
 
+@fair_docstring
 class GridSearchReduction(_ReductionBase):
     r"""Fair classification or regression by a grid search over Lagrange multipliers
     (fairlearn).
@@ -326,25 +486,53 @@ class GridSearchReduction(_ReductionBase):
 
     Parameters
     ----------
-    estimator : estimator accepting sample weights in ``fit``
-    prot_attr : str, int or list, default=None
+    estimator : estimator object
+        Base learner with ``fit(X, y, sample_weight)`` and ``predict(X)``; it need not
+        derive from scikit-learn's ``BaseEstimator``.
+    {prot_attr}
     %(constraints)s
     selection_rule : {"tradeoff_optimization"}, default="tradeoff_optimization"
+        How the predictor is chosen among the grid's.
     constraint_weight : float, default=0.5
+        Weight of the disparity in the selection (the error gets ``1 - constraint_weight``).
     grid_size : int, default=10
+        Number of grid points.
     grid_limit : float, default=2.0
+        Largest L1 norm of a grid point.
     grid_offset : pandas.Series or None, default=None
+        Shift of the whole grid, indexed like fairlearn's constraint (levels ``sign``,
+        ``event``, ``group_id``; only ``group_id`` for ``"bounded_group_loss"``), with the
+        protected attribute's own group labels in ``group_id``, as for fairlearn itself.
     grid : pandas.DataFrame or None, default=None
-        Explicit grid of Lagrange multipliers (overrides ``grid_size`` etc.).
+        Explicit grid of Lagrange multipliers (one column per grid point, indexed like
+        ``grid_offset``); overrides ``grid_size``, ``grid_limit`` and ``grid_offset``.
     sample_weight_name : str, default="sample_weight"
-    pos_label : scalar, default=None
-    drop_prot_attr : bool, default=False
+        Name of the weight argument of the learner's ``fit``.
+    {pos_label}
+    {drop_prot_attr}
 
     Attributes
     ----------
     reduction_ : fairlearn.reductions.GridSearch
-        The fitted fairlearn object (``predictors_``, ``best_idx_``, ``lambda_vecs_``, ...).
-    groups_, classes_, pos_label_, n_features_in_, feature_names_in_
+        The fitted fairlearn object (``predictors_``, ``best_idx_``, ``lambda_vecs_``, ...);
+        its groups are fairkit's group codes ``0 .. k-1``.
+    groups_ : list
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
+    classes_ : ndarray of shape (2,)
+        Classification only.
+    pos_label_ : scalar
+        Classification only.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    ``sample_weight`` is refused: fairlearn's moments have no weighted form and the learner
+    is fitted with the reduction's own weights. fairlearn is given group codes
+    ``0 .. k-1``; ``grid_offset`` and ``grid`` are translated from the group labels to
+    those codes.
 
     References
     ----------
@@ -399,31 +587,69 @@ class GridSearchReduction(_ReductionBase):
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
 
-    def fit(self, X, y, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Fit one base learner per grid point and keep the best trade-off.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Binary labels (classification) or real values (``"bounded_group_loss"``).
+        sensitive_features : array-like, default=None
+            Protected attribute(s), if not read from ``X`` through ``prot_attr``.
+        **fit_params : dict
+            Refused with a ``ValueError``, ``sample_weight`` included (see Notes of the
+            class): fairlearn passes the learner no fit parameters of the caller.
 
         Returns
         -------
         self
         """
-        X_model, y_fit, codes, moment = self._prepare_fit(X, y, sensitive_features)
+        X_model, y_fit, codes, moment = self._prepare_fit(X, y, sensitive_features,
+                                                          fit_params)
+        # fairlearn sees codes 0 .. k-1, so multipliers given per user label must follow
+        grid_offset = self._group_indexed(self.grid_offset, "grid_offset")
+        grid = self._group_indexed(self.grid, "grid")
         self.reduction_ = GridSearch(
             self.estimator, moment, selection_rule=self.selection_rule,
             constraint_weight=self.constraint_weight, grid_size=self.grid_size,
-            grid_limit=self.grid_limit, grid_offset=self.grid_offset, grid=self.grid,
+            grid_limit=self.grid_limit, grid_offset=grid_offset, grid=grid,
             sample_weight_name=self.sample_weight_name,
         ).fit(X_model, y_fit, sensitive_features=codes)
         return self
 
-    def predict(self, X, sensitive_features=None):
-        """Predictions of the selected base learner."""
+    def predict(self, X, *, sensitive_features=None):
+        """Predictions of the selected base learner.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+            Not needed (the predictor reads ``X`` alone); accepted for routing.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         X_model = self._model_input(X, sensitive_features)
         return self._to_labels(self.reduction_.predict(X_model))
 
     @available_if(lambda self: self._is_classification() and hasattr(self.estimator,
                                                                       "predict_proba"))
-    def predict_proba(self, X, sensitive_features=None):
-        """Class probabilities of the selected base learner."""
+    def predict_proba(self, X, *, sensitive_features=None):
+        """Class probabilities of the selected base learner.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+            Not needed; accepted for routing.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns ordered as ``classes_``.
+        """
         X_model = self._model_input(X, sensitive_features)
         proba = np.asarray(self.reduction_.predict_proba(X_model))
         return proba_columns(self.classes_, self.pos_label_, proba[:, 1])

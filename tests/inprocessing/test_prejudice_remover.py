@@ -138,8 +138,43 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"Group 2\.0 .*not seen during fit"):
         pr.predict(np.c_[np.full(200, 2.0), X[:, 1:]])
     frame = pd.DataFrame({"sex": ["F", "M"] * 100, "x": ["a"] * 200})
-    with pytest.raises(ValueError, match="could not convert string to float"):
+    with pytest.raises(ValueError, match="needs numeric features, but column 'x'"):
         PrejudiceRemover(prot_attr="sex").fit(frame, y)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative; got .*-1"):
+        PrejudiceRemover(prot_attr=0).fit(X, y, sample_weight=np.r_[-1.0, np.ones(199)])
+    with pytest.raises(ValueError, match=r"sample_weight sums to 0 over group 1\.0"):
+        PrejudiceRemover(prot_attr=0).fit(X, y, sample_weight=(X[:, 0] == 0).astype(float))
+    with pytest.raises(TypeError):
+        PrejudiceRemover(1.0, 1.0, 0)  # prot_attr is keyword-only
+
+
+def test_sample_weight_equals_repeated_rows():
+    X, y = synthetic(n=120, seed=8)
+    w = np.random.default_rng(9).integers(0, 4, len(y))
+    kw = dict(eta=5.0, alpha=1.0, prot_attr=0, tol=1e-10)
+    weighted = PrejudiceRemover(**kw).fit(X, y, sample_weight=w)
+    repeated = PrejudiceRemover(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-5, atol=1e-7)
+    assert weighted.objective_ == pytest.approx(repeated.objective_, rel=1e-9)
+    # the weighted objective at any point is the repeated-rows objective at that point
+    Xd, s = _design(X)
+    Xr, sr = _design(np.repeat(X, w, axis=0))
+    coef = np.random.default_rng(10).normal(scale=0.5, size=6)
+    lw, gw = prejudice_remover_objective(coef, Xd, y.astype(float), s,
+                                         np.bincount(s, weights=w), 5.0, 1.0, w.astype(float))
+    lr, gr = prejudice_remover_objective(coef, Xr, np.repeat(y, w).astype(float), sr,
+                                         np.bincount(sr).astype(float), 5.0, 1.0)
+    assert lw == pytest.approx(lr, rel=1e-12)
+    np.testing.assert_allclose(gw, gr, rtol=1e-10, atol=1e-10)
+
+
+def test_score_takes_routed_sensitive_features():
+    X, y = synthetic(n=300, seed=11)
+    pr = PrejudiceRemover(eta=2.0).fit(X[:, 1:], y, sensitive_features=X[:, 0])
+    expected = np.mean(pr.predict(X[:, 1:], sensitive_features=X[:, 0]) == y)
+    assert pr.score(X[:, 1:], y, sensitive_features=X[:, 0]) == expected
+    assert 0.6 < expected <= 1
 
 
 CONTINUOUS = ("the checks' data give column 0 (prot_attr=0) more than 100 distinct float "

@@ -1,3 +1,0 @@
-"""fairkit.inprocessing.meta_fair (not yet implemented)."""
-
-__all__: list[str] = []
