@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from fairkit.inprocessing import DCovRegularizedClassifier, DCovRegularizedRegressor
-from fairkit.inprocessing import dcov as dcov_module
-from fairkit.inprocessing.dcov import _Penalty
+from fairkit.inprocessing import _dcov_kernels as dcov_module
+from fairkit.inprocessing._dcov_penalty import _Penalty
 from fairkit.metrics import encode_protected_attributes
 
 
@@ -122,7 +122,8 @@ def _synthetic(n, rng):
 
 def _profile_evaluation(frame, y, prot, penalty, repeat=5):
     """Median seconds of one objective evaluation and of its parts at the fitted size."""
-    from fairkit.inprocessing.dcov import _Objective, _Order, _pack
+    from fairkit.inprocessing._dcov_kernels import _Order
+    from fairkit.inprocessing._dcov_model import _Objective, _pack
 
     clf = DCovRegularizedClassifier(prot_attr=prot, lam=20.0, penalty=penalty)
     Xm, prot_data = clf._model_matrix(frame, True)

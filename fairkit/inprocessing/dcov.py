@@ -18,48 +18,24 @@ modules:
   :func:`dcov_penalty`;
 * :mod:`fairkit.inprocessing._dcov_model`: the GLM / MLP, its objective and the L-BFGS and
   Adam training loops;
+* :mod:`fairkit.inprocessing._dcov_base`: the estimator body shared by both classes;
 * :func:`fairkit.model_selection._calibrate_lambda.calibrate_lambda` and
   :func:`fairkit.plotting._lambda.plot_lambda_calibration` (re-exported here).
 """
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import _num_samples
 
-from ..base import FairEstimatorMixin
-from ..metrics.dependence import encode_protected_attributes
 from ..model_selection._calibrate_lambda import calibrate_lambda
 from ..plotting._lambda import plot_lambda_calibration
 from ..utils._docstring import fair_docstring
-from ._dcov_kernels import (  # noqa: F401  (re-exported: benchmarks and tests import them)
-    MAX_DENSE,
-    MAX_LEVELS,
-    MAX_LEVELS_LARGE,
-    NUMBA_MIN_ROWS,
-    _AbsKernel,
-    _DenseKernel,
-    _LevelKernel,
-    _Order,
-)
-from ._dcov_model import (  # noqa: F401
-    _ACTIVATIONS,
-    _EarlyStopping,
-    _forward,
-    _init_params,
-    _Objective,
-    _pack,
-    _unpack,
-    fit_adam,
-    fit_lbfgs,
-)
-from ._dcov_penalty import _Penalty, dcov_penalty  # noqa: F401
+from ._dcov_base import _BaseDCov, _check_offset, _check_y_given
+from ._dcov_penalty import dcov_penalty
 
 __all__ = [
     "DCovRegularizedClassifier",
@@ -68,177 +44,6 @@ __all__ = [
     "calibrate_lambda",
     "plot_lambda_calibration",
 ]
-
-
-class _BaseDCov(FairEstimatorMixin, BaseEstimator):
-    _parameter_constraints: dict = {
-        "prot_attr": "no_validation",
-        "lam": [Interval(Real, 0, None, closed="left")],
-        "penalty": [StrOptions({"dcov", "jdcov", "ccdcov"})],
-        "statistic": [StrOptions({"u", "v"})],
-        "c": [Interval(Real, 0, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"lbfgs", "adam"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "categorical": "no_validation",
-        "continuous_scaling": "no_validation",
-        "drop_prot_attr": ["boolean"],
-        "random_state": ["random_state"],
-    }
-
-    def _check_settings(self):
-        hidden = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
-        if any(h < 1 for h in hidden):
-            raise ValueError(
-                "hidden_layer_sizes must contain positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        if self.dropout > 0 and self.solver != "adam":
-            raise ValueError(
-                f"dropout={self.dropout} needs solver='adam' (L-BFGS needs a deterministic "
-                "objective)."
-            )
-        if self.dropout > 0 and not hidden:
-            raise ValueError("dropout needs at least one hidden layer (hidden_layer_sizes).")
-        if self.solver == "adam" and self.statistic == "u" and self.batch_size < 4 and self.lam > 0:
-            raise ValueError(
-                f"batch_size={self.batch_size} is too small for the U-statistic penalty, which "
-                "needs at least 4 samples per batch; use batch_size >= 4 or statistic='v'."
-            )
-        return hidden
-
-    def _model_data(self, X, y, sensitive_features):
-        try:
-            return self._validate_fair_data(
-                X,
-                y,
-                sensitive_features=sensitive_features,
-                reset=True,
-                # continuous attributes (age) are allowed: the penalty takes raw values
-                protected="values",
-                drop=self.drop_prot_attr,
-                features="numeric",
-                target="binary" if self._loss == "log_loss" else "continuous",
-            )
-        except TypeError as exc:
-            raise TypeError(
-                "Protected attribute values: argument must be a string or a number "
-                f"(hashable scalars); {exc}"
-            ) from exc
-
-    def _check_target_values(self, y):
-        pass
-
-    def _fit(self, X, y, sensitive_features, offset):
-        hidden = self._check_settings()
-        data = self._model_data(X, y, sensitive_features)
-        Xm, y = data.X, np.asarray(data.y, dtype=float)
-        if data.groups is None:
-            # a continuous attribute: no groups, but the names are still known
-            self.prot_attr_names_ = [str(c) for c in data.protected.values.columns]
-            self.__dict__.pop("groups_", None)
-        self._check_target_values(y)
-        enc = encode_protected_attributes(
-            data.protected.values,
-            categorical=self.categorical,
-            continuous_scaling=self.continuous_scaling,
-            name="sensitive_features" if self.prot_attr is None else "prot_attr",
-        )
-        n = Xm.shape[0]
-        min_n = 4 if self.statistic == "u" and self.lam > 0 else 1
-        if n < min_n:
-            raise ValueError(
-                f"The U-statistic penalty needs at least 4 samples, got n_samples = {n}."
-            )
-        rng = np.random.default_rng(
-            self.random_state
-            if not isinstance(self.random_state, np.random.RandomState)
-            else self.random_state.randint(2**31)
-        )
-        idx_train, idx_val = np.arange(n), None
-        if self.early_stopping:
-            stratify = y if self._loss == "log_loss" else None
-            idx_train, idx_val = train_test_split(
-                np.arange(n),
-                test_size=self.validation_fraction,
-                random_state=int(rng.integers(2**31)),
-                stratify=stratify,
-            )
-            if len(idx_val) < min_n or len(idx_train) < min_n:
-                raise ValueError(
-                    f"early_stopping with validation_fraction={self.validation_fraction} "
-                    f"leaves too few samples (n_samples = {n})."
-                )
-        params = _init_params(Xm.shape[1], hidden, rng)
-        params[-1][1][0] = self._initial_intercept(y, offset)
-        template = [[w.copy(), b.copy()] for w, b in params]
-
-        def objective_on(rows):
-            return _Objective(
-                self,
-                Xm[rows],
-                y[rows],
-                None if offset is None else offset[rows],
-                [b[rows] for b in enc.blocks],
-                template,
-            )
-
-        val_obj = objective_on(idx_val) if idx_val is not None else None
-        theta = _pack(params)
-        if self.solver == "lbfgs":
-            theta, n_iter, converged, loss = fit_lbfgs(self, objective_on(idx_train), val_obj,
-                                                       theta)
-        else:
-            theta, n_iter, converged, loss = fit_adam(self, objective_on, idx_train, val_obj,
-                                                      theta, rng)
-        self.n_iter_, self.converged_, self.loss_ = n_iter, converged, loss
-        fitted = _unpack(theta, template)
-        self.coefs_ = [w for w, _ in fitted]
-        self.intercepts_ = [b for _, b in fitted]
-        if not hidden:
-            self.coef_ = self.coefs_[0][:, 0].copy()
-            self.intercept_ = float(self.intercepts_[0][0])
-        self.n_layers_ = len(hidden) + 2
-        return self
-
-    def _eta(self, X, offset=None):
-        check_is_fitted(self)
-        # The protected attribute is not a model input: it is only dropped here, and
-        # groups never seen in fit are fine (map_groups=False).
-        Xm = self._validate_fair_data(X, reset=False, protected="columns",
-                                      drop=self.drop_prot_attr, features="numeric",
-                                      map_groups=False).X
-        params = list(zip(self.coefs_, self.intercepts_, strict=True))
-        eta, _, _ = _forward(params, Xm, self.activation)
-        if offset is not None:
-            eta = eta + _check_offset(offset, len(eta), "offset")
-        return eta
-
-
-def _check_y_given(est, y):
-    if y is None:
-        raise ValueError(
-            f"{type(est).__name__} requires y to be passed, but the target y is None."
-        )
-
-
-def _check_offset(offset, n, name):
-    arr = column_or_1d(np.asarray(offset, dtype=float))
-    if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} values but X has {n} samples.")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return arr
-
 
 
 _SHARED_PARAMS_DOC = """

@@ -20,14 +20,8 @@ from fairkit.inprocessing import (
     dcov_penalty,
     plot_lambda_calibration,
 )
-from fairkit.inprocessing.dcov import (
-    _AbsKernel,
-    _init_params,
-    _LevelKernel,
-    _Objective,
-    _Order,
-    _pack,
-)
+from fairkit.inprocessing._dcov_kernels import _AbsKernel, _LevelKernel, _Order
+from fairkit.inprocessing._dcov_model import _init_params, _Objective, _pack
 from fairkit.metrics import (
     encode_protected_attributes,
     joint_distance_covariance,
