@@ -380,10 +380,11 @@ def _count_kernel():
 
 def nodes_touched(est, Z, unpriv, tol):
     """Mean nodes visited per row over all trees by the exact walk with this tol."""
-    from fairkit.postprocessing.fairttts import _node_columns
+    from fairkit.postprocessing._fairttts_engines import Simulation, _node_columns
 
     a = est.arrays_
-    c = _node_columns(a, "distance", est.p_max, est.protected_split_)
+    c = _node_columns(Simulation(a, prob_type="distance", p_max=est.p_max,
+                                 protected_split=est.protected_split_))
     count = _count_kernel()
     return float(count(np.ascontiguousarray(Z, dtype=np.float32), unpriv, c.left, c.right,
                        c.feature, c.threshold, c.scale, c.side, a.roots, a.max_depth,

@@ -260,7 +260,7 @@ class _CountTree:
 
 
 def test_leaf_values_normalised_from_counts(data, small_tree):
-    from fairkit.postprocessing.fairttts import _ForestArrays, _simulate
+    from fairkit.postprocessing._fairttts_engines import Simulation, _ForestArrays, _simulate
 
     X, _ = data
     t = small_tree.tree_
@@ -273,8 +273,8 @@ def test_leaf_values_normalised_from_counts(data, small_tree):
     unpriv = X[:, 0] == 0
     Z = X.astype(np.float32)
     np.testing.assert_allclose(
-        _simulate(a_count, Z, unpriv, a_count.splits_on([0]), **kw),
-        _simulate(a_frac, Z, unpriv, a_frac.splits_on([0]), **kw),
+        _simulate(Simulation(a_count, protected_split=a_count.splits_on([0]), **kw), Z, unpriv),
+        _simulate(Simulation(a_frac, protected_split=a_frac.splits_on([0]), **kw), Z, unpriv),
         rtol=0, atol=1e-13,
     )
 
@@ -341,12 +341,12 @@ def test_dataframe_column_among_several(data):
     num = df[["z1", "sex", "income", "race_b"]]
     tree = DecisionTreeClassifier(max_depth=4, random_state=0).fit(num, y)
     est = FairTTTSClassifier(tree, prot_attr="sex", priv_group=1, prefit=True).fit(num)
-    np.testing.assert_array_equal(est.protected_features_, [1])
+    np.testing.assert_array_equal(est.boosted_features_, [1])
     arr = FairTTTSClassifier(tree, prot_attr=1, priv_group=1, prefit=True).fit(num.to_numpy())
     np.testing.assert_array_equal(est.predict_proba(num), arr.predict_proba(num.to_numpy()))
     # sensitive_features route: protected features found as functions of the group
     sf = FairTTTSClassifier(tree, priv_group=1, prefit=True).fit(num, sensitive_features=num["sex"])
-    np.testing.assert_array_equal(sf.protected_features_, [1])
+    np.testing.assert_array_equal(sf.boosted_features_, [1])
     np.testing.assert_array_equal(
         sf.predict_proba(num, sensitive_features=num["sex"]), est.predict_proba(num)
     )
@@ -358,9 +358,10 @@ def test_intersectional_groups():
     forest = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0).fit(num, y)
     est = FairTTTSClassifier(forest, prot_attr=["sex", "race_b"], priv_group=(1.0, 0.0),
                              prefit=True).fit(num)
-    np.testing.assert_array_equal(est.protected_features_, [1, 3])
+    np.testing.assert_array_equal(est.boosted_features_, [1, 3])
     assert est.groups_ == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
-    np.testing.assert_array_equal(est.unprivileged_groups_, [True, True, False, True])
+    np.testing.assert_array_equal(est.privileged_groups_, [False, False, True, False])
+    assert est.prot_attr_names_ == ["sex", "race_b"]
     Xs = num.to_numpy()[:40]
     unpriv = ~((Xs[:, 1] == 1) & (Xs[:, 3] == 0))
     expected = _brute_force(forest, Xs, rule="distance", p_max=0.1, alpha=9.0,
@@ -369,7 +370,7 @@ def test_intersectional_groups():
     # wildcard: every woman unprivileged, whatever the race
     wild = FairTTTSClassifier(forest, prot_attr=["sex", "race_b"], unpriv_group=(0.0, None),
                               prefit=True).fit(num)
-    np.testing.assert_array_equal(wild.unprivileged_groups_, [True, True, False, False])
+    np.testing.assert_array_equal(wild.privileged_groups_, [False, False, True, True])
 
 
 def test_pipeline_with_one_hot_encoding():
@@ -382,7 +383,7 @@ def test_pipeline_with_one_hot_encoding():
                                                                  random_state=0))])
     est = FairTTTSClassifier(pipe, prot_attr="sex", priv_group="Male").fit(raw, y)
     names = est.estimator_[:-1].get_feature_names_out()
-    assert [names[j] for j in est.protected_features_] == ["sex_Female", "sex_Male"]
+    assert [names[j] for j in est.boosted_features_] == ["sex_Female", "sex_Male"]
     # same numbers as wrapping the bare forest on the encoded matrix
     Z = est.estimator_[:-1].transform(raw)
     bare = FairTTTSClassifier(est.estimator_[-1], prot_attr=[0, 1], unpriv_group=(1.0, 0.0),
@@ -421,7 +422,8 @@ def test_errors(data, small_tree):
     X_new[0, 0] = 2.0
     with pytest.raises(ValueError, match="Group 2.0 of the protected attribute was not seen"):
         est.predict_proba(X_new)
-    with pytest.raises(ValueError, match="exactly one of priv_group and unpriv_group"):
+    with pytest.raises(ValueError, match=r"needs the privileged group .* pass "
+                                         r"priv_group=<label of the privileged group>"):
         FairTTTSClassifier(small_tree, prot_attr=0, prefit=True).fit(X)
     with pytest.raises(ValueError, match="exactly one of priv_group and unpriv_group"):
         FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, unpriv_group=0,
@@ -681,3 +683,125 @@ def test_sample_leaf_frequencies_match_exact_reach(engine):
     chi2 = stats.chisquare(freq[live], expected[live])
     assert chi2.pvalue > 1e-3, (freq, expected)
     assert (expected[live] > 5).sum() >= 4  # enough populated leaves for the test to bite
+
+
+# ------------------------------------------------------------------------------------
+# the estimator contract: validation, priv_group, keyword-only metadata, sample_weight
+# ------------------------------------------------------------------------------------
+def test_string_feature_column_named_in_error():
+    df, y = _frame()
+    # "race" holds strings: a bare tree model cannot split on it
+    raw = df[["z1", "sex", "race", "income"]]
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0)
+    with pytest.raises(ValueError, match=r"FairTTTSClassifier needs numeric features, but "
+                                         r"column 'race' of X has dtype"):
+        FairTTTSClassifier(tree, prot_attr="sex", priv_group=1).fit(raw, y)
+    with pytest.raises(ValueError, match=r"TTTSClassifier needs numeric features, but "
+                                         r"column 'race' of X"):
+        TTTSClassifier(tree).fit(raw, y)
+    # an object array names the column by its index
+    arr = raw.to_numpy(dtype=object)
+    with pytest.raises(ValueError, match=r"column 2 of X holds non-numeric values \(e.g. '[ab]'\)"):
+        TTTSClassifier(tree).fit(arr, y)
+    # at predict too, against a model fitted on the numeric columns
+    num = df[["z1", "sex", "income"]]
+    est = FairTTTSClassifier(tree, prot_attr="sex", priv_group=1).fit(num, y)
+    bad = num.assign(income=num["income"].astype(str))
+    with pytest.raises(ValueError, match=r"column 'income' of X has dtype"):
+        est.predict(bad)
+
+
+def test_priv_group_required(small_tree, data):
+    X, _ = data
+    est = FairTTTSClassifier(small_tree, prot_attr=0, prefit=True)
+    assert est.priv_group is None and est.unpriv_group is None
+    with pytest.raises(ValueError) as info:
+        est.fit(X)
+    msg = str(info.value)
+    assert msg.startswith("FairTTTSClassifier needs the privileged group")
+    assert "pass priv_group=<label of the privileged group>" in msg
+    assert "unpriv_group" in msg and "both are None" in msg
+    assert not hasattr(est, "groups_")  # refused before anything is fitted
+
+
+def test_keyword_only_arguments(small_tree, data):
+    X, _ = data
+    with pytest.raises(TypeError):
+        FairTTTSClassifier(small_tree, 0)  # prot_attr is keyword-only
+    est = FairTTTSClassifier(small_tree, priv_group=1, prefit=True)
+    sf = X[:, 0]
+    with pytest.raises(TypeError):
+        est.fit(X, None, sf)
+    est.fit(X, sensitive_features=sf)
+    with pytest.raises(TypeError):
+        est.predict(X, sf)
+    with pytest.raises(TypeError):
+        est.predict_proba(X, sf)
+    np.testing.assert_array_equal(
+        est.predict_proba(X, sensitive_features=sf),
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, prefit=True).fit(X)
+        .predict_proba(X),
+    )
+    # fitted attributes per the naming standard
+    assert est.groups_ == [0.0, 1.0] and est.prot_attr_names_ == ["sensitive_feature"]
+    np.testing.assert_array_equal(est.privileged_groups_, [False, True])
+    assert est.pos_label_ == 1
+    for old in ("unprivileged_groups_", "protected_features_"):
+        assert not hasattr(est, old)
+
+
+@pytest.mark.parametrize("cls", [TTTSClassifier, FairTTTSClassifier])
+def test_integer_sample_weight_equals_repeated_rows(data, cls):
+    # the confidence rule reads the feature means and standard deviations of fit, so
+    # those must be weighted as well as the tree's fit
+    X, y = data
+    w = np.random.default_rng(1).integers(0, 4, len(y))
+    Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w)
+    kw = dict(prob_type="confidence", p_max=0.4)
+    if cls is FairTTTSClassifier:
+        kw.update(prot_attr=0, priv_group=1)
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0)
+    weighted = cls(tree, **kw).fit(X, y, sample_weight=w)
+    repeated = cls(tree, **kw).fit(Xr, yr)
+    np.testing.assert_array_equal(weighted.estimator_.tree_.threshold,
+                                  repeated.estimator_.tree_.threshold)
+    np.testing.assert_allclose(weighted.feature_mean_, repeated.feature_mean_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.feature_scale_, repeated.feature_scale_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X),
+                               rtol=0, atol=1e-12)
+    # the weights matter: unweighted stats differ
+    unweighted = cls(tree, **kw).fit(X, y)
+    assert np.abs(unweighted.feature_mean_ - weighted.feature_mean_).max() > 1e-3
+    # prefit: the weights still weight the feature statistics (nothing else is fitted)
+    pre = cls(repeated.estimator_, prefit=True, **kw).fit(X, sample_weight=w)
+    np.testing.assert_allclose(pre.predict_proba(X), repeated.predict_proba(X),
+                               rtol=0, atol=1e-12)
+
+
+def test_sample_weight_reaches_the_pipeline_model():
+    df, y = _frame()
+    raw = df[["z1", "sex", "income", "race"]]
+    pre = ColumnTransformer([("oh", OneHotEncoder(), ["race"])], remainder="passthrough")
+    pipe = Pipeline([("pre", pre), ("tree", DecisionTreeClassifier(max_depth=3,
+                                                                    random_state=0))])
+    w = np.random.default_rng(2).integers(0, 3, len(y))
+    est = FairTTTSClassifier(pipe, prot_attr="sex", priv_group=1).fit(raw, y, sample_weight=w)
+    direct = pipe.fit(raw, y, tree__sample_weight=w)[-1]
+    np.testing.assert_array_equal(est.estimator_[-1].tree_.threshold, direct.tree_.threshold)
+
+
+def test_bad_sample_weight_and_prefit_fit_params(small_tree, data):
+    X, y = data
+    est = TTTSClassifier(DecisionTreeClassifier(max_depth=2))
+    with pytest.raises(ValueError, match=r"sample_weight must be non-negative with a positive "
+                                         r"sum for TTTSClassifier; got min -1"):
+        est.fit(X, y, sample_weight=np.r_[-1.0, np.ones(len(y) - 1)])
+    # scikit-learn's own check of the weights comes first here
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
+        est.fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="sample_weight"):
+        est.fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"prefit=True does not fit the model, so the fit "
+                                         r"parameters \['check_input'\] would be ignored"):
+        FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, prefit=True).fit(
+            X, check_input=True)

@@ -1,0 +1,461 @@
+"""The two TTTS engines behind :mod:`fairkit.postprocessing.fairttts`.
+
+Both read a fitted model's trees from :class:`_ForestArrays` (every tree's ``tree_`` arrays
+flattened into one set of node arrays) and the settings of one prediction from a
+:class:`Simulation`; :func:`simulate` picks the engine.
+
+* numpy (:func:`_simulate`, the reference): vectorised over samples and trees; every
+  "particle" (sample, tree, node, probability mass) of one tree level is advanced by a
+  handful of numpy operations, so there is no Python loop over samples.
+* numba (:func:`_simulate_numba`): compiled per-sample kernels that walk each tree depth
+  first, built on first use (never at import); the default when numba is installed and
+  tested against the numpy engine.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.utils import check_random_state
+
+PROB_TYPES = ("fixed", "depth", "agreement", "confidence", "distance")
+
+#: Upper bound on every flip probability (base or boosted), as in the reference code.
+P_CAP = 0.5
+
+#: Target number of live particles per batch (bounds memory, not results).
+_BATCH_PARTICLES = 1 << 16
+
+
+# --------------------------------------------------------------------------------------
+# Tree arrays
+# --------------------------------------------------------------------------------------
+class _ForestArrays:
+    """All trees of a model flattened into one set of node arrays (global node ids).
+
+    ``value`` holds each node's class distribution normalised to fractions exactly the way
+    ``DecisionTreeClassifier.predict_proba`` normalises leaf values (scikit-learn < 1.4
+    stores weighted counts in ``tree_.value``, >= 1.4 stores fractions; both give the same
+    fractions here).
+    """
+
+    def __init__(self, trees, pos_index):
+        lefts, rights, feats, thrs, vals, depths, scales, roots = [], [], [], [], [], [], [], []
+        offset = 0
+        for tree in trees:
+            n = tree.node_count
+            left = tree.children_left.astype(np.intp)
+            right = tree.children_right.astype(np.intp)
+            is_leaf = left < 0
+            lefts.append(np.where(is_leaf, -1, left + offset))
+            rights.append(np.where(is_leaf, -1, right + offset))
+            feat = tree.feature.astype(np.intp)
+            feats.append(np.where(is_leaf, -1, feat))
+            thr = tree.threshold.astype(np.float64)
+            thrs.append(thr)
+            if tree.value.shape[1] != 1:
+                raise ValueError("FairTTTS supports single-output classifiers only.")
+            v = np.array(tree.value[:, 0, :], dtype=np.float64)
+            norm = v.sum(axis=1)[:, np.newaxis]
+            norm[norm == 0.0] = 1.0
+            vals.append(v / norm)
+            depth = np.zeros(n, dtype=np.intp)
+            for k in range(n):  # parents precede children in scikit-learn's node order
+                if left[k] >= 0:
+                    depth[left[k]] = depth[right[k]] = depth[k] + 1
+            depths.append(depth)
+            internal_thr = np.abs(thr[~is_leaf])
+            scale = internal_thr.max() if internal_thr.size and internal_thr.max() > 0 else 1.0
+            scales.append(np.full(n, scale))
+            roots.append(offset)
+            offset += n
+        self.left = np.concatenate(lefts)
+        self.right = np.concatenate(rights)
+        self.feature = np.concatenate(feats)
+        self.threshold = np.concatenate(thrs)
+        self.value = np.concatenate(vals)
+        self.depth = np.concatenate(depths)
+        self.distance_scale = np.concatenate(scales)
+        self.roots = np.asarray(roots, dtype=np.intp)
+        self.n_trees = len(roots)
+        self.max_depth = int(self.depth.max()) if self.depth.size else 0
+        internal = self.left >= 0
+        self.majority = self.value.max(axis=1)
+        # unfavourable_left: 1 if the left child is U_k (lower favourable fraction), 0 if the
+        # right child is, -1 on ties and at leaves (no fairness boost there).
+        unfav = np.full(self.left.shape, -1, dtype=np.int8)
+        if pos_index is not None:
+            fl = np.where(internal, self.value[self.left, pos_index], 0.0)
+            fr = np.where(internal, self.value[self.right, pos_index], 0.0)
+            unfav[internal & (fl < fr)] = 1
+            unfav[internal & (fr < fl)] = 0
+        self.unfavourable_left = unfav
+
+    def splits_on(self, features):
+        """Boolean mask over nodes: internal nodes splitting on one of ``features``."""
+        return np.isin(self.feature, np.asarray(features, dtype=np.intp)) & (self.left >= 0)
+
+
+class Simulation(NamedTuple):
+    """Everything one prediction needs besides the rows: the one argument both engines take.
+
+    ``protected_split`` (bool per node: splits on a protected feature) and ``alpha`` are
+    the FairTTTS boost; with ``protected_split=None`` the engines compute plain TTTS.
+    ``feature_mean`` / ``feature_scale`` are read by the ``"confidence"`` rule only.
+    """
+
+    arrays: _ForestArrays
+    prob_type: str = "distance"
+    p_max: float = 0.1
+    alpha: float = 1.0
+    method: str = "exact"
+    n_simulations: int = 1
+    tol: float = 0.0
+    feature_mean: np.ndarray | None = None
+    feature_scale: np.ndarray | None = None
+    protected_split: np.ndarray | None = None
+    random_state: object = None
+
+
+def simulate(sim, X, unprivileged=None, *, engine="auto", n_jobs=None):
+    """Class distribution of the rows of ``X`` under ``sim``, by the chosen engine.
+
+    ``X`` is the float32 model matrix the trees see; ``unprivileged`` a bool per row (None
+    for plain TTTS). ``engine="auto"`` is numba when it is installed.
+    """
+    if engine == "auto":
+        engine = "numba" if _numba_available() else "numpy"
+    if engine == "numba":
+        if not _numba_available():
+            raise ImportError("engine='numba' requires numba (pip install numba).")
+        return _simulate_numba(sim, X, unprivileged, n_jobs=n_jobs)
+    return _simulate(sim, X, unprivileged)
+
+
+# --------------------------------------------------------------------------------------
+# The numpy engine (reference)
+# --------------------------------------------------------------------------------------
+def _flip_probability(sim, node, xv):
+    """Base flip probability of each particle (before the fairness boost), capped at 0.5."""
+    arrays, prob_type, p_max = sim.arrays, sim.prob_type, sim.p_max
+    if prob_type == "fixed":
+        p = np.full(node.shape, p_max / 2.0)
+    elif prob_type == "depth":
+        p = np.minimum(p_max / 2.0 * arrays.depth[node], 2.0 * p_max)
+    elif prob_type == "agreement":
+        p = np.minimum(1.0 - arrays.majority[node], 5.0 * p_max)
+    elif prob_type == "confidence":
+        f = arrays.feature[node]
+        p = np.maximum(p_max - np.abs(xv - sim.feature_mean[f]) / sim.feature_scale[f], 0.0)
+    else:  # distance
+        p = np.maximum(
+            p_max - np.abs(xv - arrays.threshold[node]) / arrays.distance_scale[node], 0.0
+        )
+    return np.minimum(p, P_CAP)
+
+
+def _simulate(sim, X, unprivileged=None):
+    """Expected (``method="exact"``) or Monte-Carlo (``"sample"``) class distribution.
+
+    ``X`` is the float32 model matrix the trees see; ``unprivileged`` a bool per sample (or
+    None: plain TTTS). Returns an array of shape (n_samples, n_classes): the average over
+    trees of each tree's distribution, summed tree by tree in order as scikit-learn's
+    forests do, so that ``p_max=0`` reproduces ``predict_proba`` bit for bit.
+    """
+    arrays, method, n_simulations = sim.arrays, sim.method, sim.n_simulations
+    protected_split, alpha, tol = sim.protected_split, sim.alpha, sim.tol
+    boosting = unprivileged is not None and protected_split is not None
+    n, n_classes = X.shape[0], arrays.value.shape[1]
+    n_trees = arrays.n_trees
+    reps = n_trees * (n_simulations if method == "sample" else 1)
+    batch = max(1, _BATCH_PARTICLES // reps)
+    rng = check_random_state(sim.random_state) if method == "sample" else None
+    Xd = X  # float32; comparisons below promote to float64 like the trees' C code
+    out = np.zeros((n, n_classes), dtype=np.float64)
+    for start in range(0, n, batch):
+        stop = min(n, start + batch)
+        nb = stop - start
+        # one particle per (tree, simulation, sample); slot = tree * nb + sample
+        sims = n_simulations if method == "sample" else 1
+        sample = np.tile(np.arange(start, stop, dtype=np.intp), n_trees * sims)
+        slot = np.repeat(np.arange(n_trees, dtype=np.intp), sims * nb) * nb + (sample - start)
+        node = np.repeat(arrays.roots, sims * nb)
+        mass = np.ones(node.shape, dtype=np.float64)
+        acc = np.zeros((n_trees * nb, n_classes), dtype=np.float64)
+        while node.size:
+            leaf = arrays.left[node] < 0
+            if leaf.any():
+                ls, ln, lm = slot[leaf], node[leaf], mass[leaf]
+                for c in range(n_classes):
+                    acc[:, c] += np.bincount(
+                        ls, weights=lm * arrays.value[ln, c], minlength=acc.shape[0]
+                    )
+                keep = ~leaf
+                sample, slot, node, mass = sample[keep], slot[keep], node[keep], mass[keep]
+                if not node.size:
+                    break
+            feat = arrays.feature[node]
+            xv = Xd[sample, feat].astype(np.float64)
+            go_left = xv <= arrays.threshold[node]
+            p = _flip_probability(sim, node, xv)
+            if boosting:
+                boost = (
+                    protected_split[node]
+                    & unprivileged[sample]
+                    & (arrays.unfavourable_left[node] == go_left)
+                )
+                if boost.any():
+                    p[boost] = np.minimum(alpha * p[boost], P_CAP)
+            default = np.where(go_left, arrays.left[node], arrays.right[node])
+            other = np.where(go_left, arrays.right[node], arrays.left[node])
+            if method == "sample":
+                flip = rng.random_sample(node.shape[0]) < p
+                node = np.where(flip, other, default)
+            else:
+                flip_mass = mass * p
+                split = flip_mass > tol
+                node = np.concatenate([default, other[split]])
+                mass = np.concatenate([np.where(split, mass - flip_mass, mass), flip_mass[split]])
+                sample = np.concatenate([sample, sample[split]])
+                slot = np.concatenate([slot, slot[split]])
+        if method == "sample":
+            acc /= sims
+        block = np.zeros((nb, n_classes), dtype=np.float64)
+        for t in range(n_trees):  # same summation order as ForestClassifier.predict_proba
+            block += acc[t * nb : (t + 1) * nb]
+        out[start:stop] = block
+    out /= n_trees
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Compiled engine (numba), built lazily on first use
+# --------------------------------------------------------------------------------------
+_PROB_CODES = {name: i for i, name in enumerate(PROB_TYPES)}
+_NUMBA_KERNELS = None
+
+#: Rows per task when ``n_jobs > 1`` splits a batch over threads.
+_ROWS_PER_TASK = 512
+
+
+def _numba_available():
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba comes with dcor
+        return False
+    return True
+
+
+class _NodeColumns(NamedTuple):
+    """The node arrays the compiled kernels read, one array per field (struct of arrays)."""
+
+    left: np.ndarray  # int64, -1 at leaves
+    right: np.ndarray  # int64
+    feature: np.ndarray  # int64
+    threshold: np.ndarray  # float64
+    scale: np.ndarray  # float64, distance scale D of the node's tree
+    base_p: np.ndarray  # float64, flip probability of the rules that ignore x
+    side: np.ndarray  # int8: unfavourable_left at protected splits, -1 elsewhere
+
+
+def _node_columns(sim):
+    """Node fields of ``sim.arrays`` for the compiled kernels, each in its own contiguous
+    array.
+
+    ``base_p`` holds the flip probability for the rules that do not depend on x (fixed,
+    depth, agreement; capped at 0.5 as in :func:`_flip_probability`), zero otherwise;
+    ``side`` is ``unfavourable_left`` at protected splits and -1 elsewhere (no boost).
+    Separate integer arrays (rather than one float64 row per node) keep the walk free of
+    float-to-int conversions (``benchmarks/bench_fairttts.py`` times the walk).
+    """
+    arrays = sim.arrays
+    base_p = np.zeros(arrays.left.shape[0], dtype=np.float64)
+    if sim.prob_type in ("fixed", "depth", "agreement"):
+        all_nodes = np.arange(arrays.left.shape[0])
+        base_p = _flip_probability(sim, all_nodes, None)
+    side = arrays.unfavourable_left.astype(np.int8)
+    if sim.protected_split is None:
+        side[:] = -1
+    else:
+        side[~sim.protected_split] = -1
+    return _NodeColumns(
+        np.ascontiguousarray(arrays.left, dtype=np.int64),
+        np.ascontiguousarray(arrays.right, dtype=np.int64),
+        np.ascontiguousarray(arrays.feature, dtype=np.int64),
+        np.ascontiguousarray(arrays.threshold, dtype=np.float64),
+        np.ascontiguousarray(arrays.distance_scale, dtype=np.float64),
+        np.ascontiguousarray(base_p, dtype=np.float64),
+        side,
+    )
+
+
+def _build_numba_kernels():
+    """Compile the per-sample kernels (on first use only, never at import).
+
+    Both kernels walk each tree depth first, one sample at a time, with ``nogil`` so that
+    threads can run them side by side on row blocks. They compute the quantities of
+    :func:`_simulate`, which stays the reference implementation the tests compare them to.
+    """
+    global _NUMBA_KERNELS
+    if _NUMBA_KERNELS is not None:
+        return _NUMBA_KERNELS
+    from numba import njit
+
+    @njit(nogil=True, inline="always")
+    def flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale):
+        """Base flip probability before the boost; <= 0 means the walk never flips here."""
+        if code == 4:  # distance
+            return p_max - abs(xv - thr) / scale[node]
+        if code == 3:  # confidence
+            return p_max - abs(xv - fmean[f]) / fscale[f]
+        return base_p[node]  # fixed, depth, agreement: precomputed per node
+
+    @njit(nogil=True, inline="always")
+    def boosted(p, up, s, go_left, alpha):
+        """Cap at 0.5; boost unprivileged rows headed to the unfavourable side (s = side)."""
+        p = min(p, 0.5)
+        if up and s >= 0 and (s == 1) == go_left:
+            p = min(alpha * p, 0.5)
+        return p
+
+    @njit(nogil=True, cache=False)
+    def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
+              max_depth, code, p_max, alpha, tol, fmean, fscale):
+        n = X.shape[0]
+        n_classes = value.shape[1]
+        n_trees = roots.shape[0]
+        out = np.zeros((n, n_classes))
+        stack_node = np.empty(max_depth + 2, np.int64)
+        stack_mass = np.empty(max_depth + 2, np.float64)
+        # tree-major order (like scikit-learn's forests): one tree stays in cache while
+        # every row walks it; per row, trees are still summed in order
+        for t in range(n_trees):
+            for i in range(n):
+                up = unpriv[i]
+                stack_node[0] = roots[t]
+                stack_mass[0] = 1.0
+                top = 1
+                while top > 0:
+                    top -= 1
+                    node = stack_node[top]
+                    mass = stack_mass[top]
+                    while left[node] >= 0:
+                        f = feature[node]
+                        xv = np.float64(X[i, f])
+                        thr = threshold[node]
+                        go_left = xv <= thr
+                        p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
+                                   fscale)
+                        if p > 0.0:
+                            flip_mass = mass * boosted(p, up, side[node], go_left, alpha)
+                            if flip_mass > tol:
+                                stack_node[top] = right[node] if go_left else left[node]
+                                stack_mass[top] = flip_mass
+                                top += 1
+                                mass = mass - flip_mass
+                        node = left[node] if go_left else right[node]
+                    for c in range(n_classes):
+                        out[i, c] += mass * value[node, c]
+        out /= n_trees
+        return out
+
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    m1 = np.uint64(0xBF58476D1CE4E5B9)
+    m2 = np.uint64(0x94D049BB133111EB)
+    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    inv53 = 1.0 / 9007199254740992.0
+
+    @njit(nogil=True, inline="always")
+    def mix(z):  # SplitMix64 output function (Steele, Lea, Flood 2014)
+        z = (z ^ (z >> s30)) * m1
+        z = (z ^ (z >> s27)) * m2
+        return z ^ (z >> s31)
+
+    @njit(nogil=True, cache=False)
+    def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
+               row0, n_sims, seed, code, p_max, alpha, fmean, fscale):
+        n = X.shape[0]
+        n_classes = value.shape[1]
+        n_trees = roots.shape[0]
+        out = np.zeros((n, n_classes))
+        tree_acc = np.empty(n_classes, np.float64)
+        for t in range(n_trees):  # tree-major, as in the exact kernel
+            for i in range(n):
+                up = unpriv[i]
+                tree_acc[:] = 0.0
+                for s in range(n_sims):
+                    # one SplitMix64 stream per (row, tree, simulation): a row's draws do
+                    # not depend on how rows are split into blocks or threads
+                    key = (np.uint64(row0 + i) * np.uint64(n_trees) + np.uint64(t)) * (
+                        np.uint64(n_sims)) + np.uint64(s)
+                    state = mix(seed ^ mix(key + golden))
+                    node = roots[t]
+                    while left[node] >= 0:
+                        f = feature[node]
+                        xv = np.float64(X[i, f])
+                        thr = threshold[node]
+                        go_left = xv <= thr
+                        p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
+                                   fscale)
+                        flip = False
+                        if p > 0.0:
+                            p = boosted(p, up, side[node], go_left, alpha)
+                            state += golden
+                            flip = np.float64(mix(state) >> s11) * inv53 < p
+                        node = left[node] if flip != go_left else right[node]
+                    for c in range(n_classes):
+                        tree_acc[c] += value[node, c]
+                for c in range(n_classes):
+                    out[i, c] += tree_acc[c] / n_sims
+        out /= n_trees
+        return out
+
+    _NUMBA_KERNELS = (exact, sample)
+    return _NUMBA_KERNELS
+
+
+def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
+    """Same contract as :func:`_simulate`, computed by the compiled kernels.
+
+    ``method="exact"`` gives :func:`_simulate`'s numbers up to floating-point summation
+    order; ``method="sample"`` draws from the same distribution with a different random
+    stream (counter-based, so a row's result does not depend on ``n_jobs``).
+    """
+    exact, sample = _build_numba_kernels()
+    n = X.shape[0]
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if unprivileged is None:
+        unprivileged = np.zeros(n, dtype=np.bool_)
+    unprivileged = np.ascontiguousarray(unprivileged, dtype=np.bool_)
+    arrays, method = sim.arrays, sim.method
+    cols = _node_columns(sim)
+    n_features = X.shape[1]
+    fmean = np.zeros(n_features) if sim.feature_mean is None else \
+        np.asarray(sim.feature_mean, float)
+    fscale = np.ones(n_features) if sim.feature_scale is None else \
+        np.asarray(sim.feature_scale, float)
+    code, p_max, alpha = _PROB_CODES[sim.prob_type], float(sim.p_max), float(sim.alpha)
+    tol, n_simulations = float(sim.tol), int(sim.n_simulations)
+    if method == "sample":
+        seed = np.uint64(
+            check_random_state(sim.random_state).randint(0, 2**63 - 1, dtype=np.int64)
+        )
+
+    def run(lo, hi):
+        Xb, ub = X[lo:hi], unprivileged[lo:hi]
+        if method == "exact":
+            return exact(Xb, ub, *cols, arrays.value, arrays.roots, arrays.max_depth, code,
+                         p_max, alpha, tol, fmean, fscale)
+        return sample(Xb, ub, *cols, arrays.value, arrays.roots, lo, n_simulations,
+                      seed, code, p_max, alpha, fmean, fscale)
+
+    n_jobs = effective_n_jobs(n_jobs)
+    if n_jobs == 1 or n <= _ROWS_PER_TASK:
+        return run(0, n)
+    bounds = list(range(0, n, _ROWS_PER_TASK)) + [n]
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        parts = list(pool.map(run, bounds[:-1], bounds[1:]))
+    return np.concatenate(parts, axis=0)
