@@ -103,7 +103,7 @@ def part1(Xtr, ytr, Xte, yte):
                                                               drop_prot_attr=True),
         "CorrelationRemover(1.0)": CorrelationRemover(prot_attr="prot__sex"),
         "LearnedFairRepresentations": LearnedFairRepresentations(
-            prot_attr="prot__sex", random_state=0, max_iter=200),
+            prot_attr="prot__sex", priv_group="Male", random_state=0, max_iter=200),
     }
     for name, mit in mitigators.items():
         pipe = Pipeline([("enc", encoder(True)), ("mit", mit), ("lr", lr)]).fit(Xtr, ytr)
@@ -168,7 +168,8 @@ def part2(Xtr, ytr, quick):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours_lfr = timed(lambda: LearnedFairRepresentations(
-            prot_attr="prot__sex", max_iter=it, tol=0, random_state=0).fit(sub, ysub), 3)
+            prot_attr="prot__sex", priv_group=1.0, max_iter=it, tol=0,
+            random_state=0).fit(sub, ysub), 3)
     ds = BinaryLabelDataset(df=sub.assign(y=ysub), label_names=["y"],
                             protected_attribute_names=["prot__sex"])
     aif = AifLFR(unprivileged_groups=[{"prot__sex": 0.0}],
@@ -234,7 +235,7 @@ ADULT_BOUNDS = [(0.99, 0.1), (1.99, 0.05), (2.99, 0.0)]  # AIF360's demo clist /
 def part_optim(Xtr, ytr, Xte, yte, quick):
     from sklearn.preprocessing import FunctionTransformer
 
-    from fairkit.preprocessing import OptimizedPreprocessing
+    from fairkit.preprocessing import OptimizedPreprocessing, OptimizedPreprocessingSampler
 
     disc = FunctionTransformer(discretise_adult)
     Dtr, Dte = disc.fit_transform(Xtr), disc.transform(Xte)
@@ -258,10 +259,11 @@ def part_optim(Xtr, ytr, Xte, yte, quick):
     }
     fitted = {}
     for name, kw in settings.items():
-        op = OptimizedPreprocessing(prot_attr="sex", random_state=0, **kw)
         t0 = time.perf_counter()
-        Xres, yres = op.fit_resample(Dtr, ytr)
+        op = OptimizedPreprocessing(prot_attr="sex", random_state=0, **kw).fit(Dtr, ytr)
         fit_s = time.perf_counter() - t0
+        Xres, yres = OptimizedPreprocessingSampler(
+            prot_attr="sex", random_state=0, **kw).fit_resample(Dtr, ytr)
         fitted[name] = op
         pred = model().fit(Xres, yres).predict(op.transform(Dte))
         print(f"{name:<44}{spd(p0, sex):>11.4f}{spd(pred, sex):>11.4f}"

@@ -1,26 +1,25 @@
-"""fairkit.preprocessing: public names re-exported from its modules."""
+"""Pre-processing mitigators: reweighing and resampling, feature repair and decorrelation,
+learned fair representations, optimized pre-processing.
 
-from . import (  # noqa: F401
-    correlation_remover,
-    disparate_impact_remover,
-    lfr,
-    optimized_preprocessing,
-    reweighing,
-)
-from .correlation_remover import *  # noqa: F401,F403
-from .disparate_impact_remover import *  # noqa: F401,F403
-from .lfr import *  # noqa: F401,F403
-from .optimized_preprocessing import *  # noqa: F401,F403
-from .reweighing import *  # noqa: F401,F403
+The implementation modules are private; the public names are re-exported here.
+"""
 
-__all__ = sorted(
-    name
-    for module in (
-        reweighing,
-        disparate_impact_remover,
-        lfr,
-        correlation_remover,
-        optimized_preprocessing,
-    )
-    for name in module.__all__
-)
+from ._correlation_remover import CorrelationRemover
+from ._disparate_impact_remover import DisparateImpactRemover
+from ._lfr import LearnedFairRepresentations, lfr_objective
+from ._optimized_preprocessing import OptimizedPreprocessing, OptimizedPreprocessingSampler
+from ._reweighing import Reweighing, ReweighingClassifier, reweighing_factors
+from ._reweighing_sampler import ReweighingSampler
+
+__all__ = [
+    "CorrelationRemover",
+    "DisparateImpactRemover",
+    "LearnedFairRepresentations",
+    "OptimizedPreprocessing",
+    "OptimizedPreprocessingSampler",
+    "Reweighing",
+    "ReweighingClassifier",
+    "ReweighingSampler",
+    "lfr_objective",
+    "reweighing_factors",
+]

@@ -82,6 +82,12 @@ def test_bad_inputs():
     crc = CorrelationRemover(prot_attr="g").fit(Xc)
     with pytest.raises(ValueError, match=r"value\(s\) \['w'\] not seen during fit"):
         crc.transform(pd.DataFrame({"g": ["w"], "x": [1.0]}))
+    with pytest.raises(ValueError, match="needs numeric features, but column 'a' of X"):
+        CorrelationRemover(prot_attr="s1").fit(X.assign(a="text"))
+    with pytest.raises(TypeError, match="positional"):
+        CorrelationRemover("s1")
+    with pytest.raises(TypeError, match="positional"):
+        cr.transform(X, X["s1"])
 
 
 def test_grid_search_over_alpha_with_fairness_scorer():

@@ -83,6 +83,7 @@ def test_sensitive_features_route_and_drop():
     assert a.get_feature_names_out().tolist() == ["x"]
     assert b.get_feature_names_out().tolist() == ["x"]
     assert a.transform(X).shape == (9, 1)
+    assert a.groups_ == ["A", "B", "C"] and a.prot_attr_names_ == ["g"]
 
 
 def test_bad_inputs():
@@ -103,8 +104,15 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="'g' contains inf"):
         DisparateImpactRemover(prot_attr="g").fit(pd.DataFrame({"g": [0.0, np.inf],
                                                                 "x": [1.0, 2.0]}))
-    with pytest.raises(ValueError, match="could not convert|string"):
+    with pytest.raises(ValueError, match="needs numeric features, but column 'x' of X"):
         DisparateImpactRemover(prot_attr="g").fit(X.assign(x=["a"] * 9))
+    arr = np.c_[["a"] * 9, np.r_[[0] * 3, [1] * 3, [2] * 3]].astype(object)
+    with pytest.raises(ValueError, match="column 0 of X holds non-numeric values"):
+        DisparateImpactRemover(prot_attr=1).fit(arr)
+    with pytest.raises(TypeError, match="positional"):
+        DisparateImpactRemover("g")
+    with pytest.raises(TypeError, match="positional"):
+        dir_.transform(X, X["g"])
 
 
 def _spd(est, X, y):

@@ -91,11 +91,13 @@ def biased(n=400, seed=0):
 
 def test_fit_decreases_objective_and_is_deterministic():
     X, y = biased()
-    lfr = LearnedFairRepresentations(prot_attr="sex", random_state=1, max_iter=100).fit(X, y)
+    lfr = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=1,
+                                     max_iter=100).fit(X, y)
     curve = np.array(lfr.loss_curve_)
     assert np.all(np.diff(curve) <= 1e-12) and curve[-1] < 0.5 * curve[0]
     assert lfr.loss_ == pytest.approx(curve[-1])
-    again = LearnedFairRepresentations(prot_attr="sex", random_state=1, max_iter=100).fit(X, y)
+    again = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=1,
+                                       max_iter=100).fit(X, y)
     np.testing.assert_array_equal(lfr.prototypes_, again.prototypes_)
     # loss_ is the objective at the fitted parameters
     s = (X["sex"] == "M").to_numpy()
@@ -121,9 +123,11 @@ def test_fairness_weight_lowers_prediction_gap():
         p = est.predict(X)
         return abs(p[s].mean() - p[~s].mean())
 
-    weak = LearnedFairRepresentations(prot_attr="sex", fairness_weight=0.0, random_state=0,
+    weak = LearnedFairRepresentations(prot_attr="sex", priv_group="M", fairness_weight=0.0,
+                                      random_state=0,
                                       max_iter=150).fit(X, y)
-    strong = LearnedFairRepresentations(prot_attr="sex", fairness_weight=50.0, random_state=0,
+    strong = LearnedFairRepresentations(prot_attr="sex", priv_group="M", fairness_weight=50.0,
+                                        random_state=0,
                                         max_iter=150).fit(X, y)
     assert gap(strong) < gap(weak) - 0.2
 
@@ -136,21 +140,23 @@ def test_pipeline_grid_search_and_routing():
         s = (X["sex"] == "M").to_numpy()
         return -abs(p[s].mean() - p[~s].mean())
 
-    pipe = make_pipeline(LearnedFairRepresentations(prot_attr="sex", random_state=0,
+    pipe = make_pipeline(LearnedFairRepresentations(prot_attr="sex", priv_group="M",
+                                                    random_state=0,
                                                     max_iter=50),
                          LogisticRegression())
     gs = GridSearchCV(pipe, {"learnedfairrepresentations__fairness_weight": [0.0, 50.0]},
                       scoring=neg_spd, cv=2, n_jobs=2).fit(X, y)
     assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
-    routed = LearnedFairRepresentations(random_state=0, max_iter=50).fit(
+    routed = LearnedFairRepresentations(priv_group="M", random_state=0, max_iter=50).fit(
         X[["a", "b", "c"]], y, sensitive_features=X["sex"])
-    by_col = LearnedFairRepresentations(prot_attr="sex", random_state=0, max_iter=50).fit(X, y)
+    by_col = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=0,
+                                        max_iter=50).fit(X, y)
     np.testing.assert_allclose(routed.transform(X[["a", "b", "c"]]), by_col.transform(X))
 
 
 def test_bad_inputs():
     X, y = biased(100)
-    lfr = LearnedFairRepresentations(prot_attr="sex", random_state=0, max_iter=5)
+    lfr = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=0, max_iter=5)
     with pytest.warns(Warning):
         lfr.fit(X, y)
     with pytest.raises(ValueError, match=r"prot_attr column\(s\) \['sex'\] not found"):
@@ -160,9 +166,34 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="priv_group='X' does not occur"):
         LearnedFairRepresentations(prot_attr="sex", priv_group="X").fit(X, y)
     with pytest.raises(ValueError, match="at least 2 are needed"):
-        LearnedFairRepresentations(prot_attr="sex").fit(X.assign(sex="M"), y)
+        LearnedFairRepresentations(prot_attr="sex", priv_group="M").fit(X.assign(sex="M"), y)
     with pytest.raises(ValueError, match="at least 2 classes"):
-        LearnedFairRepresentations(prot_attr="sex").fit(X, np.ones(100))
+        LearnedFairRepresentations(prot_attr="sex", priv_group="M").fit(X, np.ones(100))
+    # priv_group=None means "no privileged group given": L_z needs one, so fit asks for it
+    with pytest.raises(ValueError, match="needs priv_group.*got priv_group=None"):
+        LearnedFairRepresentations(prot_attr="sex").fit(X, y)
+    with pytest.raises(ValueError, match="needs numeric features, but column 'b' of X"):
+        LearnedFairRepresentations(prot_attr="sex", priv_group="M").fit(X.assign(b="t"), y)
+    # kept as a feature, the protected column must be numeric too
+    with pytest.raises(ValueError, match="column 'sex' of X has dtype"):
+        LearnedFairRepresentations(prot_attr="sex", priv_group="M",
+                                   drop_prot_attr=False).fit(X, y)
+    with pytest.raises(TypeError, match="positional"):
+        LearnedFairRepresentations("sex")
+
+
+def test_keep_protected_column_as_feature():
+    X, y = biased(200)
+    Xn = X.assign(sex=(X["sex"] == "M").astype(float))
+    lfr = LearnedFairRepresentations(prot_attr="sex", priv_group=1.0, drop_prot_attr=False,
+                                     random_state=0, max_iter=20).fit(Xn, y)
+    assert lfr.prototypes_.shape == (5, 4)
+    assert lfr.get_feature_names_out().tolist() == ["sex", "a", "b", "c"]
+    assert lfr.groups_ == [0.0, 1.0] and lfr.privileged_groups_.tolist() == [False, True]
+    # the fitted loss is the objective on all four columns, privileged side = sex == 1
+    p = np.r_[lfr.coef_.ravel(), lfr.prototypes_.ravel()]
+    loss = lfr_objective(p, Xn.to_numpy(), y, Xn["sex"].to_numpy().astype(int), 5, 1)[0]
+    assert loss == pytest.approx(lfr.loss_, rel=1e-12)
 
 
 CONTINUOUS = ("prot_attr=0 reads column 0 of the check's random float data; with more than "

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fairkit.preprocessing import OptimizedPreprocessing
+from fairkit.preprocessing import OptimizedPreprocessing, OptimizedPreprocessingSampler
 
 TOL = 1e-6
 
@@ -200,8 +200,8 @@ def test_optimum_equals_aif360_opttools():
 
 def test_resample_follows_mapping_and_is_reproducible():
     X, y = two_groups(copies=300)  # 6000 rows
-    op = OptimizedPreprocessing(prot_attr="g", epsilon=0.1, max_distortion=0.45,
-                                random_state=0)
+    op = OptimizedPreprocessingSampler(prot_attr="g", epsilon=0.1, max_distortion=0.45,
+                                       random_state=0)
     Xr, yr = op.fit_resample(X, pd.Series(y, name="income"))
     assert isinstance(yr, pd.Series) and yr.name == "income"
     pd.testing.assert_frame_equal(Xr, X)  # one-level feature, protected column untouched
@@ -212,10 +212,58 @@ def test_resample_follows_mapping_and_is_reproducible():
     # (A's is not: demoting some of A's 1s and promoting more 0s costs the same)
     assert (yr[(X["g"] == "B") & (y == 0)] == 0).all()
     assert (yr[(X["g"] == "B") & (y == 1)] == 0).mean() == pytest.approx(0.15, abs=0.05)
-    _, yr2 = op.resample(X, y)
+    _, yr2 = op.fit_resample(X, y)
     np.testing.assert_array_equal(yr2, yr.to_numpy())  # same random_state, same draws
-    _, yr3 = op.set_params(random_state=1).resample(X, y)
+    _, yr3 = op.set_params(random_state=1).fit_resample(X, y)
     assert (yr3 != yr2).any()
+    # the transformer solves the same program: same fitted map
+    tr = OptimizedPreprocessing(prot_attr="g", epsilon=0.1, max_distortion=0.45).fit(X, y)
+    np.testing.assert_array_equal(tr.mapping_rows_, op.mapping_rows_)
+    assert tr.objective_ == op.objective_
+
+
+def test_sampler_in_imblearn_pipeline():
+    # imbalanced-learn's Pipeline accepts the sampler (fit_resample, no transform): the
+    # model is fitted on fit_resample's output, and predict sees the rows as given
+    imb_pipeline = pytest.importorskip("imblearn.pipeline")
+    X, y = random_data(n=400, seed=4)
+    params = dict(prot_attr="d", epsilon=0.05, random_state=0)
+    pipe = imb_pipeline.Pipeline([
+        ("repair", OptimizedPreprocessingSampler(**params)),
+        ("model", make_pipeline(OneHotEncoder(), LogisticRegression())),
+    ]).fit(X, y)
+    Xr, yr = OptimizedPreprocessingSampler(**params).fit_resample(X, y)
+    assert (yr != y).any()  # the training labels really changed
+    by_hand = make_pipeline(OneHotEncoder(), LogisticRegression()).fit(Xr, yr)
+    np.testing.assert_allclose(pipe[-1][-1].coef_, by_hand[-1].coef_, rtol=1e-10)
+    np.testing.assert_array_equal(pipe.predict(X), by_hand.predict(X))
+    # the transformer has transform and no fit_resample, the sampler the reverse
+    assert not hasattr(OptimizedPreprocessing(), "fit_resample")
+    assert not hasattr(OptimizedPreprocessingSampler(), "transform")
+    # the transformer is an ordinary step of the same pipeline (imblearn refused the old
+    # class, which had both transform and fit_resample)
+    imb_pipeline.Pipeline([("map", OptimizedPreprocessing(**params)),
+                           ("model", make_pipeline(OneHotEncoder(), LogisticRegression()))]
+                          ).fit(X, y)
+
+
+def test_set_output_pandas_and_keyword_only():
+    X, y = two_groups()
+    Xa = X.to_numpy()  # object array: strings in both columns
+    op = OptimizedPreprocessing(prot_attr=0, epsilon=0.2).set_output(transform="pandas")
+    out = op.fit(Xa, y).transform(Xa)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1"]
+    assert out["x0"].tolist() == Xa[:, 0].tolist() and out["x1"].tolist() == ["a"] * 20
+    out = op.fit_transform(Xa, y)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1"]
+    df = OptimizedPreprocessing(prot_attr="g", epsilon=0.2).set_output(
+        transform="pandas").fit(X, y).transform(X.set_index(np.arange(5, 25)))
+    assert list(df.columns) == ["g", "x"] and df.index[0] == 5
+    assert op.groups_ == ["A", "B"] and op.prot_attr_names_ == ["x0"]
+    with pytest.raises(TypeError, match="positional"):
+        OptimizedPreprocessing("g")
+    with pytest.raises(TypeError, match="positional"):
+        OptimizedPreprocessing(prot_attr="g").fit(X, y, X["g"])
 
 
 def test_transform_features_pandas_in_out_and_unseen_combination():
@@ -295,8 +343,9 @@ def test_mitigation_lowers_spd_in_a_model_pipeline():
 
     model = make_pipeline(OneHotEncoder(), LogisticRegression())
     before = spd(model.fit(Xtr, ytr).predict(Xte), Xte["sex"].to_numpy())
-    op = OptimizedPreprocessing(prot_attr="sex", random_state=0)
-    Xres, yres = op.fit_resample(Xtr, ytr)
+    op = OptimizedPreprocessing(prot_attr="sex", random_state=0).fit(Xtr, ytr)
+    Xres, yres = OptimizedPreprocessingSampler(prot_attr="sex", random_state=0).fit_resample(
+        Xtr, ytr)
     after = spd(model.fit(Xres, yres).predict(op.transform(Xte)), Xte["sex"].to_numpy())
     assert before < -0.25  # the model reproduces the 30-point gap
     assert abs(after) < 0.1
@@ -311,8 +360,6 @@ def test_bad_input():
         op.transform(pd.DataFrame({"g": ["C"], "x": ["a"]}))
     with pytest.raises(ValueError, match=r"Feature 'x' has value\(s\) \['z'\] not seen"):
         op.transform(pd.DataFrame({"g": ["A"], "x": ["z"]}))
-    with pytest.raises(ValueError, match=r"label\(s\) \['7'\] not seen in fit"):
-        op.resample(X, np.full(20, 7))
     with pytest.raises(ValueError, match="'epsilon' parameter .* Got -0.1"):
         OptimizedPreprocessing(prot_attr="g", epsilon=-0.1).fit(X, y)
     Xnan = X.assign(x=[np.nan] + [1.0] * 19)
@@ -329,7 +376,7 @@ def test_bad_input():
         OptimizedPreprocessing(prot_attr="g", distortion_bounds=[(0, 0.1)]).fit(X, y)
     with pytest.raises(ValueError, match="pos_label=5 is not among the values of y"):
         OptimizedPreprocessing(prot_attr="g", pos_label=5).fit(X, y)
-    with pytest.raises(ValueError, match="y has 3 samples but X has 20"):
+    with pytest.raises(ValueError, match="X has 20 rows but y has 3"):
         OptimizedPreprocessing(prot_attr="g").fit(X, [0, 1, 0])
 
 

@@ -1,4 +1,4 @@
-"""Tests for fairkit.preprocessing.reweighing (weights checked by hand and against AIF360)."""
+"""Tests for fairkit.preprocessing Reweighing* (weights checked by hand and against AIF360)."""
 
 import numpy as np
 import pandas as pd
@@ -103,11 +103,44 @@ def test_bad_inputs():
         Reweighing(prot_attr="sex").fit(X.assign(sex=[None] + ["a"] * 3 + ["b"] * 6), y)
     with pytest.raises(ValueError, match="No protected attribute"):
         Reweighing().fit(X, y)
-    with pytest.raises(ValueError, match="same length|must match"):
+    with pytest.raises(ValueError, match="X has 10 rows but y has 9"):
         Reweighing(prot_attr="sex").fit(X, y[:-1])
     with pytest.raises(ValueError, match="continuous"):
         Reweighing(prot_attr=0).fit(np.random.default_rng(0).normal(size=(200, 2)),
                                     np.arange(200) % 2)
+    with pytest.raises(ValueError, match=r"sample_weight must be non-negative.*-1\.0"):
+        Reweighing(prot_attr="sex").fit(X, y, sample_weight=[-1.0] + [1.0] * 9)
+    with pytest.raises(ValueError, match=r"prot_attr=1\.5 is not valid"):
+        Reweighing(prot_attr=1.5).fit(X, y)
+    with pytest.raises(TypeError, match="positional"):
+        Reweighing("sex")
+    with pytest.raises(TypeError, match="positional"):
+        Reweighing(prot_attr="sex").fit(X, y, None)
+    with pytest.raises(TypeError, match="positional"):
+        ReweighingClassifier(LogisticRegression(), "sex")
+    with pytest.raises(TypeError, match="positional"):
+        ReweighingSampler("sex")
+    # resampling is the alternative to weights: no sample_weight parameter at all
+    with pytest.raises(TypeError, match="sample_weight"):
+        ReweighingSampler(prot_attr="sex").fit_resample(X, y, sample_weight=np.ones(10))
+
+
+def test_prot_attr_array_and_integer_weights_equal_repeated_rows():
+    X, y = hand_table()
+    # an index array is read like every other prot_attr (one rule, check_prot_attr)
+    Xa = np.c_[(X["sex"] == "b").astype(int), X["x"]]
+    by_array = Reweighing(prot_attr=np.array([0])).fit(Xa, y)
+    np.testing.assert_allclose(by_array.reweigh_factors_, HAND_FACTORS, rtol=1e-15)
+    # integer weights: the factors of the data with rows repeated by their weight
+    w = np.array([1, 2, 0, 3, 1, 1, 2, 1, 4, 1])
+    weighted = Reweighing(prot_attr="sex").fit(X, y, sample_weight=w)
+    rep = np.repeat(np.arange(10), w)
+    repeated = Reweighing(prot_attr="sex").fit(X.iloc[rep], y[rep])
+    np.testing.assert_allclose(weighted.reweigh_factors_, repeated.reweigh_factors_,
+                               rtol=1e-14)
+    np.testing.assert_allclose(weighted.sample_weight_[rep] / w[rep],
+                               repeated.sample_weight_, rtol=1e-14)
+    assert weighted.groups_ == ["a", "b"] and weighted.prot_attr_names_ == ["sex"]
 
 
 def test_classifier_uses_weights_times_own_sample_weight():
@@ -272,3 +305,54 @@ def _expected_failed(est):
 )
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
+
+
+class _Recorder(StandardScaler):
+    """A scaler that records the sample_weight its fit received."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        self.received_ = sample_weight
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _routing_data():
+    rng = np.random.default_rng(7)
+    n = 150
+    X = pd.DataFrame({"sex": rng.integers(0, 2, n).astype(float), "x": rng.normal(size=n)})
+    y = ((X["x"] + X["sex"] + rng.normal(size=n)) > 0.7).astype(int)
+    sw = rng.uniform(0.5, 2, n)
+    df = pd.DataFrame({"g": X["sex"], "y": y, "w": sw})
+    w_hand = sw * df.groupby("g").w.transform("sum") * df.groupby("y").w.transform("sum") / (
+        sw.sum() * df.groupby(["g", "y"]).w.transform("sum"))
+    return X, y, sw, w_hand.to_numpy()
+
+
+def test_classifier_metadata_routing():
+    import sklearn
+
+    X, y, sw, w_hand = _routing_data()
+    ref = LogisticRegression().fit(X, y, sample_weight=w_hand)
+    ref_p = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        X, y, logisticregression__sample_weight=w_hand)
+    with sklearn.config_context(enable_metadata_routing=True):
+        # the weights (user's times the factors) reach the estimator that requested them
+        lr = LogisticRegression().set_fit_request(sample_weight=True)
+        clf = ReweighingClassifier(lr, prot_attr="sex").fit(X, y, sample_weight=sw)
+        np.testing.assert_allclose(clf.estimator_.coef_, ref.coef_, rtol=1e-6)
+        # in a Pipeline: only the step that requested them gets them
+        pipe = make_pipeline(_Recorder().set_fit_request(sample_weight=False),
+                             LogisticRegression().set_fit_request(sample_weight=True))
+        clf = ReweighingClassifier(pipe, prot_attr="sex").fit(X, y, sample_weight=sw)
+        assert clf.estimator_[0].received_ is None
+        np.testing.assert_allclose(clf.predict_proba(X), ref_p.predict_proba(X), rtol=1e-6)
+        # a step that requested them gets the reweighing weights, not the user's
+        pipe = make_pipeline(_Recorder().set_fit_request(sample_weight=True),
+                             LogisticRegression().set_fit_request(sample_weight=True))
+        clf = ReweighingClassifier(pipe, prot_attr="sex").fit(X, y, sample_weight=sw)
+        np.testing.assert_allclose(clf.estimator_[0].received_, w_hand, rtol=1e-12)
+        # not requested: the weights would be lost, so fit refuses
+        with pytest.raises(ValueError, match=r"has not requested sample_weight.*"
+                                             r"set_fit_request\(sample_weight=True\)"):
+            ReweighingClassifier(LogisticRegression(), prot_attr="sex").fit(X, y)
+        router = ReweighingClassifier(lr, prot_attr="sex").get_metadata_routing()
+        assert router.consumes("fit", ["sample_weight"]) == {"sample_weight"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin, map_to_fitted_groups
-from ._base import assemble_output, output_names, split_features
+from .._validation import map_to_fitted_groups
+from ..base import FairTransformerMixin
+from ..utils._docstring import fair_docstring
 
 __all__ = ["DisparateImpactRemover"]
 
@@ -20,7 +21,8 @@ def _mid_interp(x, xp, fp):
     return 0.5 * (np.interp(x, xp, fp) - np.interp(-x, -xp[::-1], -fp[::-1]))
 
 
-class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimator):
+@fair_docstring
+class DisparateImpactRemover(FairTransformerMixin, BaseEstimator):
     r"""Repair each feature so that its distribution no longer reveals the group.
 
     For feature :math:`j` and group :math:`g`, let :math:`F_{g}` be the empirical CDF of
@@ -52,21 +54,22 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
 
     Parameters
     ----------
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X`` (kept unchanged in the output unless
-        ``drop_prot_attr``), or None with ``sensitive_features`` routed to ``fit`` /
-        ``transform``. All other columns are repaired and must be numeric.
+    {prot_attr}
+        The protected columns are kept unchanged in the output unless
+        ``drop_prot_attr``; all other columns are repaired and must be numeric (a string
+        column raises naming it).
     repair_level : float in [0, 1], default=1.0
         :math:`\lambda`, the amount of repair.
     n_quantiles : int, default=1000
         Number of levels of the quantile grid (capped at the number of training samples).
-    drop_prot_attr : bool, default=False
-        Leave the protected columns out of the output.
+    {drop_prot_attr}
 
     Attributes
     ----------
     groups_ : list
         Group labels seen in ``fit``.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
     quantile_levels_ : ndarray of shape (n_levels,)
     group_quantiles_ : ndarray of shape (n_groups, n_levels, n_repaired)
         :math:`F_g^{-1}` of each repaired feature at ``quantile_levels_``.
@@ -91,20 +94,20 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
     """
 
     _parameter_constraints = {
-        "prot_attr": [str, Integral, list, tuple, None],
+        "prot_attr": "no_validation",
         "repair_level": [Interval(Real, 0, 1, closed="both")],
         "n_quantiles": [Interval(Integral, 2, None, closed="left")],
         "drop_prot_attr": ["boolean"],
     }
 
-    def __init__(self, prot_attr=None, repair_level=1.0, n_quantiles=1000,
+    def __init__(self, *, prot_attr=None, repair_level=1.0, n_quantiles=1000,
                  drop_prot_attr=False):
         self.prot_attr = prot_attr
         self.repair_level = repair_level
         self.n_quantiles = n_quantiles
         self.drop_prot_attr = drop_prot_attr
 
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, *, sensitive_features=None):
         """Learn each group's quantile function and the median target.
 
         Parameters
@@ -118,10 +121,8 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
         self
         """
         self._validate_params()
-        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=True)
-        self._feature_idx, self._prot_idx = fidx, pidx
-        groups = prot.groups
-        self.groups_ = list(groups.labels)
+        data = self._split(X, sensitive_features, reset=True)
+        Xf, groups = data.X, data.groups
         n_levels = max(2, min(self.n_quantiles, Xf.shape[0]))
         self.quantile_levels_ = np.linspace(0.0, 1.0, n_levels)
         order = np.argsort(groups.codes, kind="stable")
@@ -133,7 +134,7 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
         self.target_quantiles_ = np.median(self.group_quantiles_, axis=0)
         return self
 
-    def transform(self, X, sensitive_features=None):
+    def transform(self, X, *, sensitive_features=None):
         """Repair the features of ``X`` (rows may be new; groups must have been seen).
 
         Parameters
@@ -146,8 +147,9 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
         ndarray or DataFrame
         """
         check_is_fitted(self)
-        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=False)
-        codes = map_to_fitted_groups(prot.groups, self.groups_, where="transform")
+        data = self._split(X, sensitive_features, reset=False)
+        Xf = data.X
+        codes = map_to_fitted_groups(data.groups, self.groups_, where="transform")
         lam = float(self.repair_level)
         out = Xf.copy()
         if lam > 0:
@@ -159,10 +161,4 @@ class DisparateImpactRemover(ProtectedAttributeMixin, TransformerMixin, BaseEsti
                     u = _mid_interp(x, self.group_quantiles_[g, :, j], levels)
                     a = np.interp(u, levels, self.target_quantiles_[:, j])
                     out[rows, j] = (1.0 - lam) * x + lam * a
-        return assemble_output(self, X, out, fidx, pidx, self.drop_prot_attr)
-
-    def get_feature_names_out(self, input_features=None):
-        """Input feature names, without the protected ones if ``drop_prot_attr``."""
-        check_is_fitted(self)
-        keep = self._feature_idx if self.drop_prot_attr else range(self.n_features_in_)
-        return output_names(self, input_features, list(keep))
+        return self._assemble(X, out, data)

@@ -2,21 +2,22 @@ r"""Linear decorrelation of the features from the protected attribute(s)."""
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin
-from ._base import assemble_output, output_names, split_features
+from ..base import FairTransformerMixin
+from ..utils._docstring import fair_docstring
 
 __all__ = ["CorrelationRemover"]
 
 
-class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimator):
+@fair_docstring
+class CorrelationRemover(FairTransformerMixin, BaseEstimator):
     r"""Remove the linear dependence of the features on the protected attribute(s).
 
     Let :math:`S` be the protected attributes (numeric columns as they are; a non-numeric
@@ -43,9 +44,8 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
 
     Parameters
     ----------
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``, or None with ``sensitive_features`` routed to ``fit``
-        and ``transform``. All other columns must be numeric.
+    {prot_attr}
+        All other columns must be numeric (a string column raises naming it).
     alpha : float in [0, 1], default=1.0
         Amount of decorrelation.
     drop_prot_attr : bool, default=True
@@ -55,8 +55,10 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
     ----------
     beta_ : ndarray of shape (n_encoded_protected, n_decorrelated)
     sensitive_mean_ : ndarray of shape (n_encoded_protected,)
-    sensitive_categories_ : list
-        Per protected column, the categories of a non-numeric column (None for numeric).
+    prot_attr_names_ : list of str
+        Names of the protected attributes (the encoded columns of ``beta_`` follow them:
+        one column for a numeric attribute, indicators of all categories but the first
+        for a non-numeric one).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
@@ -76,12 +78,12 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
     """
 
     _parameter_constraints = {
-        "prot_attr": [str, Integral, list, tuple, None],
+        "prot_attr": "no_validation",
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "drop_prot_attr": ["boolean"],
     }
 
-    def __init__(self, prot_attr=None, alpha=1.0, drop_prot_attr=True):
+    def __init__(self, *, prot_attr=None, alpha=1.0, drop_prot_attr=True):
         self.prot_attr = prot_attr
         self.alpha = alpha
         self.drop_prot_attr = drop_prot_attr
@@ -89,15 +91,15 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
     def _encode(self, values: pd.DataFrame, fitting: bool) -> np.ndarray:
         blocks = []
         if fitting:
-            self.sensitive_categories_ = []
+            self._categories = []
         for k, col in enumerate(values.columns):
             v = values[col]
             if fitting:
                 numeric = pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v)
-                self.sensitive_categories_.append(
+                self._categories.append(
                     None if numeric else sorted(pd.unique(v).tolist(), key=str)
                 )
-            cats = self.sensitive_categories_[k]
+            cats = self._categories[k]
             if cats is None:
                 blocks.append(v.to_numpy(dtype=np.float64)[:, None])
                 continue
@@ -112,7 +114,7 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
                           if len(cats) > 1 else np.zeros((len(v), 0)))
         return np.hstack(blocks)
 
-    def fit(self, X, y=None, sensitive_features=None):
+    def fit(self, X, y=None, *, sensitive_features=None):
         """Learn :math:`\\beta^\\star` and the means of the protected attributes.
 
         Parameters
@@ -126,15 +128,15 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
         self
         """
         self._validate_params()
-        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=True,
-                                              require_groups=False)
-        self._feature_idx = fidx
-        S = self._encode(prot.values, fitting=True)
+        data = self._split(X, sensitive_features, reset=True, protected="values")
+        self.prot_attr_names_ = [str(c) for c in data.protected.values.columns]
+        Xf = data.X
+        S = self._encode(data.protected.values, fitting=True)
         self.sensitive_mean_ = S.mean(axis=0)
         self.beta_ = np.linalg.lstsq(S - self.sensitive_mean_, Xf, rcond=None)[0]
         return self
 
-    def transform(self, X, sensitive_features=None):
+    def transform(self, X, *, sensitive_features=None):
         """Decorrelate the features of ``X``.
 
         Parameters
@@ -147,18 +149,12 @@ class CorrelationRemover(ProtectedAttributeMixin, TransformerMixin, BaseEstimato
         ndarray or DataFrame
         """
         check_is_fitted(self)
-        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=False,
-                                              require_groups=False)
-        S = self._encode(prot.values, fitting=False)
+        data = self._split(X, sensitive_features, reset=False, protected="values")
+        Xf = data.X
+        S = self._encode(data.protected.values, fitting=False)
         # alpha (X - S_c beta) + (1 - alpha) X  ==  X - alpha S_c beta
         shift = (S - self.sensitive_mean_) @ self.beta_
         if self.alpha != 1:
             shift *= float(self.alpha)
         out = Xf - shift
-        return assemble_output(self, X, out, fidx, pidx, self.drop_prot_attr)
-
-    def get_feature_names_out(self, input_features=None):
-        """Input feature names, without the protected ones if ``drop_prot_attr``."""
-        check_is_fitted(self)
-        keep = self._feature_idx if self.drop_prot_attr else range(self.n_features_in_)
-        return output_names(self, input_features, list(keep))
+        return self._assemble(X, out, data)

@@ -8,16 +8,15 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize as optim
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._protected import privileged_mask
-from ..base import ProtectedAttributeMixin
-from ._base import output_names, split_features
+from ..base import FairTransformerMixin
+from ..utils._docstring import fair_docstring
 
 __all__ = ["LearnedFairRepresentations", "lfr_objective"]
 
@@ -127,8 +126,8 @@ def lfr_objective(params, X, y, groups, n_prototypes, n_outputs, reconstruct_wei
     return loss, grad, (L_x, L_y, L_z)
 
 
-class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, TransformerMixin,
-                                 BaseEstimator):
+@fair_docstring
+class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEstimator):
     r"""Learned fair representations: prototypes that encode the data but not the group.
 
     Each sample is mapped to a probability vector over ``n_prototypes`` prototypes
@@ -142,8 +141,7 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
 
     a reconstruction error :math:`L_x` of :math:`\hat X = M V`, a classification loss
     :math:`L_y` of :math:`\hat y = M w`, and the statistical-parity gap :math:`L_z` of the
-    mean memberships of the privileged and unprivileged groups (or, with several groups
-    and no ``priv_group``, of each group against the rest, averaged). This is the objective of
+    mean memberships of the privileged group(s) and all other samples. This is the objective of
     AIF360's scikit-learn ``LearnedFairRepresentations`` (same initialisation
     ``U[0, 1)`` from ``random_state``, same bounds, L-BFGS-B with ``gtol=tol``), with the
     gradient written out in numpy instead of obtained from torch.
@@ -154,14 +152,12 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
 
     Parameters
     ----------
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``, or None with ``sensitive_features`` routed to
-        ``fit``. Not needed at ``transform`` / ``predict`` time unless the column is in
-        ``X``.
-    priv_group : scalar, tuple or list, default=None
-        The privileged group(s); :math:`L_z` then compares them with all other samples
-        (AIF360). None compares every group with the rest and averages over groups,
-        which for two groups is the same thing.
+    {prot_attr}
+        At ``transform`` / ``predict`` time the attribute is needed only to find (and
+        drop) the protected column(s) of ``X``.
+    {priv_group}
+        Required: :math:`L_z` compares the privileged group(s) with all other samples
+        (AIF360); None raises ``ValueError`` asking for it.
     n_prototypes : int, default=5
     reconstruct_weight, target_weight, fairness_weight : float, default=0.01, 1.0, 50.0
         :math:`A_x`, :math:`A_y`, :math:`A_z` (AIF360's defaults).
@@ -170,13 +166,17 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
     max_iter : int, default=200
     drop_prot_attr : bool, default=True
         Exclude the protected columns from the features (they must be numeric otherwise).
-    random_state : int, RandomState or None, default=None
+    {random_state}
         Seeds the initial parameters.
 
     Attributes
     ----------
     classes_ : ndarray
     groups_ : list
+        Group labels seen in ``fit``.
+    prot_attr_names_ : list of str
+    privileged_groups_ : ndarray of bool
+        Mask over ``groups_`` marking the privileged group(s).
     coef_ : ndarray of shape (n_prototypes, 1) or (n_prototypes, n_classes)
     prototypes_ : ndarray of shape (n_prototypes, n_used_features)
     n_iter_ : int
@@ -199,13 +199,13 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
     >>> rng = np.random.default_rng(0)
     >>> X = np.c_[rng.integers(0, 2, 60), rng.normal(size=(60, 2))]
     >>> y = (X[:, 1] > 0).astype(int)
-    >>> lfr = LearnedFairRepresentations(prot_attr=0, random_state=0).fit(X, y)
+    >>> lfr = LearnedFairRepresentations(prot_attr=0, priv_group=1, random_state=0).fit(X, y)
     >>> lfr.transform(X).shape, lfr.predict_proba(X).shape
     ((60, 2), (60, 2))
     """
 
     _parameter_constraints = {
-        "prot_attr": [str, Integral, list, tuple, None],
+        "prot_attr": "no_validation",
         "priv_group": "no_validation",
         "n_prototypes": [Interval(Integral, 1, None, closed="left")],
         "reconstruct_weight": [Interval(Real, 0, None, closed="left")],
@@ -217,7 +217,7 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
         "random_state": ["random_state"],
     }
 
-    def __init__(self, prot_attr=None, priv_group=None, n_prototypes=5,
+    def __init__(self, *, prot_attr=None, priv_group=None, n_prototypes=5,
                  reconstruct_weight=0.01, target_weight=1.0, fairness_weight=50.0, tol=1e-4,
                  max_iter=200, drop_prot_attr=True, random_state=None):
         self.prot_attr = prot_attr
@@ -231,51 +231,45 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    def _features(self, X, sensitive_features, reset, min_groups=1):
-        Xf, prot, fidx, pidx = split_features(self, X, sensitive_features, reset=reset,
-                                              min_groups=min_groups)
-        if not self.drop_prot_attr and pidx:
-            part = X.iloc[:, pidx] if hasattr(X, "iloc") else np.asarray(X)[:, pidx]
-            P = check_array(part, dtype=np.float64, estimator=self, input_name="X")
-            full = np.empty((Xf.shape[0], len(fidx) + len(pidx)))
-            full[:, fidx] = Xf
-            full[:, pidx] = P
-            Xf, fidx = full, sorted(fidx + pidx)
-        return Xf, prot, fidx
-
-    def fit(self, X, y, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None):
         """Learn prototypes and coefficients.
+
+        ``sample_weight`` is not accepted: the objective has no weighted form here.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-        sensitive_features : array-like, optional
+        sensitive_features : array-like, default=None
+            Protected attribute(s), when not given by ``prot_attr``.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        classes, y_codes = np.unique(y, return_inverse=True)
+        if self.priv_group is None:
+            # one meaning of None everywhere: no privileged group given; L_z needs one
+            raise ValueError(
+                "LearnedFairRepresentations needs priv_group (the privileged group whose "
+                "mean prototype memberships L_z compares with the other samples); got "
+                "priv_group=None."
+            )
+        data = self._validate_fair_data(
+            X, y, sensitive_features=sensitive_features, reset=True, min_groups=2,
+            drop=self.drop_prot_attr, features="numeric", target="classification",
+        )
+        classes, y_codes = np.unique(data.y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
                 "LearnedFairRepresentations needs at least 2 classes in y; got 1 class "
                 f"({classes.tolist()})."
             )
-        Xf, prot, fidx = self._features(X, sensitive_features, reset=True, min_groups=2)
-        if len(y) != Xf.shape[0]:
-            raise ValueError(f"y has {len(y)} samples but X has {Xf.shape[0]}.")
-        self._feature_idx = fidx
+        Xf = data.X
+        self._prot_idx = list(data.prot_idx)
         self.classes_ = classes
-        groups = prot.groups
-        self.groups_ = list(groups.labels)
-        if self.priv_group is None:
-            side = groups.codes  # every group against the rest
-        else:
-            side = privileged_mask(groups, self.priv_group)[groups.codes].astype(np.intp)
+        self.privileged_groups_ = privileged_mask(data.groups, self.priv_group)
+        side = self.privileged_groups_[data.codes].astype(np.intp)
 
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
         K, d = self.n_prototypes, Xf.shape[1]
@@ -313,36 +307,32 @@ class LearnedFairRepresentations(ProtectedAttributeMixin, ClassifierMixin, Trans
 
     def _used(self, X, sensitive_features):
         check_is_fitted(self)
-        prot_given = self.prot_attr is not None or sensitive_features is not None
-        if prot_given:
-            Xf, _, _ = self._features(X, sensitive_features, reset=False)
-        else:  # fitted with routed sensitive_features: X holds only features
-            Xf = validate_data(self, X, dtype=np.float64, reset=False)
-        return Xf
+        # groups are not needed here: the attribute only locates the columns to drop
+        data = self._validate_fair_data(
+            X, sensitive_features=sensitive_features, reset=False, protected="columns",
+            drop=self.drop_prot_attr, features="numeric", map_groups=False,
+        )
+        return data.X
 
-    def prototype_membership(self, X, sensitive_features=None):
+    def prototype_membership(self, X, *, sensitive_features=None):
         """Memberships :math:`M` of the samples in the prototypes, shape (n, n_prototypes)."""
         Xf = self._used(X, sensitive_features)
         return softmax(-_distances(Xf, self.prototypes_), axis=1)
 
-    def transform(self, X, sensitive_features=None):
+    def transform(self, X, *, sensitive_features=None):
         """Reconstruction :math:`\\hat X = M V` of the (non-protected) features."""
-        return self.prototype_membership(X, sensitive_features) @ self.prototypes_
+        M = self.prototype_membership(X, sensitive_features=sensitive_features)
+        return M @ self.prototypes_
 
-    def predict_proba(self, X, sensitive_features=None):
+    def predict_proba(self, X, *, sensitive_features=None):
         """Class probabilities of the LFR classifier, columns in ``classes_`` order."""
-        M = self.prototype_membership(X, sensitive_features)
+        M = self.prototype_membership(X, sensitive_features=sensitive_features)
         out = M @ self.coef_
         if out.shape[1] == 1:
             return np.c_[1.0 - out[:, 0], out[:, 0]]
         return softmax(out, axis=1)
 
-    def predict(self, X, sensitive_features=None):
+    def predict(self, X, *, sensitive_features=None):
         """Most probable class."""
-        proba = self.predict_proba(X, sensitive_features)
+        proba = self.predict_proba(X, sensitive_features=sensitive_features)
         return self.classes_[proba.argmax(axis=1)]
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the features the representation reconstructs."""
-        check_is_fitted(self)
-        return output_names(self, input_features, self._feature_idx)

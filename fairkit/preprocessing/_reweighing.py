@@ -15,36 +15,37 @@ statistical parity difference of the training labels is zero.
   ``sample_weight_``, :meth:`Reweighing.compute_sample_weight`).
 - :class:`ReweighingClassifier` fits any estimator (or whole pipeline) with those weights,
   multiplied by the caller's own ``sample_weight``.
-- :class:`ReweighingSampler` realises the weights by uniform or preferential resampling and
-  exposes ``fit_resample`` (the imbalanced-learn sampler protocol).
+- :class:`ReweighingSampler` (module ``_reweighing_sampler``) realises the weights by
+  uniform or preferential resampling and exposes ``fit_resample`` (the imbalanced-learn
+  sampler protocol).
 """
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    get_routing_for_object,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
-    _check_sample_weight,
-    check_array,
     check_is_fitted,
     column_or_1d,
     has_fit_parameter,
 )
 
-from ..base import ProtectedAttributeMixin, map_to_fitted_groups
+from ..base import FairEstimatorMixin
+from ..utils._docstring import fair_docstring
 
-__all__ = ["Reweighing", "ReweighingClassifier", "ReweighingSampler", "reweighing_factors"]
+__all__ = ["Reweighing", "ReweighingClassifier", "reweighing_factors"]
 
 
 def reweighing_factors(group_codes, label_codes, n_groups, n_classes, sample_weight=None):
@@ -90,20 +91,26 @@ def _check_labels(y, n_samples):
     return y, np.asarray(classes), np.asarray(codes, dtype=np.intp)
 
 
-def _check_x(est, X, reset, sensitive_features):
-    """Check the shape and names of ``X`` and resolve its protected attribute(s)."""
-    if not hasattr(X, "iloc"):
-        # the weights do not look at feature values; only shape and type are checked
-        X = check_array(X, dtype=None, ensure_all_finite=False, estimator=est,
-                        accept_sparse=("csr", "csc"))
-    # protected columns first: a missing one gets the contract's message
-    prot = est._resolve_protected(X, sensitive_features)
-    _check_feature_names(est, X, reset=reset)
-    _check_n_features(est, X, reset=reset)
-    return X, prot
+def _validate(est, X, y, sensitive_features, sample_weight=None, *, reset):
+    """``validate_fair_data`` for the three reweighing estimators: feature values are never
+    read (passthrough, any dtype, sparse allowed), the groups and the labels are."""
+    if y is not None and not isinstance(y, (pd.Series, pd.DataFrame, np.ndarray)):
+        # array-likes that only implement __array__ (lists, scikit-learn's NotAnArray)
+        y = np.asarray(y)
+    data = est._validate_fair_data(
+        X, y, sensitive_features=sensitive_features, sample_weight=sample_weight,
+        reset=reset, accept_sparse=("csr", "csc"), target="any",
+    )
+    if data.sample_weight is not None and (data.sample_weight < 0).any():
+        raise ValueError(
+            f"sample_weight must be non-negative for {type(est).__name__}; found "
+            f"{float(data.sample_weight.min())}."
+        )
+    return data
 
 
-class Reweighing(ProtectedAttributeMixin, BaseEstimator):
+@fair_docstring
+class Reweighing(FairEstimatorMixin, BaseEstimator):
     r"""Learn Kamiran-Calders reweighing factors for each (group, label) cell.
 
     .. math::
@@ -118,14 +125,14 @@ class Reweighing(ProtectedAttributeMixin, BaseEstimator):
 
     Parameters
     ----------
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``; several columns give intersectional groups. May be
-        None when ``sensitive_features`` is passed to ``fit``.
+    {prot_attr}
 
     Attributes
     ----------
     groups_ : list
         Group labels, in the row order of ``reweigh_factors_``.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the column order of ``reweigh_factors_``.
     reweigh_factors_ : ndarray of shape (n_groups, n_classes)
@@ -159,12 +166,13 @@ class Reweighing(ProtectedAttributeMixin, BaseEstimator):
            [1.5 , 0.75]])
     """
 
-    _parameter_constraints = {"prot_attr": [str, Integral, list, tuple, None]}
+    # one rule for prot_attr, applied in validate_fair_data (check_prot_attr)
+    _parameter_constraints = {"prot_attr": "no_validation"}
 
-    def __init__(self, prot_attr=None):
+    def __init__(self, *, prot_attr=None):
         self.prot_attr = prot_attr
 
-    def fit(self, X, y, sample_weight=None, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Compute the factors and the weights of the training rows.
 
         Parameters
@@ -173,45 +181,55 @@ class Reweighing(ProtectedAttributeMixin, BaseEstimator):
             Only the protected column(s) are read; other columns may hold anything.
         y : array-like of shape (n_samples,)
             Labels (binary or multiclass).
-        sample_weight : array-like of shape (n_samples,), optional
-            Existing weights; counts become weighted sums and the output weights are
-            these times the factors.
-        sensitive_features : array-like, optional
+        sensitive_features : array-like, default=None
             Protected attribute(s), when not given by ``prot_attr``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Existing weights (non-negative); counts become weighted sums and the output
+            weights are these times the factors, so integer weights give the factors of
+            the data with rows repeated by their weight.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        X, prot = _check_x(self, X, True, sensitive_features)
-        n = X.shape[0]
-        y, self.classes_, y_codes = _check_labels(y, n)
-        sw = _check_sample_weight(sample_weight, np.empty(n), dtype=np.float64,
-                                  ensure_non_negative=True)
-        self.groups_ = list(prot.groups.labels)
+        data = _validate(self, X, y, sensitive_features, sample_weight, reset=True)
+        n = data.X.shape[0]
+        y, self.classes_, y_codes = _check_labels(data.y, n)
+        sw = np.ones(n) if data.sample_weight is None else data.sample_weight
+        groups = data.groups
         self.reweigh_factors_ = reweighing_factors(
-            prot.groups.codes, y_codes, prot.groups.n_groups, len(self.classes_), sw
+            groups.codes, y_codes, groups.n_groups, len(self.classes_), sw
         )
-        cell = prot.groups.codes * len(self.classes_) + y_codes
+        cell = groups.codes * len(self.classes_) + y_codes
         self.sample_weight_ = sw * self.reweigh_factors_.ravel()[cell]
         # an all-zero-weight cell gives NaN; its rows keep weight 0
         self.sample_weight_[sw == 0] = 0.0
         return self
 
-    def compute_sample_weight(self, X, y, sample_weight=None, sensitive_features=None):
+    def compute_sample_weight(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Weights for any rows from the fitted factors.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sensitive_features : array-like, default=None
+            Protected attribute(s), when not given by ``prot_attr``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplied by the factors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
 
         Raises ``ValueError`` for a group or a label not seen in ``fit``, or a
         (group, label) cell that was empty in ``fit``.
         """
         check_is_fitted(self)
-        X, prot = _check_x(self, X, False, sensitive_features)
-        n = X.shape[0]
-        g = map_to_fitted_groups(prot.groups, self.groups_, where="compute weights")
-        y = column_or_1d(y)
-        if len(y) != n:
-            raise ValueError(f"y has {len(y)} samples but X has {n}; they must match.")
+        data = _validate(self, X, y, sensitive_features, sample_weight, reset=False)
+        g = data.codes
+        y = column_or_1d(data.y)
         c = np.searchsorted(self.classes_, y)
         c = np.clip(c, 0, len(self.classes_) - 1)
         unseen = self.classes_[c] != y
@@ -227,8 +245,7 @@ class Reweighing(ProtectedAttributeMixin, BaseEstimator):
                 f"The cell (group={self.groups_[g[k]]!r}, label={y[k]!r}) had no training "
                 "samples, so it has no reweighing factor."
             )
-        sw = _check_sample_weight(sample_weight, np.empty(n), dtype=np.float64)
-        return sw * f
+        return f if data.sample_weight is None else data.sample_weight * f
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -253,6 +270,15 @@ def _accepts_sample_weight(estimator):
     return has_fit_parameter(estimator, "sample_weight")
 
 
+def _requests_sample_weight(estimator):
+    """Whether ``estimator.fit`` (or, for a router such as a Pipeline, some step of it)
+    has requested ``sample_weight`` under metadata routing."""
+    try:
+        return bool(get_routing_for_object(estimator).consumes("fit", ["sample_weight"]))
+    except (AttributeError, TypeError):  # pragma: no cover - objects without routing
+        return False
+
+
 def _estimator_has(attr):
     def check(self):
         if hasattr(self, "estimator_"):
@@ -262,7 +288,8 @@ def _estimator_has(attr):
     return check
 
 
-class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
+@fair_docstring
+class ReweighingClassifier(FairEstimatorMixin, MetaEstimatorMixin, ClassifierMixin,
                            BaseEstimator):
     r"""Fit any classifier with Kamiran-Calders reweighing weights.
 
@@ -272,13 +299,26 @@ class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classifi
     weighted counts, as in :class:`Reweighing`. ``prot_attr`` is read from the raw ``X``
     this meta-estimator receives. Predictions come from the fitted estimator.
 
+    Metadata routing. The reweighing weights are the point of this class, so they always
+    go to the wrapped estimator as its ``sample_weight``:
+
+    - routing disabled (default): the estimator's ``fit`` (for a ``Pipeline``, its last
+      step) must accept ``sample_weight``, else ``fit`` raises ``TypeError``; other
+      ``**fit_params`` are passed on as they are;
+    - routing enabled (``sklearn.set_config(enable_metadata_routing=True)``): this class is
+      a router; the estimator must have requested ``sample_weight``
+      (``estimator.set_fit_request(sample_weight=True)``, or on the steps of a Pipeline
+      that should get it), else ``fit`` raises ``ValueError``; the weights (and any
+      ``**fit_params``) reach only the consumers that requested them. The caller's own
+      ``sample_weight`` is consumed by this class (request it with
+      ``ReweighingClassifier.set_fit_request(sample_weight=True)`` inside another router).
+
     Parameters
     ----------
     estimator : estimator object
         A classifier whose ``fit`` accepts ``sample_weight``; for a ``Pipeline``, its last
-        step must accept it.
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``; or pass ``sensitive_features`` to ``fit``.
+        step must accept it (see metadata routing above).
+    {prot_attr}
 
     Attributes
     ----------
@@ -286,6 +326,8 @@ class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classifi
         The fitted clone of ``estimator``.
     reweigher_ : Reweighing
         The fitted reweigher (factors in ``reweigher_.reweigh_factors_``).
+    groups_ : list
+    prot_attr_names_ : list of str
     classes_ : ndarray
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -309,32 +351,43 @@ class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classifi
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
-        "prot_attr": [str, Integral, list, tuple, None],
+        "prot_attr": "no_validation",
     }
 
-    def __init__(self, estimator, prot_attr=None):
+    def __init__(self, estimator, *, prot_attr=None):
         self.estimator = estimator
         self.prot_attr = prot_attr
 
-    def fit(self, X, y, sample_weight=None, sensitive_features=None, **fit_params):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Fit the reweigher, then a clone of ``estimator`` with the weights.
 
         Parameters
         ----------
         X : array-like or DataFrame
         y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-            Multiplied by the reweighing factors.
-        sensitive_features : array-like, optional
+        sensitive_features : array-like, default=None
+            Protected attribute(s), when not given by ``prot_attr``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The caller's weights, multiplied by the reweighing factors (which are
+            computed from weighted counts).
         **fit_params : dict
-            Passed on to ``estimator.fit``.
+            Passed on to ``estimator.fit`` (routed when metadata routing is enabled).
 
         Returns
         -------
         self
         """
         self._validate_params()
-        if not _accepts_sample_weight(self.estimator):
+        if _routing_enabled():
+            if not _requests_sample_weight(self.estimator):
+                raise ValueError(
+                    f"ReweighingClassifier fits estimator={self.estimator!r} with the "
+                    "reweighing weights as sample_weight, but with metadata routing enabled "
+                    "the estimator has not requested sample_weight; call "
+                    "estimator.set_fit_request(sample_weight=True) (on the step that "
+                    "should get them, for a Pipeline)."
+                )
+        elif not _accepts_sample_weight(self.estimator):
             raise TypeError(
                 f"estimator={self.estimator!r} does not accept sample_weight in fit; "
                 "ReweighingClassifier needs it (use ReweighingSampler instead)."
@@ -342,14 +395,38 @@ class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classifi
         self.reweigher_ = Reweighing(prot_attr=self.prot_attr).fit(
             X, y, sample_weight=sample_weight, sensitive_features=sensitive_features
         )
-        self.n_features_in_ = self.reweigher_.n_features_in_
-        if hasattr(self.reweigher_, "feature_names_in_"):
-            self.feature_names_in_ = self.reweigher_.feature_names_in_
-        self.estimator_ = _fit_with_weights(
-            clone(self.estimator), X, y, self.reweigher_.sample_weight_, fit_params
-        )
+        for name in ("n_features_in_", "feature_names_in_", "groups_", "prot_attr_names_"):
+            if hasattr(self.reweigher_, name):
+                setattr(self, name, getattr(self.reweigher_, name))
+        weights = self.reweigher_.sample_weight_
+        if _routing_enabled():
+            # the user's sample_weight was consumed by the reweigher; the product replaces
+            # it, and goes wherever the estimator (or its steps) requested sample_weight
+            routed = process_routing(self, "fit", **fit_params)
+            params = dict(routed.estimator.fit)
+            params["sample_weight"] = weights
+            self.estimator_ = clone(self.estimator).fit(X, y, **params)
+        else:
+            self.estimator_ = _fit_with_weights(clone(self.estimator), X, y, weights,
+                                                fit_params)
         self.classes_ = self.estimator_.classes_
         return self
+
+    def get_metadata_routing(self):
+        """Routing: this class consumes ``sample_weight`` / ``sensitive_features`` and
+        routes ``fit`` metadata (the reweighing weights as ``sample_weight``) to
+        ``estimator.fit``.
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=self.estimator,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -385,132 +462,3 @@ class ReweighingClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classifi
         except AttributeError:
             pass
         return tags
-
-
-class ReweighingSampler(ProtectedAttributeMixin, BaseEstimator):
-    r"""Resample the rows so that each (group, label) cell gets its reweighed size.
-
-    Cell :math:`(g, y)` with :math:`N_{g,y}` rows is resized to
-    :math:`\mathrm{round}(W(g, y) N_{g,y}) = \mathrm{round}(N_g N_y / N)`, its expected
-    size if label and group were independent. Two strategies from Kamiran & Calders:
-
-    - ``"uniform"``: a shrinking cell keeps a random subset of its rows; a growing cell
-      keeps all rows and adds random duplicates.
-    - ``"preferential"``: a ``ranker`` scores :math:`P(y_i \mid x_i)` (probability of the
-      row's own label); a shrinking cell drops its lowest-scored rows (those closest to
-      the decision boundary), a growing cell duplicates them, cycling through the
-      ranking if it needs more copies than rows.
-
-    The sampler follows imbalanced-learn's protocol: ``fit_resample(X, y)`` returns the
-    resampled ``(X, y)`` and there is no ``transform``, so an ``imblearn.pipeline.Pipeline``
-    applies it at fit time only and skips it at predict time. (scikit-learn's own
-    ``Pipeline`` does not call ``fit_resample``.)
-
-    Parameters
-    ----------
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``; or pass ``sensitive_features``.
-    method : {"uniform", "preferential"}, default="uniform"
-    ranker : classifier, default=None
-        For ``"preferential"``: a classifier with ``predict_proba`` fitted on ``(X, y)``;
-        None means ``LogisticRegression()`` (which needs numeric ``X``).
-    random_state : int, RandomState or None, default=None
-        Used by ``"uniform"``.
-
-    Attributes
-    ----------
-    groups_, classes_, reweigh_factors_ :
-        As in :class:`Reweighing`.
-    sample_indices_ : ndarray of int
-        Row positions of ``X`` that make up the last resampled set.
-    ranker_ : classifier
-        The fitted ranker (``"preferential"`` only).
-
-    References
-    ----------
-    .. [1] F. Kamiran and T. Calders, "Data preprocessing techniques for classification
-       without discrimination", Knowledge and Information Systems 33(1):1-33, 2012,
-       Sections 4.2-4.3 (uniform and preferential sampling).
-    """
-
-    _parameter_constraints = {
-        "prot_attr": [str, Integral, list, tuple, None],
-        "method": [StrOptions({"uniform", "preferential"})],
-        "ranker": [HasMethods(["fit", "predict_proba"]), None],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(self, prot_attr=None, method="uniform", ranker=None, random_state=None):
-        self.prot_attr = prot_attr
-        self.method = method
-        self.ranker = ranker
-        self.random_state = random_state
-
-    def fit(self, X, y, sensitive_features=None):
-        """Compute the factors (and fit the ranker for ``"preferential"``)."""
-        self.fit_resample(X, y, sensitive_features=sensitive_features)
-        return self
-
-    def fit_resample(self, X, y, sensitive_features=None):
-        """Resample ``(X, y)``.
-
-        Returns
-        -------
-        X_resampled, y_resampled
-            Same types as the inputs (DataFrame / Series rows are taken with ``iloc``,
-            keeping their index labels).
-        """
-        self._validate_params()
-        X, prot = _check_x(self, X, True, sensitive_features)
-        n = X.shape[0]
-        y_arr, self.classes_, y_codes = _check_labels(y, n)
-        g_codes = prot.groups.codes
-        self.groups_ = list(prot.groups.labels)
-        n_classes = len(self.classes_)
-        self.reweigh_factors_ = reweighing_factors(
-            g_codes, y_codes, prot.groups.n_groups, n_classes
-        )
-        if self.method == "preferential":
-            ranker = LogisticRegression() if self.ranker is None else self.ranker
-            self.ranker_ = clone(ranker).fit(X, y_arr)
-            proba = self.ranker_.predict_proba(X)
-            col = np.searchsorted(self.ranker_.classes_, self.classes_)
-            score = proba[np.arange(n), col[y_codes]]
-        rng = check_random_state(self.random_state)
-        cell = g_codes * n_classes + y_codes
-        order = np.argsort(cell, kind="stable")
-        bounds = np.searchsorted(cell[order], np.arange(len(self.groups_) * n_classes + 1))
-        picked = []
-        for k in range(len(bounds) - 1):
-            rows = order[bounds[k]:bounds[k + 1]]
-            if len(rows) == 0:
-                continue
-            g, c = divmod(k, n_classes)
-            target = int(np.rint(self.reweigh_factors_[g, c] * len(rows)))
-            if self.method == "uniform":
-                if target <= len(rows):
-                    take = rng.choice(rows, size=target, replace=False)
-                else:
-                    extra = rng.choice(rows, size=target - len(rows), replace=True)
-                    take = np.concatenate([rows, extra])
-            else:
-                ranked = rows[np.argsort(score[rows], kind="stable")]  # borderline first
-                if target <= len(rows):
-                    take = ranked[len(rows) - target:]
-                else:
-                    take = np.concatenate([rows, np.resize(ranked, target - len(rows))])
-            picked.append(take)
-        idx = np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=np.intp)
-        self.sample_indices_ = idx
-        X_res = X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-        y_res = y.iloc[idx] if isinstance(y, (pd.Series, pd.DataFrame)) else y_arr[idx]
-        return X_res, y_res
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = self.method == "uniform"
-        tags.input_tags.string = self.method == "uniform"
-        tags.input_tags.sparse = True
-        tags.target_tags.required = True
-        return tags
-
