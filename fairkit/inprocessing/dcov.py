@@ -46,59 +46,60 @@ __all__ = [
 ]
 
 
-_SHARED_PARAMS_DOC = """
-    {prot_attr}
-        The attributes may be of any type: categorical (strings), binary or
-        continuous (e.g. age, used as a number, no binning).
-    lam : float, default=1.0
-        Weight :math:`\\lambda` of the penalty; 0 gives the unregularised model. Calibrate
-        it with :func:`calibrate_lambda`.
-    penalty : {"dcov", "jdcov", "ccdcov"}, default="ccdcov"
-        ``"dcov"``: :math:`\\sum_i \\mathrm{dCov}^2(\\hat y, S_i)` (each attribute alone);
-        ``"ccdcov"``: :math:`\\mathrm{dCov}^2(\\hat y, [S_1|\\dots|S_d])` (all attributes
-        jointly, so intersections count); ``"jdcov"``: joint distance covariance
-        (Chakraborty & Zhang 2019) of :math:`(\\hat y, S_1, \\dots, S_d)`. The same for one
-        attribute.
-    statistic : {"u", "v"}, default="u"
-        U-statistic (unbiased, needs >= 4 samples per batch, as in the authors' code) or
-        V-statistic.
-    c : float, default=1.0
-        JdCov constant.
-    hidden_layer_sizes : tuple of int, default=()
-        Empty: a linear model / GLM. Otherwise a multilayer perceptron.
-    activation : {"relu", "tanh"}, default="relu"
-    dropout : float, default=0.0
-        Dropout rate on hidden layers (``solver="adam"`` only).
-    alpha : float, default=1e-4
-        L2 penalty :math:`\\frac{\\alpha}{2}\\|W\\|^2` on the weights (not the intercepts).
-    solver : {"lbfgs", "adam"}, default="lbfgs"
-        Full-batch L-BFGS (scipy) or Adam on mini-batches.
-    batch_size : int, default=256
-        Adam mini-batch size; the penalty is evaluated on each mini-batch. A last batch of
-        fewer than 4 rows is merged into the previous one.
-    learning_rate : float, default=1e-3
-        Adam step size.
-    max_iter : int, default=200
-        L-BFGS iterations or Adam epochs.
-    tol : float, default=1e-6
-        L-BFGS ``ftol``; minimum improvement for early stopping / Adam convergence.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        classification) and stop when its objective has not improved for
-        ``n_iter_no_change`` iterations; the best parameters are kept.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=10
-    categorical, continuous_scaling
-        Encoding of the protected attributes, see
-        :func:`fairkit.metrics.encode_protected_attributes` (one-hot at distance
-        :math:`\\sqrt2`, binary 0/1, continuous z-scored by default).
-    drop_prot_attr : bool, default=True
-        Remove the ``prot_attr`` columns from the model inputs.
-    {random_state}
-"""
+_SHARED_PARAMS_DOC = """\
+{prot_attr}
+    The attributes may be of any type: categorical (strings), binary or
+    continuous (e.g. age, used as a number, no binning).
+lam : float, default=1.0
+    Weight :math:`\\lambda` of the penalty; 0 gives the unregularised model. Calibrate
+    it with :func:`calibrate_lambda`.
+penalty : {"dcov", "jdcov", "ccdcov"}, default="ccdcov"
+    ``"dcov"``: :math:`\\sum_i \\mathrm{dCov}^2(\\hat y, S_i)` (each attribute alone);
+    ``"ccdcov"``: :math:`\\mathrm{dCov}^2(\\hat y, [S_1|\\dots|S_d])` (all attributes
+    jointly, so intersections count); ``"jdcov"``: joint distance covariance
+    (Chakraborty & Zhang 2019) of :math:`(\\hat y, S_1, \\dots, S_d)`. The same for one
+    attribute.
+statistic : {"u", "v"}, default="u"
+    U-statistic (unbiased, needs >= 4 samples per batch, as in the authors' code) or
+    V-statistic.
+c : float, default=1.0
+    JdCov constant.
+hidden_layer_sizes : tuple of int, default=()
+    Empty: a linear model / GLM. Otherwise a multilayer perceptron.
+activation : {"relu", "tanh"}, default="relu"
+dropout : float, default=0.0
+    Dropout rate on hidden layers (``solver="adam"`` only).
+alpha : float, default=1e-4
+    L2 penalty :math:`\\frac{\\alpha}{2}\\|W\\|^2` on the weights (not the intercepts).
+solver : {"lbfgs", "adam"}, default="lbfgs"
+    Full-batch L-BFGS (scipy) or Adam on mini-batches.
+batch_size : int, default=256
+    Adam mini-batch size; the penalty is evaluated on each mini-batch. A last batch of
+    fewer than 4 rows is merged into the previous one.
+learning_rate : float, default=1e-3
+    Adam step size.
+max_iter : int, default=200
+    L-BFGS iterations or Adam epochs.
+tol : float, default=1e-6
+    L-BFGS ``ftol``; minimum improvement for early stopping / Adam convergence.
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data (stratified for
+    classification) and stop when its objective has not improved for
+    ``n_iter_no_change`` iterations; the best parameters are kept.
+validation_fraction : float, default=0.1
+n_iter_no_change : int, default=10
+categorical, continuous_scaling
+    Encoding of the protected attributes, see
+    :func:`fairkit.metrics.encode_protected_attributes` (one-hot at distance
+    :math:`\\sqrt2`, binary 0/1, continuous z-scored by default).
+drop_prot_attr : bool, default=True
+    Remove the ``prot_attr`` columns from the model inputs.
+{random_state}"""
+
+_dcov_docstring = fair_docstring.extend(dcov_parameters=_SHARED_PARAMS_DOC)
 
 
-@fair_docstring
+@_dcov_docstring
 class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
     __doc__ = """Binary classifier with a distance-covariance fairness penalty.
 
@@ -116,7 +117,8 @@ class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
     with few levels, or 1-D continuous (see :func:`dcov_penalty`).
 
     Parameters
-    ----------""" + _SHARED_PARAMS_DOC + """
+    ----------
+    {dcov_parameters}
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
@@ -255,7 +257,7 @@ class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
         return self.classes_[positive.astype(int)]
 
 
-@fair_docstring
+@_dcov_docstring
 class DCovRegularizedRegressor(RegressorMixin, _BaseDCov):
     __doc__ = """Regressor (squared error or Poisson) with a distance-covariance fairness penalty.
 
@@ -277,7 +279,7 @@ class DCovRegularizedRegressor(RegressorMixin, _BaseDCov):
     Parameters
     ----------
     loss : {"squared_error", "poisson"}, default="squared_error"
-""" + _SHARED_PARAMS_DOC + """
+    {dcov_parameters}
     Attributes
     ----------
     coefs_, intercepts_, coef_, intercept_, n_iter_, loss_

@@ -72,22 +72,21 @@ _SHARED_CONSTRAINTS = {
     "sample_weight_name": [str],
 }
 
-_CONSTRAINT_DOC = """
-    constraints : str or fairlearn Moment, default="demographic_parity"
-        ``"demographic_parity"``, ``"equalized_odds"``, ``"true_positive_rate_parity"``,
-        ``"false_positive_rate_parity"``, ``"error_rate_parity"`` (binary classification) or
-        ``"bounded_group_loss"`` (regression, or classification with ``loss="zero_one"``);
-        or a ``fairlearn.reductions.Moment`` instance, deep-copied at every fit.
-    difference_bound, ratio_bound : float or None, default=None
-        Bound of the parity constraints (fairlearn's defaults: ``difference_bound=0.01``
-        when both are None). ``ratio_bound_slack`` goes with ``ratio_bound``.
-    ratio_bound_slack : float, default=0.0
-    upper_bound : float or None, default=None
-        Bound on each group's mean loss for ``"bounded_group_loss"`` (required there).
-    loss : {"square", "absolute", "zero_one"}, default="square"
-        Loss of ``"bounded_group_loss"``; ``"square"`` and ``"absolute"`` are scaled by the
-        range of ``y`` seen in ``fit`` (fairlearn's ``SquareLoss(min(y), max(y))``).
-"""
+_CONSTRAINT_DOC = """\
+constraints : str or fairlearn Moment, default="demographic_parity"
+    ``"demographic_parity"``, ``"equalized_odds"``, ``"true_positive_rate_parity"``,
+    ``"false_positive_rate_parity"``, ``"error_rate_parity"`` (binary classification) or
+    ``"bounded_group_loss"`` (regression, or classification with ``loss="zero_one"``);
+    or a ``fairlearn.reductions.Moment`` instance, deep-copied at every fit.
+difference_bound, ratio_bound : float or None, default=None
+    Bound of the parity constraints (fairlearn's defaults: ``difference_bound=0.01``
+    when both are None). ``ratio_bound_slack`` goes with ``ratio_bound``.
+ratio_bound_slack : float, default=0.0
+upper_bound : float or None, default=None
+    Bound on each group's mean loss for ``"bounded_group_loss"`` (required there).
+loss : {"square", "absolute", "zero_one"}, default="square"
+    Loss of ``"bounded_group_loss"``; ``"square"`` and ``"absolute"`` are scaled by the
+    range of ``y`` seen in ``fit`` (fairlearn's ``SquareLoss(min(y), max(y))``)."""
 
 
 def _learner_tags(estimator):
@@ -124,6 +123,9 @@ def _refuse_fit_metadata(est, fit_params):
             "fairlearn fits it with only X, y and the reduction's weights. Set them as "
             "constructor parameters of the learner instead."
         )
+
+
+_reduction_docstring = fair_docstring.extend(constraints=_CONSTRAINT_DOC)
 
 
 class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin,
@@ -289,7 +291,7 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
         return tags
 
 
-@fair_docstring
+@_reduction_docstring
 class ExponentiatedGradientReduction(_ReductionBase):
     r"""Fair classification or regression by exponentiated gradient (fairlearn).
 
@@ -313,7 +315,7 @@ class ExponentiatedGradientReduction(_ReductionBase):
         derive from scikit-learn's ``BaseEstimator``. A ``Pipeline`` on raw data works with
         ``sample_weight_name="<step>__sample_weight"``.
     {prot_attr}
-    %(constraints)s
+    {constraints}
     eps : float, default=0.01
         Allowed constraint violation (:math:`B = 1/\epsilon`).
     max_iter : int, default=50
@@ -473,7 +475,7 @@ class ExponentiatedGradientReduction(_ReductionBase):
         return proba_columns(self.classes_, self.pos_label_, pmf[:, 1])
 
 
-@fair_docstring
+@_reduction_docstring
 class GridSearchReduction(_ReductionBase):
     r"""Fair classification or regression by a grid search over Lagrange multipliers
     (fairlearn).
@@ -490,7 +492,7 @@ class GridSearchReduction(_ReductionBase):
         Base learner with ``fit(X, y, sample_weight)`` and ``predict(X)``; it need not
         derive from scikit-learn's ``BaseEstimator``.
     {prot_attr}
-    %(constraints)s
+    {constraints}
     selection_rule : {"tradeoff_optimization"}, default="tradeoff_optimization"
         How the predictor is chosen among the grid's.
     constraint_weight : float, default=0.5
@@ -654,6 +656,3 @@ class GridSearchReduction(_ReductionBase):
         proba = np.asarray(self.reduction_.predict_proba(X_model))
         return proba_columns(self.classes_, self.pos_label_, proba[:, 1])
 
-
-for _cls in (ExponentiatedGradientReduction, GridSearchReduction):
-    _cls.__doc__ = _cls.__doc__.replace("    %(constraints)s\n", _CONSTRAINT_DOC.lstrip("\n"))

@@ -71,14 +71,22 @@ class Substitution:
             obj.__doc__ = _substitute(doc, self.fragments)
         return obj
 
+    def extend(self, **fragments):
+        """A decorator with these fragments added (e.g. a module's own shared block)."""
+        return Substitution(**{**self.fragments, **fragments})
 
-def _substitute(doc, fragments):
+
+def _substitute(doc, fragments, depth=0):
     out = []
     for line in doc.split("\n"):
         stripped = line.strip()
         if stripped.startswith("{") and stripped.endswith("}") and stripped[1:-1] in fragments:
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(textwrap.indent(fragments[stripped[1:-1]], indent))
+            # a fragment may itself hold placeholders (a module block naming {prot_attr})
+            text = fragments[stripped[1:-1]]
+            if depth < 3:
+                text = _substitute(text, fragments, depth + 1)
+            out.append(textwrap.indent(text, indent))
         else:
             out.append(line)
     return "\n".join(out)
