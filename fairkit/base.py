@@ -168,6 +168,14 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
             reset=True, min_groups=2, drop=self.drop_prot_attr, target="binary",
             pos_label=self.pos_label, accept_sparse=True,
         )
+        if data.sample_weight is not None and (data.sample_weight < 0).any():
+            # a negative weight has no "repeated rows" meaning; the rules' rates would be
+            # meaningless (or outside [0, 1])
+            bad = data.sample_weight[data.sample_weight < 0][0]
+            raise ValueError(
+                f"{type(self).__name__}: sample_weight must be non-negative; got a weight of "
+                f"{float(bad)!r}."
+            )
         est_params = self._estimator_fit_params(sample_weight, fit_params)
         self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
         self._fit_rule(data.X, data.y, data.codes, data.sample_weight)
@@ -262,7 +270,10 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         )
 
     def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__(), self.estimator)
+        tags = classifier_tags(super().__sklearn_tags__(), self.estimator)
+        # the rule gives up training accuracy for the fairness constraint by design
+        tags.classifier_tags.poor_score = True
+        return tags
 
 
 class FairTransformerMixin(FairEstimatorMixin, TransformerMixin):

@@ -6,27 +6,16 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin
-from ._meta import (
-    binary_target,
-    check_input,
-    classifier_tags,
-    fit_or_check_estimator,
-    labels_from01,
-    positive_scores,
-    proba_columns,
-    resolve_groups,
-)
+from ..base import BasePostProcessor
+from ..utils._docstring import fair_docstring
 
 __all__ = ["CalibratedEqualizedOdds"]
 
 
-def generalized_cost(y01, scores, codes, n_groups, cost_constraint):
+def generalized_cost(y01, scores, codes, n_groups, cost_constraint, sample_weight=None):
     r"""Per-group generalised cost of probabilistic predictions.
 
     ``"fpr"``: :math:`c_a = E[h(X) \mid Y=0, A=a]` (generalised false-positive rate);
@@ -35,15 +24,17 @@ def generalized_cost(y01, scores, codes, n_groups, cost_constraint):
     \mathrm{GFNR}_a\big)` with :math:`\mu_a` the group's base rate (Pleiss et al.'s
     equal-weight cost, as in their code and AIF360).
 
-    Returns an array of shape (n_groups,).
+    Expectations are weighted by ``sample_weight`` when given (a weighted cost equals the
+    cost on rows repeated by their weight). Returns an array of shape (n_groups,).
     """
     y01 = np.asarray(y01)
     scores = np.asarray(scores, dtype=np.float64)
-    n_pos = np.bincount(codes, weights=y01, minlength=n_groups)
-    n_all = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    w = np.ones(len(y01)) if sample_weight is None else np.asarray(sample_weight, float)
+    n_pos = np.bincount(codes, weights=y01 * w, minlength=n_groups)
+    n_all = np.bincount(codes, weights=w, minlength=n_groups)
     n_neg = n_all - n_pos
-    gfpr = np.bincount(codes, weights=scores * (1 - y01), minlength=n_groups) / n_neg
-    gfnr = np.bincount(codes, weights=(1.0 - scores) * y01, minlength=n_groups) / n_pos
+    gfpr = np.bincount(codes, weights=scores * (1 - y01) * w, minlength=n_groups) / n_neg
+    gfnr = np.bincount(codes, weights=(1.0 - scores) * y01 * w, minlength=n_groups) / n_pos
     if cost_constraint == "fpr":
         return gfpr
     if cost_constraint == "fnr":
@@ -52,8 +43,8 @@ def generalized_cost(y01, scores, codes, n_groups, cost_constraint):
     return 0.5 * ((1.0 - base) * gfpr + base * gfnr)
 
 
-class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
-                              BaseEstimator):
+@fair_docstring
+class CalibratedEqualizedOdds(BasePostProcessor):
     r"""Equalise a generalised error rate across groups while keeping calibration.
 
     Pleiss et al. (2017): given calibrated scores :math:`h(x) = P(Y=1 \mid h)` per group,
@@ -76,18 +67,18 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
 
     Parameters
     ----------
-    estimator : classifier with ``predict_proba``
-        Should be calibrated within groups (e.g. wrap it in ``CalibratedClassifierCV``).
-    prot_attr : str, int or list, default=None
+    {estimator}
+        It needs ``predict_proba`` and should be calibrated within groups (e.g. wrap it in
+        ``CalibratedClassifierCV``).
+    {prot_attr}
     cost_constraint : {"fpr", "fnr", "weighted"}, default="weighted"
+        The generalised cost equalised across groups.
     threshold : float, default=0.5
         ``predict`` outputs the favourable label where the mixed score is ``>= threshold``.
-    prefit : bool, default=False
-    pos_label : scalar, default=None
-        The favourable label; None means the greater of the two classes.
-    drop_prot_attr : bool, default=False
-    random_state : int, RandomState or None, default=None
-        Seed of the random replacements; an int gives the same output on every call.
+    {prefit}
+    {pos_label}
+    {drop_prot_attr}
+    {random_state}
 
     Attributes
     ----------
@@ -100,14 +91,21 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
         :math:`c_a(\mu_a)`.
     mix_rates_ : ndarray of shape (n_groups,)
         :math:`\alpha_a`.
-    groups_, classes_, pos_label_, n_features_in_, feature_names_in_
+    groups_ : list
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+    classes_ : ndarray of shape (2,)
+    pos_label_ : scalar
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
 
     Notes
     -----
     ``predict_proba`` is randomised: the drawn samples of group :math:`a` get
     :math:`\mu_a`, the others keep :math:`h(x)`. In expectation the generalised cost of group
     :math:`a` is :math:`(1-\alpha_a)c_a(h) + \alpha_a c_a(\mu_a) = c^\star`. An unseen group
-    at predict time raises a ``ValueError``.
+    at predict time raises a ``ValueError``. ``sample_weight`` in ``fit`` weights the base
+    rates and the generalised costs (a weighted fit equals a fit on repeated rows).
 
     References
     ----------
@@ -151,33 +149,29 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    def fit(self, X, y, sensitive_features=None, **fit_params):
-        """Fit the model (unless ``prefit``) and compute the mixing rates on ``(X, y)``.
+    _estimator_output = "proba"
+    # predict thresholds the randomised scores rather than drawing from them
+    _randomized = False
 
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        X = check_input(self, X, reset=True)
-        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y01)
-        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
-        scores = positive_scores(self, self.estimator_, X_model, self.pos_label_)
+    def _fit_rule(self, X_model, y01, codes, sample_weight):
+        scores = self._model_output(X_model)
         k = len(self.groups_)
-        n_pos = np.bincount(codes, weights=y01, minlength=k)
-        n_all = np.bincount(codes, minlength=k)
+        w = np.ones(len(y01)) if sample_weight is None else sample_weight
+        n_pos = np.bincount(codes, weights=y01 * w, minlength=k)
+        n_all = np.bincount(codes, weights=w, minlength=k)
         for g, lab in enumerate(self.groups_):
             if n_pos[g] == 0 or n_pos[g] == n_all[g]:
                 raise ValueError(
-                    f"Group {lab!r} has only one label in the fitting data; its generalised "
-                    "false-positive/negative rates are undefined. CalibratedEqualizedOdds "
-                    "needs both labels in every group."
+                    f"Group {lab!r} has only one label (one class of y with positive weight) "
+                    "in the fitting data; its generalised false-positive/negative rates are "
+                    "undefined. "
+                    "CalibratedEqualizedOdds needs both labels in every group."
                 )
         self.base_rates_ = n_pos / n_all
-        self.costs_ = generalized_cost(y01, scores, codes, k, self.cost_constraint)
+        self.costs_ = generalized_cost(y01, scores, codes, k, self.cost_constraint,
+                                       sample_weight)
         self.trivial_costs_ = generalized_cost(y01, self.base_rates_[codes], codes, k,
-                                               self.cost_constraint)
+                                               self.cost_constraint, sample_weight)
         target = self.costs_.max()
         gain = self.trivial_costs_ - self.costs_
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -188,30 +182,17 @@ class CalibratedEqualizedOdds(ProtectedAttributeMixin, MetaEstimatorMixin, Class
                 f"Groups {[self.groups_[g] for g in np.flatnonzero(short)]} cannot reach the "
                 f"highest {self.cost_constraint} cost {target:.4g} even with their trivial "
                 "predictor; their mixing rate is set to 1.",
-                UserWarning, stacklevel=2,
+                UserWarning, stacklevel=3,
             )
             mix = np.where(short, 1.0, mix)
         self.mix_rates_ = mix
-        return self
 
-    def _mixed_scores(self, X, sensitive_features):
-        check_is_fitted(self)
-        X = check_input(self, X, reset=False)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
-        scores = positive_scores(self, self.estimator_, X_model, self.pos_label_)
+    def _positive_probability(self, X_model, codes):
+        """Mixed scores: the group base rate for the drawn samples, the model's otherwise."""
+        scores = self._model_output(X_model)
         rng = check_random_state(self.random_state)
         replace = rng.random_sample(len(scores)) < self.mix_rates_[codes]
         return np.where(replace, self.base_rates_[codes], scores)
 
-    def predict_proba(self, X, sensitive_features=None):
-        """Mixed scores: the group base rate for the drawn samples, the model's otherwise."""
-        p = self._mixed_scores(X, sensitive_features)
-        return proba_columns(self.classes_, self.pos_label_, p)
-
-    def predict(self, X, sensitive_features=None):
-        """Favourable label where the mixed score is ``>= threshold``."""
-        p = self._mixed_scores(X, sensitive_features)
-        return labels_from01(self.classes_, self.pos_label_, p >= self.threshold)
-
-    def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__(), self.estimator)
+    def _predict01(self, X_model, codes):
+        return self._positive_probability(X_model, codes) >= self.threshold

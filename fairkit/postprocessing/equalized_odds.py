@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linprog
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ..base import ProtectedAttributeMixin
-from ._meta import (
-    binary_target,
-    check_input,
-    classifier_tags,
-    fit_or_check_estimator,
-    hard_positive,
-    labels_from01,
-    proba_columns,
-    resolve_groups,
-)
+from ..base import BasePostProcessor
+from ..utils._docstring import fair_docstring
 
 __all__ = ["EqualizedOddsPostprocessor"]
 
@@ -94,8 +82,8 @@ def _two_group_vertex_search(cost, a_eq, tol=1e-9):
     return best_x
 
 
-class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
-                                 BaseEstimator):
+@fair_docstring
+class EqualizedOddsPostprocessor(BasePostProcessor):
     r"""Equalized odds by randomly flipping a classifier's predictions per group.
 
     Hardt et al. (2016) derive a predictor :math:`\tilde Y` from the hard predictions
@@ -126,19 +114,14 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
 
     Parameters
     ----------
-    estimator : classifier
-        Model whose hard predictions are post-processed; a ``Pipeline`` on raw data is fine.
-    prot_attr : str, int or list, default=None
-        Protected column(s) of ``X``; None means ``sensitive_features`` is routed.
+    {estimator}
+    {prot_attr}
     objective : {"accuracy", "balanced_accuracy"}, default="accuracy"
-    prefit : bool, default=False
-        Use ``estimator`` as already fitted (e.g. post-process on a validation split).
-    pos_label : scalar, default=None
-        The favourable label; None means the greater of the two classes.
-    drop_prot_attr : bool, default=False
-        Remove the ``prot_attr`` columns from ``X`` before passing it to ``estimator``.
-    random_state : int, RandomState or None, default=None
-        Seed of the random flips in ``predict``; an int gives the same output on every call.
+        The LP's loss: expected 0-1 loss, or 1 - mean over groups of balanced accuracy.
+    {prefit}
+    {pos_label}
+    {drop_prot_attr}
+    {random_state}
 
     Attributes
     ----------
@@ -147,7 +130,9 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
         ``mixing_rates_[g, h]`` = P(predict favourable | original prediction ``h``, group
         ``groups_[g]``), ``h`` = 0 (unfavourable) or 1 (favourable).
     groups_ : list
-        Group labels seen in ``fit``.
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+        Names of the protected attributes.
     classes_ : ndarray of shape (2,)
     pos_label_ : scalar
     n_features_in_ : int
@@ -157,7 +142,9 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
     -----
     ``predict_proba`` returns :math:`p_{a,\hat y}` (the probability that the randomised rule
     outputs each class), so rates computed from it are equal across groups up to the LP's
-    tolerance; ``predict`` draws the flips. Every group needs both labels in the fitting data
+    tolerance; ``predict`` draws the flips. ``sample_weight`` in ``fit`` weights the
+    (group, label, prediction) counts of the LP: a weighted fit equals a fit on rows repeated
+    by their weight. Every group needs both labels in the fitting data
     (otherwise its TPR or FPR is undefined) and a group unseen in ``fit`` raises a
     ``ValueError`` at predict time.
 
@@ -200,58 +187,24 @@ class EqualizedOddsPostprocessor(ProtectedAttributeMixin, MetaEstimatorMixin, Cl
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    def fit(self, X, y, sensitive_features=None, **fit_params):
-        """Fit the model (unless ``prefit``) and solve the LP on ``(X, y)``.
+    _estimator_output = "label"  # Hardt et al. post-process hard decisions
 
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,), binary
-        sensitive_features : array-like, optional
-        **fit_params : dict
-            Passed to ``estimator.fit``.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        X = check_input(self, X, reset=True)
-        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y01)
-        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
-        h = hard_positive(self, self.estimator_, X_model, self.pos_label_)
+    def _fit_rule(self, X_model, y01, codes, sample_weight):
+        h = self._model_output(X_model)
         counts = np.zeros((len(self.groups_), 2, 2))
-        np.add.at(counts, (codes, y01, h), 1.0)
+        weight = 1.0 if sample_weight is None else sample_weight
+        np.add.at(counts, (codes, y01, h), weight)
+        pos = getattr(self.pos_label_, "item", lambda: self.pos_label_)()
         for g, lab in enumerate(self.groups_):
             for label, name in ((1, "positive"), (0, "negative")):
                 if counts[g, label].sum() == 0:
+                    which = f"of class {pos!r}" if label else f"of a class other than {pos!r}"
                     raise ValueError(
-                        f"Group {lab!r} has no {name} samples (y == "
-                        f"{self.pos_label_ if label else 'the other class'!r}) in the fitting "
-                        "data, so its true/false positive rate is undefined; equalized odds "
-                        "needs both labels in every group."
+                        f"Group {lab!r} has no {name} samples ({which}) of positive weight "
+                        "in the fitting data, so its true/false positive rate is undefined; "
+                        "equalized odds needs both labels in every group."
                     )
         self.mixing_rates_ = equalized_odds_lp(counts, self.objective)
-        return self
 
-    def _positive_probability(self, X, sensitive_features):
-        check_is_fitted(self)
-        X = check_input(self, X, reset=False)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
-        h = hard_positive(self, self.estimator_, X_model, self.pos_label_)
-        return self.mixing_rates_[codes, h]
-
-    def predict_proba(self, X, sensitive_features=None):
-        """Probability that the randomised rule outputs each class (order of ``classes_``)."""
-        p = self._positive_probability(X, sensitive_features)
-        return proba_columns(self.classes_, self.pos_label_, p)
-
-    def predict(self, X, sensitive_features=None):
-        """Post-processed predictions (random flips drawn with ``random_state``)."""
-        p = self._positive_probability(X, sensitive_features)
-        rng = check_random_state(self.random_state)
-        return labels_from01(self.classes_, self.pos_label_, rng.random_sample(len(p)) < p)
-
-    def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__(), self.estimator)
+    def _positive_probability(self, X_model, codes):
+        return self.mixing_rates_[codes, self._model_output(X_model)]

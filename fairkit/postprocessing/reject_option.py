@@ -6,32 +6,33 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.metaestimators import available_if
 
 from .._protected import GroupEncoding, privileged_mask
-from ..base import ProtectedAttributeMixin
-from ._meta import (
-    binary_target,
-    check_input,
-    classifier_tags,
-    fit_or_check_estimator,
-    labels_from01,
-    positive_scores,
-    resolve_groups,
-)
+from ..base import BasePostProcessor
+from ..utils._docstring import fair_docstring
 
 __all__ = ["RejectOptionClassifier"]
 
 
-def _favourable_counts(sorted_scores, cuts):
-    """Number of scores strictly above each cut (``scores > cut``)."""
-    return len(sorted_scores) - np.searchsorted(sorted_scores, cuts, side="right")
+def _favourable_weight(sorted_scores, sorted_weights, cuts):
+    """Total weight of the scores strictly above each cut (``scores > cut``)."""
+    # cumulative weights from the bottom: with unit weights these are exact integer counts,
+    # so the unweighted search is unchanged
+    below = np.r_[0.0, np.cumsum(sorted_weights)]
+    return below[-1] - below[np.searchsorted(sorted_scores, cuts, side="right")]
 
 
-class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, ClassifierMixin,
-                             BaseEstimator):
+def _no_probability(self):
+    raise AttributeError(
+        f"{type(self).__name__} has no predict_proba: its decision is a deterministic cut "
+        "of the model's score per group, not a probability; use decision_function."
+    )
+
+
+@fair_docstring
+class RejectOptionClassifier(BasePostProcessor):
     r"""Flip decisions in a critical region around the threshold in favour of the deprived.
 
     Kamiran, Karim & Zhang (2012): with :math:`s(x)` the model's probability of the
@@ -53,11 +54,12 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
 
     Parameters
     ----------
-    estimator : classifier with ``predict_proba``
-    prot_attr : str, int or list, default=None
-    priv_group : scalar, tuple or list, default=1
-        Privileged group(s) (see :func:`fairkit._protected.privileged_mask`); all other groups
-        are unprivileged.
+    {estimator}
+        It needs ``predict_proba``.
+    {prot_attr}
+    {priv_group}
+        Required (``fit`` raises a ValueError without it); every other group is
+        unprivileged.
     metric : {"statistical_parity", "average_odds", "equal_opportunity"}, \
             default="statistical_parity"
         Fairness metric bounded during the search, unprivileged minus privileged:
@@ -65,15 +67,16 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
     metric_lb, metric_ub : float, default=-0.05, 0.05
         Bounds on the metric.
     threshold_range : tuple of float, default=(0.01, 0.99)
+        Range of the thresholds searched.
     n_thresholds : int, default=100
+        Number of thresholds in the grid.
     n_margins : int, default=50
-    prefit : bool, default=False
-        Use ``estimator`` as already fitted; then ``fit`` searches on the data it is given
-        (AIF360 searches on a validation split: fit the model on training data, then this
-        post-processor with ``prefit=True`` on validation data).
-    pos_label : scalar, default=None
-        Favourable label; None means the greater of the two classes.
-    drop_prot_attr : bool, default=False
+        Number of margins per threshold.
+    {prefit}
+        AIF360 searches on a validation split: fit the model on training data, then this
+        post-processor with ``prefit=True`` on validation data.
+    {pos_label}
+    {drop_prot_attr}
 
     Attributes
     ----------
@@ -90,13 +93,21 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
         AIF360's order (threshold-major).
     privileged_groups_ : ndarray of bool
         Which of ``groups_`` are privileged.
-    groups_, classes_, pos_label_, n_features_in_, feature_names_in_
+    groups_ : list
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+    classes_ : ndarray of shape (2,)
+    pos_label_ : scalar
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
 
     Notes
     -----
     If no pair meets the bound a warning is issued and the pair whose metric is closest to
     ``[metric_lb, metric_ub]`` is used (AIF360 takes the smallest signed metric instead).
     Ties in balanced accuracy go to the first pair in grid order, as in AIF360.
+    ``sample_weight`` in ``fit`` weights the rates of the search (a weighted fit equals a fit
+    on repeated rows). There is no ``predict_proba``: the rule is a deterministic cut.
 
     References
     ----------
@@ -132,7 +143,7 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
         "drop_prot_attr": ["boolean"],
     }
 
-    def __init__(self, estimator=None, *, prot_attr=None, priv_group=1,
+    def __init__(self, estimator=None, *, prot_attr=None, priv_group=None,
                  metric="statistical_parity", metric_lb=-0.05, metric_ub=0.05,
                  threshold_range=(0.01, 0.99), n_thresholds=100, n_margins=50, prefit=False,
                  pos_label=None, drop_prot_attr=False):
@@ -149,7 +160,16 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
 
-    def _check_grid(self):
+    _estimator_output = "proba"
+    _randomized = False
+
+    def _check_params(self):
+        if self.priv_group is None:
+            raise ValueError(
+                "RejectOptionClassifier needs priv_group, the privileged group(s) whose "
+                "decisions in the critical region go against them; got priv_group=None. "
+                "Pass e.g. priv_group='Male' (a value of the protected attribute)."
+            )
         rng = self.threshold_range
         if (len(rng) != 2 or not all(isinstance(v, Real) for v in rng)
                 or not 0.0 <= rng[0] < rng[1] <= 1.0):
@@ -161,38 +181,28 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
                 f"metric_lb={self.metric_lb!r} is greater than metric_ub={self.metric_ub!r}."
             )
 
-    def fit(self, X, y, sensitive_features=None, **fit_params):
-        """Fit the model (unless ``prefit``) and search ``(threshold, margin)`` on ``(X, y)``.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        self._check_grid()
-        X = check_input(self, X, reset=True)
-        self.classes_, self.pos_label_, y01 = binary_target(self, y, self.pos_label)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=True, y=y01)
+    def _fit_rule(self, X_model, y01, codes, sample_weight):
         self.privileged_groups_ = privileged_mask(
             GroupEncoding(codes=codes, labels=self.groups_), self.priv_group)
-        self.estimator_ = fit_or_check_estimator(self, X_model, y, fit_params)
-        scores = positive_scores(self, self.estimator_, X_model, self.pos_label_)
-        self._search(scores, y01, self.privileged_groups_[codes])
-        return self
+        scores = self._model_output(X_model)
+        self._search(scores, y01, self.privileged_groups_[codes], sample_weight)
 
-    def _search(self, scores, y01, priv):
+    def _search(self, scores, y01, priv, sample_weight=None):
         lo, hi = self.threshold_range
         t = np.linspace(lo, hi, self.n_thresholds)
         m = np.linspace(0.0, np.where(t <= 0.5, t, 1.0 - t)[:, None], self.n_margins,
                         axis=1)[..., 0]  # shape (n_thresholds, n_margins)
         t = np.broadcast_to(t[:, None], m.shape)
-        # favourable counts in the four (privileged?, label) cells
+        w = np.ones(len(scores)) if sample_weight is None else sample_weight
+        # favourable weight in the four (privileged?, label) cells
         fav, size = {}, {}
         for p, cut in ((True, t + m), (False, t - m)):
             for label in (0, 1):
-                cell = np.sort(scores[(priv == p) & (y01 == label)])
-                fav[p, label] = _favourable_counts(cell, cut.ravel()).reshape(cut.shape)
-                size[p, label] = len(cell)
+                in_cell = (priv == p) & (y01 == label)
+                order = np.argsort(scores[in_cell], kind="stable")
+                cell, cell_w = scores[in_cell][order], w[in_cell][order]
+                fav[p, label] = _favourable_weight(cell, cell_w, cut.ravel()).reshape(cut.shape)
+                size[p, label] = cell_w.sum()
         n_pos = size[True, 1] + size[False, 1]
         n_neg = size[True, 0] + size[False, 0]
         tpr = (fav[True, 1] + fav[False, 1]) / n_pos
@@ -209,7 +219,7 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
                 f"No (threshold, margin) pair meets {self.metric_lb} <= {self.metric} <= "
                 f"{self.metric_ub} on the fitting data; using the closest one "
                 f"({self.metric} = {metric.ravel()[best]:.4f}).",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=4,
             )
         self.search_results_ = {"threshold": t.ravel().copy(), "margin": m.ravel(),
                                 "balanced_accuracy": bal_acc.ravel(),
@@ -239,21 +249,30 @@ class RejectOptionClassifier(ProtectedAttributeMixin, MetaEstimatorMixin, Classi
             return tpr_diff
         return 0.5 * (rate(False, (0,)) - rate(True, (0,)) + tpr_diff)
 
-    def decision_function(self, X, sensitive_features=None):
+    def decision_function(self, X, *, sensitive_features=None):
         """Score minus the sample's group cut (``t + m`` privileged, ``t - m`` otherwise);
-        positive means the favourable label."""
-        check_is_fitted(self)
-        X = check_input(self, X, reset=False)
-        X_model, codes = resolve_groups(self, X, sensitive_features, fit=False)
-        scores = positive_scores(self, self.estimator_, X_model, self.pos_label_)
+        positive means the favourable label.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        X_model, codes = self._predict_input(X, sensitive_features)
+        return self._margin(X_model, codes)
+
+    def _margin(self, X_model, codes):
+        scores = self._model_output(X_model)
         priv = self.privileged_groups_[codes]
         cut = np.where(priv, self.threshold_ + self.margin_, self.threshold_ - self.margin_)
         return scores - cut
 
-    def predict(self, X, sensitive_features=None):
-        """Favourable label above the group's cut, as in AIF360's ``predict``."""
-        favourable = self.decision_function(X, sensitive_features) > 0
-        return labels_from01(self.classes_, self.pos_label_, favourable)
+    def _predict01(self, X_model, codes):
+        # AIF360's predict: favourable strictly above the group's cut
+        return self._margin(X_model, codes) > 0
 
-    def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__(), self.estimator)
+    predict_proba = available_if(_no_probability)(BasePostProcessor.predict_proba)

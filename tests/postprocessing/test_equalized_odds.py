@@ -194,9 +194,14 @@ def test_bad_input():
         eo.predict(np.c_[np.full(400, 2.0), X[:, 1]])
     with pytest.raises(NotFittedError, match="prefit=True"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, prefit=True).fit(X, y)
+    # with prefit the model is not refitted: its fit parameters are refused (sample_weight
+    # is not one of them any more: the LP uses it)
     with pytest.raises(ValueError, match="would be ignored"):
         EqualizedOddsPostprocessor(eo.estimator_, prot_attr=0, prefit=True).fit(
-            X, y, sample_weight=np.ones(400))
+            X, y, coef_init=np.zeros(2))
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        EqualizedOddsPostprocessor(eo.estimator_, prot_attr=0, prefit=True).fit(
+            X, y, sample_weight=np.r_[-1.0, np.ones(399)])
     with pytest.raises(ValueError, match="objective"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, objective="f1").fit(X, y)
     with pytest.raises(ValueError, match="pos_label=5"):

@@ -1,4 +1,5 @@
-"""Shared fit-time checks of the wrappers built on ``postprocessing._meta``."""
+"""Shared fit-time checks of the post-processors and the reductions wrappers (the
+BasePostProcessor contract itself is in test_base.py)."""
 
 import numpy as np
 import pytest
@@ -22,7 +23,9 @@ def test_y_of_another_length_is_refused(cls):
     rng = np.random.default_rng(0)
     X = np.c_[rng.integers(0, 2, 40), rng.normal(size=40)]
     y = np.tile([0, 1], 20)
-    est = cls(LogisticRegression(), prot_attr=0)
+    # RejectOptionClassifier has no default privileged group (it must be named)
+    extra = {"priv_group": 1} if cls is RejectOptionClassifier else {}
+    est = cls(LogisticRegression(), prot_attr=0, **extra)
     with pytest.raises(ValueError, match="X has 40 rows but y has 39"):
         est.fit(X, y[:39])
     assert not hasattr(est, "groups_")  # refused before anything was stored

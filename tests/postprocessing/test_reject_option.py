@@ -145,18 +145,24 @@ def test_bad_input_and_infeasible_bound():
     clf = LogisticRegression()
     with pytest.raises(ValueError, match="priv_group=5 does not occur"):
         RejectOptionClassifier(clf, prot_attr=0, priv_group=5).fit(X, y)
+    with pytest.raises(ValueError, match="needs priv_group.*got priv_group=None"):
+        RejectOptionClassifier(clf, prot_attr=0).fit(X, y)
     with pytest.raises(ValueError, match="threshold_range"):
-        RejectOptionClassifier(clf, prot_attr=0, threshold_range=(0.7, 0.2)).fit(X, y)
+        RejectOptionClassifier(clf, prot_attr=0, priv_group=1,
+                               threshold_range=(0.7, 0.2)).fit(X, y)
     with pytest.raises(ValueError, match="metric_lb"):
-        RejectOptionClassifier(clf, prot_attr=0, metric_lb=0.1, metric_ub=0).fit(X, y)
+        RejectOptionClassifier(clf, prot_attr=0, priv_group=1, metric_lb=0.1,
+                               metric_ub=0).fit(X, y)
     with pytest.raises(ValueError, match="no predict_proba"):
-        RejectOptionClassifier(LinearSVC(), prot_attr=0).fit(X, y)
+        RejectOptionClassifier(LinearSVC(), prot_attr=0, priv_group=1).fit(X, y)
     with pytest.raises(ValueError, match="Only binary classification"):
-        RejectOptionClassifier(clf, prot_attr=0).fit(X, np.arange(600) % 3)
+        RejectOptionClassifier(clf, prot_attr=0, priv_group=1).fit(X, np.arange(600) % 3)
     with pytest.raises(ValueError, match="at least 2"):
-        RejectOptionClassifier(clf, prot_attr=0).fit(np.c_[np.ones(600), X[:, 1]], y)
+        RejectOptionClassifier(clf, prot_attr=0, priv_group=1).fit(
+            np.c_[np.ones(600), X[:, 1]], y)
     with pytest.raises(ValueError, match="unprivileged samples with label"):
-        RejectOptionClassifier(clf, prot_attr=0, metric="equal_opportunity").fit(
+        RejectOptionClassifier(clf, prot_attr=0, priv_group=1,
+                               metric="equal_opportunity").fit(
             X, np.where(X[:, 0] == 0, 0, y))
     roc = RejectOptionClassifier(clf, prot_attr=0, priv_group=1).fit(X, y)
     with pytest.raises(ValueError, match="not seen during fit"):
@@ -190,7 +196,8 @@ GROUP_CHECKS = [
 
 
 @parametrize_with_checks(
-    [RejectOptionClassifier(LogisticRegression(), prot_attr=0, n_thresholds=5, n_margins=3)],
+    [RejectOptionClassifier(LogisticRegression(), prot_attr=0, priv_group=1, n_thresholds=5,
+                            n_margins=3)],
     expected_failed_checks=lambda est: dict.fromkeys(GROUP_CHECKS, GROUPS),
 )
 def test_sklearn_common_checks(estimator, check):
