@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.inprocessing import (
     AranyaniClassifier,
@@ -611,24 +610,3 @@ def test_dask_ml_incremental_on_local_cluster():
         local.partial_fit(X[lo : lo + 100], y[lo : lo + 100], classes=[0, 1])
     np.testing.assert_array_equal(pred, local.predict(X))
     np.testing.assert_array_equal(inc.estimator_.group_counts_, local.group_counts_)
-
-
-# ------------------------------------------------------------------------- common checks
-
-
-def _expected_failed_checks(estimator):
-    reason = (
-        "the check's column 0 (our prot_attr=0) is continuous with 200 distinct values; "
-        "group fairness needs discrete groups, so fit refuses it with a clear ValueError"
-    )
-    return {
-        "check_classifiers_train": reason,
-    }
-
-
-@parametrize_with_checks(
-    [AranyaniClassifier(prot_attr=0, random_state=0)],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

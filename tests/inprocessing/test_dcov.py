@@ -10,7 +10,6 @@ import pytest
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit._protected import encode_groups
 from fairkit.inprocessing import (
@@ -473,22 +472,6 @@ def test_calibrate_lambda_regressor_with_validation_data():
     assert table["rmse"].iloc[0] == pytest.approx(
         np.sqrt(np.mean((DCovRegularizedRegressor(lam=0.0).fit(
             X[:300], y[:300], sensitive_features=age[:300]).predict(X[300:]) - y[300:]) ** 2)))
-
-
-# ---------------------------------------------------------------- scikit-learn checks
-def _expected_failures(estimator):
-    # Every common check passes; the sample-weight checks do not run because fit takes no
-    # sample_weight (the dependence penalty is not a weighted sum over rows).
-    return {}
-
-
-@parametrize_with_checks(
-    [DCovRegularizedClassifier(prot_attr=0, lam=1.0, max_iter=50),
-     DCovRegularizedRegressor(prot_attr=0, lam=1.0, max_iter=50)],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 # ---------------------------------------------------------------- validation layer

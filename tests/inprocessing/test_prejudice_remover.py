@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 from scipy.optimize import approx_fprime
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.inprocessing import PrejudiceRemover
 from fairkit.inprocessing.prejudice_remover import prejudice_remover_objective
@@ -175,34 +174,3 @@ def test_score_takes_routed_sensitive_features():
     expected = np.mean(pr.predict(X[:, 1:], sensitive_features=X[:, 0]) == y)
     assert pr.score(X[:, 1:], y, sensitive_features=X[:, 0]) == expected
     assert 0.6 < expected <= 1
-
-
-CONTINUOUS = ("the checks' data give column 0 (prot_attr=0) more than 100 distinct float "
-              "values; the protected-attribute contract refuses it as continuous")
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-UNSEEN = ("the check predicts on new rows whose column-0 values (prot_attr=0) never occurred "
-          "in fit: unseen groups have no weight vector (clear ValueError)")
-INF_GROUP = ("the check puts inf into column 0, the protected column, where it is a valid "
-             "group label; the numeric features are checked for NaN/inf")
-ONE_FEATURE = ("with prot_attr=0 a 1-column X has no feature left; the error says so "
-               "instead of sklearn's '1 feature' wording")
-
-
-def _expected_failed(est):
-    return {
-        "check_classifiers_train": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True)": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": CONTINUOUS,
-        "check_dtype_object": DICT_IN_PROT,
-        "check_fit2d_1feature": ONE_FEATURE,
-        "check_decision_proba_consistency": UNSEEN,
-        "check_fit_idempotent": UNSEEN,
-        "check_estimators_nan_inf": INF_GROUP,
-    }
-
-
-@parametrize_with_checks([PrejudiceRemover(prot_attr=0)],
-                         expected_failed_checks=_expected_failed)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

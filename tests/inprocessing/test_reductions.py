@@ -25,7 +25,6 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.inprocessing import ExponentiatedGradientReduction, GridSearchReduction
 
@@ -165,37 +164,6 @@ def test_bad_input():
         GridSearchReduction(None, prot_attr=0).fit(X, y)
     with pytest.raises(ValueError, match="pos_label=3"):
         GridSearchReduction(LogisticRegression(), prot_attr=0, pos_label=3).fit(X, y)
-
-
-CONTINUOUS = ("the checks' data give column 0 (prot_attr=0) more than 100 distinct float "
-              "values; the protected-attribute contract refuses it as continuous")
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-
-RANDOMISED = ("ExponentiatedGradient's predictions are randomised: with a fixed seed the i-th "
-              "row gets the i-th random draw, so permuting the rows changes the output")
-
-
-def _expected_failed(est):
-    return {
-        "check_classifiers_train": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True)": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": CONTINUOUS,
-        "check_dtype_object": DICT_IN_PROT,
-        **({"check_methods_sample_order_invariance": RANDOMISED}
-           if isinstance(est, ExponentiatedGradientReduction) else {}),
-    }
-
-
-@parametrize_with_checks(
-    # few iterations, no LP step: the checks' data make one group per sample
-    [ExponentiatedGradientReduction(LogisticRegression(), prot_attr=0, max_iter=2,
-                                    run_linprog_step=False, random_state=0),
-     GridSearchReduction(LogisticRegression(), prot_attr=0, grid_size=3)],
-    expected_failed_checks=_expected_failed,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
 
 
 class _LeastSquaresLearner:

@@ -14,7 +14,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.inprocessing.sep import SEPConstrainedClassifier
 from fairkit.metrics.sep import (
@@ -399,63 +398,6 @@ def test_bad_data_raise():
     clf.fit(X, y)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         clf.predict(X.assign(x1=np.nan))
-
-
-# ---------------------------------------------------------------------------------------
-# scikit-learn common checks, on the plain arrays they generate: column 0 is the protected
-# attribute (unprivileged: at or below its median) and column 1 (or 0 when there is one
-# column) the SES attribute (underprivileged: at or below its 75th percentile, so that the
-# subgroup is never empty on two well-separated blobs).
-# ---------------------------------------------------------------------------------------
-
-
-class AtOrBelowQuantile:
-    """Picklable mask: values (or a column of X) at or below their q-quantile."""
-
-    def __init__(self, q=0.5, column=None):
-        self.q = q
-        self.column = column
-
-    def __repr__(self):
-        # a stable repr keeps test ids identical across pytest-xdist workers
-        return f"AtOrBelowQuantile(q={self.q}, column={self.column})"
-
-    def __call__(self, values):
-        values = np.asarray(values, dtype=float)
-        if self.column is not None:
-            values = values[:, min(self.column, values.shape[1] - 1)]
-        return values <= np.quantile(values, self.q)
-
-
-def _expected_failed_checks(estimator):
-    return {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "two reasons: the quantiles that define the groups in this set-up are statistics "
-            "of the rows, which change when rows are repeated instead of weighted; and even "
-            "with fixed groups the conic solver's tolerance (~1e-8 on the duality gap) leaves "
-            "differences of ~1e-6 in the outputs, above the check's rtol=1e-7. Weights do "
-            "equal repetition up to solver tolerance: "
-            "test_sample_weight_is_used_in_loss_and_constraint"
-        ),
-    }
-
-
-@parametrize_with_checks(
-    [
-        SEPConstrainedClassifier(
-            prot_attr=0, unpriv_group=AtOrBelowQuantile(),
-            ses_attr=AtOrBelowQuantile(0.75, column=1),
-            epsilon=0.05,
-        ),
-        SEPConstrainedClassifier(
-            prot_attr=0, unpriv_group=AtOrBelowQuantile(), constraint="demographic_parity",
-            loss="hinge", drop_prot_attr=False, epsilon=0.05,
-        ),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
 
 
 def test_priv_group_is_required_when_unpriv_group_is_missing():

@@ -12,7 +12,6 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.postprocessing import CalibratedEqualizedOdds
 
@@ -159,34 +158,3 @@ def test_unreachable_cost_warns_and_caps_at_one():
         ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
                                       cost_constraint="fnr").fit(X, y)
     np.testing.assert_allclose(ceo.mix_rates_, [0.0, 1.0])
-
-
-GROUPS = ("the checks' data give column 0 (prot_attr=0) continuous values: more than 100 "
-          "levels is refused by the protected-attribute contract, fewer make one group per "
-          "sample, and a group without both labels has undefined generalised rates "
-          "(clear ValueError)")
-GROUP_CHECKS = [
-    "check_estimator_sparse_matrix", "check_fit_score_takes_y", "check_estimators_pickle",
-    "check_estimators_pickle(readonly_memmap=True)", "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters", "check_f_contiguous_array_estimator",
-    "check_classifier_data_not_an_array", "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input", "check_classifiers_one_label_sample_weights",
-    "check_classifiers_classes", "check_n_features_in_after_fitting",
-    "check_classifiers_train", "check_positive_only_tag_during_fit",
-    "check_classifiers_train(readonly_memmap=True)",
-    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
-    "check_estimators_dtypes", "check_supervised_y_2d", "check_dtype_object",
-    "check_pipeline_consistency", "check_methods_sample_order_invariance",
-    "check_estimators_nan_inf", "check_methods_subset_invariance",
-    "check_estimator_sparse_tag", "check_estimator_sparse_array", "check_fit2d_1feature",
-    "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
-    "check_n_features_in", "check_fit2d_predict1d",
-]
-
-
-@parametrize_with_checks(
-    [CalibratedEqualizedOdds(LogisticRegression(), prot_attr=0, random_state=0)],
-    expected_failed_checks=lambda est: dict.fromkeys(GROUP_CHECKS, GROUPS),
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

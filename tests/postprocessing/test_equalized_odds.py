@@ -16,7 +16,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.postprocessing import EqualizedOddsPostprocessor
 
@@ -206,38 +205,3 @@ def test_bad_input():
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, objective="f1").fit(X, y)
     with pytest.raises(ValueError, match="pos_label=5"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, pos_label=5).fit(X, y)
-
-
-GROUPS = ("the checks' data give column 0 (prot_attr=0) continuous values: more than 100 "
-          "levels is refused by the protected-attribute contract, fewer make one group per "
-          "sample, and a group without both labels has undefined TPR/FPR (clear ValueError)")
-
-
-def _expected_failed(est):
-    return dict.fromkeys(GROUP_CHECKS, GROUPS)
-
-
-GROUP_CHECKS = [
-    "check_fit_score_takes_y", "check_classifier_data_not_an_array",
-    "check_estimators_overwrite_params", "check_classifiers_one_label_sample_weights",
-    "check_dont_overwrite_parameters", "check_classifiers_classes",
-    "check_estimators_fit_returns_self", "check_classifiers_train",
-    "check_classifiers_train(readonly_memmap=True)", "check_readonly_memmap_input",
-    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
-    "check_n_features_in_after_fitting", "check_supervised_y_2d",
-    "check_positive_only_tag_during_fit", "check_methods_sample_order_invariance",
-    "check_estimators_dtypes", "check_methods_subset_invariance", "check_dtype_object",
-    "check_pipeline_consistency", "check_fit2d_1feature", "check_estimators_nan_inf",
-    "check_dict_unchanged", "check_estimator_sparse_tag", "check_estimator_sparse_array",
-    "check_fit_idempotent", "check_estimator_sparse_matrix", "check_estimators_pickle",
-    "check_fit_check_is_fitted", "check_estimators_pickle(readonly_memmap=True)",
-    "check_n_features_in", "check_fit2d_predict1d", "check_f_contiguous_array_estimator",
-]
-
-
-@parametrize_with_checks(
-    [EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, random_state=0)],
-    expected_failed_checks=_expected_failed,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

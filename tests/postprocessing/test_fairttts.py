@@ -19,7 +19,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.postprocessing import FairTTTSClassifier, TTTSClassifier
 
@@ -532,75 +531,6 @@ def test_direction_on_compas_fold():
     assert di(p_ttts) + 0.05 < di(p_fair) < 1.0
     assert di(base) + 0.01 < di(p_fair)
     assert (p_fair == yt).mean() > (base == yt).mean() - 0.01
-
-
-# ------------------------------------------------------------------------------------
-# common checks
-# ------------------------------------------------------------------------------------
-_SAMPLE_REASON = (
-    "method='sample' draws its random numbers in row order, so a row's Monte-Carlo "
-    "estimate depends on which rows are predicted with it (method='exact' is invariant)"
-)
-
-
-def _expected_failures(estimator):
-    if estimator.method == "sample":
-        return {
-            "check_methods_sample_order_invariance": _SAMPLE_REASON,
-            "check_methods_subset_invariance": _SAMPLE_REASON,
-        }
-    return {}
-
-
-@parametrize_with_checks(
-    [
-        TTTSClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)),
-        TTTSClassifier(RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0),
-                       method="sample", n_simulations=2, random_state=0),
-    ],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible_ttts(estimator, check):
-    check(estimator)
-
-
-_FAIR_REASON = (
-    "the common checks put continuous random values in column 0 (the protected column "
-    "here), so every row is its own group: fit refuses more than 100 distinct values as "
-    "a continuous attribute, and predict on new rows meets groups unseen in fit"
-)
-
-
-# Checks that fail only because of the check data (continuous column 0), see _FAIR_REASON.
-# Every one of them passes for TTTSClassifier above, which shares all code except the
-# protected-group lookup; the FairTTTS-specific behaviour is covered by the tests above.
-_FAIR_DATA_CHECKS = [
-    "check_fit_score_takes_y", "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-    "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_classifiers_one_label",
-    "check_classifiers_one_label_sample_weights", "check_classifiers_classes",
-    "check_classifiers_train", "check_supervised_y_2d",
-    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-    "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-    "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-
-
-def _fair_expected_failures(estimator):
-    return dict.fromkeys(_FAIR_DATA_CHECKS, _FAIR_REASON)
-
-
-@parametrize_with_checks(
-    [FairTTTSClassifier(DecisionTreeClassifier(max_depth=3, random_state=0), prot_attr=0,
-                        unpriv_group=0)],
-    expected_failed_checks=_fair_expected_failures,
-)
-def test_sklearn_compatible_fairttts(estimator, check):
-    check(estimator)
 
 
 # ------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.postprocessing import RejectOptionClassifier
 
@@ -172,33 +171,3 @@ def test_bad_input_and_infeasible_bound():
         far = RejectOptionClassifier(clf, prot_attr=0, priv_group=1, metric_lb=1.5,
                                      metric_ub=2.0).fit(X, y)
     assert far.metric_value_ == pytest.approx(far.search_results_["metric"].max())
-
-
-GROUPS = ("the checks' data give column 0 (prot_attr=0) continuous values: more than 100 "
-          "levels is refused by the protected-attribute contract, fewer make one group per "
-          "sample, where priv_group=1 does not occur (clear ValueError)")
-GROUP_CHECKS = [
-    "check_fit_score_takes_y", "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
-    "check_pipeline_consistency", "check_supervised_y_2d", "check_estimators_nan_inf",
-    "check_estimator_sparse_tag", "check_methods_sample_order_invariance",
-    "check_estimator_sparse_array", "check_methods_subset_invariance",
-    "check_estimator_sparse_matrix", "check_fit2d_1feature", "check_estimators_pickle",
-    "check_estimators_pickle(readonly_memmap=True)", "check_f_contiguous_array_estimator",
-    "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
-    "check_classifiers_one_label_sample_weights", "check_n_features_in",
-    "check_classifiers_classes", "check_fit2d_predict1d", "check_classifiers_train",
-    "check_classifiers_train(readonly_memmap=True)",
-]
-
-
-@parametrize_with_checks(
-    [RejectOptionClassifier(LogisticRegression(), prot_attr=0, priv_group=1, n_thresholds=5,
-                            n_margins=3)],
-    expected_failed_checks=lambda est: dict.fromkeys(GROUP_CHECKS, GROUPS),
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

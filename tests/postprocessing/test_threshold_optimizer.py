@@ -18,7 +18,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.postprocessing import ThresholdOptimizer
 
@@ -111,37 +110,6 @@ def test_bad_input():
         to.predict(X.assign(sex="X"))
     with pytest.raises(ValueError, match="missing values"):
         to.predict(X.assign(sex=None))
-
-
-GROUPS = ("the checks' data give column 0 (prot_attr=0) continuous values: more than 100 "
-          "levels is refused by the protected-attribute contract, fewer make one group per "
-          "sample, which fairlearn rejects ('Degenerate labels for sensitive feature value')")
-GROUP_CHECKS = [
-    "check_readonly_memmap_input", "check_fit_score_takes_y",
-    "check_estimators_overwrite_params", "check_n_features_in_after_fitting",
-    "check_dont_overwrite_parameters", "check_positive_only_tag_during_fit",
-    "check_estimators_fit_returns_self", "check_estimators_dtypes",
-    "check_pipeline_consistency", "check_dtype_object", "check_estimators_nan_inf",
-    "check_f_contiguous_array_estimator", "check_estimator_sparse_tag",
-    "check_classifier_data_not_an_array", "check_estimator_sparse_array",
-    "check_classifiers_one_label_sample_weights", "check_classifiers_classes",
-    "check_estimator_sparse_matrix", "check_classifiers_train", "check_estimators_pickle",
-    "check_classifiers_train(readonly_memmap=True)",
-    "check_estimators_pickle(readonly_memmap=True)",
-    "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
-    "check_supervised_y_2d", "check_methods_sample_order_invariance",
-    "check_fit2d_1feature", "check_methods_subset_invariance", "check_dict_unchanged",
-    "check_fit_check_is_fitted", "check_fit_idempotent", "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-
-
-@parametrize_with_checks(
-    [ThresholdOptimizer(LogisticRegression(), prot_attr=0, random_state=0, grid_size=20)],
-    expected_failed_checks=lambda est: dict.fromkeys(GROUP_CHECKS, GROUPS),
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
 
 
 def test_sample_weight_is_refused_with_the_method_named():

@@ -7,7 +7,6 @@ from fairlearn.preprocessing import CorrelationRemover as FairlearnCR
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.preprocessing import CorrelationRemover
 
@@ -108,13 +107,3 @@ def test_grid_search_over_alpha_with_fairness_scorer():
     no_fix, fixed = gs.cv_results_["mean_test_score"]
     assert fixed > no_fix + 0.2  # |SPD| shrinks by more than 0.2
     assert gs.best_params_ == {"correlationremover__alpha": 1.0}
-
-
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-
-
-@parametrize_with_checks([CorrelationRemover(prot_attr=0)],
-                         expected_failed_checks=lambda est: {"check_dtype_object": DICT_IN_PROT})
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

@@ -8,7 +8,6 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.preprocessing import DisparateImpactRemover
 
@@ -160,18 +159,3 @@ def test_after_column_transformer_with_encoded_name():
     keep = DisparateImpactRemover(prot_attr="s").set_output(transform="pandas").fit_transform(X)
     assert keep["s"].tolist() == X["s"].tolist()
     assert keep["x1"].dtype == np.float64
-
-
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-UNSEEN = ("column 0 (the protected column) of the check's random data has a different value "
-          "on every row, so the test split holds groups never seen in fit: clear ValueError")
-
-
-@parametrize_with_checks(
-    [DisparateImpactRemover(prot_attr=0)],
-    expected_failed_checks=lambda est: {"check_dtype_object": DICT_IN_PROT,
-                                        "check_fit_idempotent": UNSEEN},
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

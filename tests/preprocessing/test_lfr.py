@@ -9,7 +9,6 @@ from scipy.optimize import approx_fprime
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.preprocessing import LearnedFairRepresentations, lfr_objective
 
@@ -194,26 +193,3 @@ def test_keep_protected_column_as_feature():
     p = np.r_[lfr.coef_.ravel(), lfr.prototypes_.ravel()]
     loss = lfr_objective(p, Xn.to_numpy(), y, Xn["sex"].to_numpy().astype(int), 5, 1)[0]
     assert loss == pytest.approx(lfr.loss_, rel=1e-12)
-
-
-CONTINUOUS = ("prot_attr=0 reads column 0 of the check's random float data; with more than "
-              "100 distinct values it is continuous, which LFR's group term refuses with a "
-              "clear ValueError")
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-
-
-def _expected(est):
-    return {
-        "check_dtype_object": DICT_IN_PROT,
-        "check_classifiers_train": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True)": CONTINUOUS,
-        "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": CONTINUOUS,
-    }
-
-
-@parametrize_with_checks([LearnedFairRepresentations(prot_attr=0, random_state=0,
-                                                     max_iter=10)],
-                         expected_failed_checks=_expected)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

@@ -18,7 +18,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.preprocessing import OptimizedPreprocessing, OptimizedPreprocessingSampler
 
@@ -378,19 +377,3 @@ def test_bad_input():
         OptimizedPreprocessing(prot_attr="g", pos_label=5).fit(X, y)
     with pytest.raises(ValueError, match="X has 20 rows but y has 3"):
         OptimizedPreprocessing(prot_attr="g").fit(X, [0, 1, 0])
-
-
-def _expected_failed(estimator):
-    reason = ("the transform is a random draw per row in row order: reordering or "
-              "batching the rows changes which row gets which draw")
-    return {
-        "check_methods_sample_order_invariance": reason,
-        "check_methods_subset_invariance": reason,
-    }
-
-
-@parametrize_with_checks([OptimizedPreprocessing(prot_attr=0, n_bins=2, epsilon=0.5,
-                                                 random_state=0)],
-                         expected_failed_checks=_expected_failed)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)

@@ -8,7 +8,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fairkit.preprocessing import Reweighing, ReweighingClassifier, ReweighingSampler
 
@@ -269,42 +268,6 @@ def test_sampler_in_imblearn_pipeline():
     assert len(yr) != n or not np.array_equal(yr, y)  # the training rows really changed
     np.testing.assert_array_equal(pipe.predict(X), by_hand.predict(X))
     assert pipe.predict(X).shape == (n,)
-
-
-CONTINUOUS = ("prot_attr=0 reads column 0 of the check's random float data; with more than "
-              "100 distinct values it is continuous, which reweighing (a per-group method) "
-              "refuses with a clear ValueError")
-NAN_IN_PROT = ("feature values are never read (allow_nan), but the check also puts NaN in "
-               "column 0, the protected column, which must be complete (clear ValueError)")
-DICT_IN_PROT = ("the check puts a dict into column 0, the protected column; grouping fails "
-                "with TypeError 'unhashable type: dict' instead of the expected message")
-
-
-def _expected_failed(est):
-    failed = {
-        "check_estimators_pickle": NAN_IN_PROT,
-        "check_estimators_pickle(readonly_memmap=True)": NAN_IN_PROT,
-    }
-    if isinstance(est, ReweighingClassifier):
-        failed = {
-            "check_dtype_object": DICT_IN_PROT,
-            "check_classifiers_train": CONTINUOUS,
-            "check_classifiers_train(readonly_memmap=True)": CONTINUOUS,
-            "check_classifiers_train(readonly_memmap=True,X_dtype=float32)": CONTINUOUS,
-        }
-    return failed
-
-
-@parametrize_with_checks(
-    [
-        Reweighing(prot_attr=0),
-        ReweighingClassifier(LogisticRegression(), prot_attr=0),
-        ReweighingSampler(prot_attr=0, random_state=0),
-    ],
-    expected_failed_checks=_expected_failed,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
 
 
 class _Recorder(StandardScaler):
