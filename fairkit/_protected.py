@@ -420,6 +420,10 @@ class Binned:
         edges = np.unique(np.quantile(np.asarray(values, dtype=float), qs))
         return cls(column, tuple(edges), **kwargs)
 
+    def with_column(self, column) -> Binned:
+        """The same spec on another column (e.g. a name resolved to its index)."""
+        return replace(self, column=column)
+
     def interval_labels(self) -> list[str]:
         if self.labels is not None:
             return list(self.labels)
@@ -433,6 +437,11 @@ class Binned:
     def cut(self, values, *, name="prot_attr") -> pd.Categorical:
         """The group of each value, as an ordered categorical of interval labels."""
         series = pd.Series(values)
+        if series.dtype == object:
+            # an object array of numbers (e.g. a mixed-type X) is still a numeric column
+            converted = pd.to_numeric(series, errors="coerce")
+            if converted.notna().sum() == series.notna().sum():
+                series = converted
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             raise ValueError(
                 f"{name}: Binned({self.column!r}, ...) needs a numeric column; column "
@@ -483,7 +492,7 @@ def _check_prot_columns(X, prot_attr):
     cols = [it.column if isinstance(it, Binned) else it for it in items]
     resolved = _resolve_columns(X, cols, prot_attr)
     return [
-        replace(it, column=c) if isinstance(it, Binned) else c
+        it.with_column(c) if isinstance(it, Binned) else c
         for it, c in zip(items, resolved, strict=True)
     ]
 
@@ -533,8 +542,8 @@ def _take_columns(X, cols) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
             values = X[src].reset_index(drop=True)
             key = str(src)
-        elif hasattr(X, "toarray"):  # scipy sparse
-            values = np.asarray(X[:, [src]].toarray()).ravel()
+        elif hasattr(X, "toarray"):  # scipy sparse, any format (dia/coo cannot be sliced)
+            values = np.asarray(X.tocsc()[:, [src]].toarray()).ravel()
             key = f"x{src}"
         else:
             values = np.asarray(X)[:, src]
@@ -551,7 +560,7 @@ def _drop_columns(X, cols):
         return X.drop(columns=cols)
     if hasattr(X, "tocsc"):
         keep = [j for j in range(X.shape[1]) if j not in set(cols)]
-        return X[:, keep]
+        return X.tocsc()[:, keep]
     return np.delete(np.asarray(X), cols, axis=1)
 
 

@@ -255,6 +255,11 @@ def validate_fair_data(
         raise ValueError(f"X has {n_samples} rows but y has {_num_samples(y)}.")
     if protected not in ("groups", "values", "columns", "none"):  # pragma: no cover
         raise ValueError(f"protected={protected!r}")
+    if reset and min_groups >= 2 and n_samples < 2:
+        raise ValueError(
+            f"{type(est).__name__} compares groups and needs at least 2 samples; got "
+            f"n_samples = {n_samples}."
+        )
     # the target first: a one-class y is the error to report, before any group count
     y_out, y_classes = None, None
     if target is not None:

@@ -298,8 +298,8 @@ class DCovRegularizedRegressor(RegressorMixin, _BaseDCov):
     def __init__(
         self,
         *,
-        prot_attr=None,
         loss="squared_error",
+        prot_attr=None,
         lam=1.0,
         penalty="ccdcov",
         statistic="u",

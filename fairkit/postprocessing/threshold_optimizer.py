@@ -187,3 +187,8 @@ class ThresholdOptimizer(BasePostProcessor):
         # fairlearn's draw: favourable where p >= u, u ~ U[0, 1) from random_state
         p = self._positive_probability(X_model, codes)
         return p >= check_random_state(self.random_state).rand(len(p))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False  # fairlearn's threshold search needs dense input
+        return tags

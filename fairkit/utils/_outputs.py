@@ -123,11 +123,13 @@ class BinarizedEstimator(ClassifierMixin, BaseEstimator):
         classes = getattr(self.estimator, "classes_", None)
         if classes is not None and np.isin(pred, np.asarray(classes)).all():
             return (pred == self.pos_label).astype(np.int64)
-        return pred
+        return pred.astype(np.float64) if pred.dtype.kind == "f" else pred
 
     @available_if(_inner_has("predict_proba"))
     def predict_proba(self, X):
-        proba = np.asarray(self.estimator.predict_proba(X))
+        # float64 whatever the model's dtype: fairlearn writes interpolated float64 values
+        # into an array of the scores' dtype (float32 scores from float32 X fail there)
+        proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
         p = proba[:, class_index(self.estimator, self.pos_label)]
         return np.c_[1.0 - p, p]
 
