@@ -41,7 +41,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._protected import ProtectedData, resolve_protected
-from ._validation import FairData, _key, map_to_fitted_groups, validate_fair_data
+from ._validation import FairData, map_to_fitted_groups, validate_fair_data
 from .utils._outputs import (
     classifier_tags,
     fit_or_check_estimator,
@@ -52,10 +52,7 @@ from .utils._outputs import (
 )
 
 __all__ = ["BasePostProcessor", "FairClassifierMixin", "FairEstimatorMixin",
-           "FairTransformerMixin", "ProtectedAttributeMixin", "map_to_fitted_groups"]
-
-# kept importable for the modules that still use the old name during the migration
-_key = _key
+           "FairTransformerMixin", "map_to_fitted_groups"]
 
 
 class FairEstimatorMixin:
@@ -75,10 +72,6 @@ class FairEstimatorMixin:
             require_groups=require_groups,
             min_groups=min_groups,
         )
-
-
-#: The old name of :class:`FairEstimatorMixin`.
-ProtectedAttributeMixin = FairEstimatorMixin
 
 
 class FairClassifierMixin:
