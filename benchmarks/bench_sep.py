@@ -29,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from fairkit.datasets import load_adult
-from fairkit.inprocessing.sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
+from fairkit.inprocessing import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
 from fairkit.metrics.sep import (
     conditional_socio_economic_parity_difference,
     socio_economic_parity_difference,

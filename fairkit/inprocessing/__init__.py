@@ -1,14 +1,46 @@
-"""fairkit.inprocessing: public names re-exported from its modules."""
+"""In-processing mitigators: distance-covariance regularised models, SEP-constrained linear
+classifier, Aranyani online fair forest, prejudice remover, fairlearn's reductions.
 
-from . import aranyani, dcov, prejudice_remover, reductions, sep  # noqa: F401
-from .aranyani import *  # noqa: F401,F403
-from .dcov import *  # noqa: F401,F403
-from .prejudice_remover import *  # noqa: F401,F403
-from .reductions import *  # noqa: F401,F403
-from .sep import *  # noqa: F401,F403
+The implementation modules are private; the public names are re-exported here.
+``calibrate_lambda``, ``plot_lambda_calibration``, ``prequential_evaluation``,
+``plot_prequential`` and ``PrequentialResult`` live in :mod:`fairkit.model_selection` and
+:mod:`fairkit.plotting`; they stay importable from here, where they were first published.
+"""
 
-__all__ = sorted(
-    name
-    for module in (dcov, sep, aranyani, prejudice_remover, reductions)
-    for name in module.__all__
+from ._aranyani import (
+    AranyaniClassifier,
+    PrequentialResult,
+    plot_prequential,
+    prequential_evaluation,
+    smoothed_abs,
+    smoothed_abs_derivative,
 )
+from ._dcov import (
+    DCovRegularizedClassifier,
+    DCovRegularizedRegressor,
+    calibrate_lambda,
+    dcov_penalty,
+    plot_lambda_calibration,
+)
+from ._prejudice_remover import PrejudiceRemover
+from ._reductions import ExponentiatedGradientReduction, GridSearchReduction
+from ._sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
+
+__all__ = [
+    "ADULT_SEP_DEFAULTS",
+    "AranyaniClassifier",
+    "DCovRegularizedClassifier",
+    "DCovRegularizedRegressor",
+    "ExponentiatedGradientReduction",
+    "GridSearchReduction",
+    "PrejudiceRemover",
+    "PrequentialResult",
+    "SEPConstrainedClassifier",
+    "calibrate_lambda",
+    "dcov_penalty",
+    "plot_lambda_calibration",
+    "plot_prequential",
+    "prequential_evaluation",
+    "smoothed_abs",
+    "smoothed_abs_derivative",
+]

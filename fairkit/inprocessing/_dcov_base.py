@@ -1,6 +1,6 @@
 """The shared estimator body of the distance-covariance models: settings checks, data
 through the estimator layer, the penalty and the training loop; the public classes are in
-:mod:`fairkit.inprocessing.dcov`."""
+:mod:`fairkit.inprocessing._dcov`."""
 
 from __future__ import annotations
 

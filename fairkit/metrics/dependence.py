@@ -16,7 +16,7 @@ outputs).
 * :func:`unfairness_ratio`: UF = Var_g(E[yhat | g]) / Var(yhat).
 
 All attribute encodings go through :func:`encode_protected_attributes`, which is also what
-the distance-covariance regularised models in :mod:`fairkit.inprocessing.dcov` use.
+the distance-covariance regularised models in :mod:`fairkit.inprocessing._dcov` use.
 
 References
 ----------

@@ -45,7 +45,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------
-# Building the boolean conditions (shared with fairkit.inprocessing.sep)
+# Building the boolean conditions (shared with fairkit.inprocessing._sep)
 # --------------------------------------------------------------------------------------
 
 

@@ -134,7 +134,7 @@ def prequential_evaluation(
         X, prot_attr=getattr(estimator, "prot_attr", None), sensitive_features=sensitive_features
     )
     groups = prot.groups
-    from ..inprocessing.aranyani import AranyaniClassifier  # lazy: no import cycle
+    from ..inprocessing._aranyani import AranyaniClassifier  # lazy: no import cycle
 
     if isinstance(estimator, AranyaniClassifier):
         first = not hasattr(estimator, "classes_")

@@ -1,26 +1,20 @@
-"""fairkit.postprocessing: public names re-exported from its modules."""
+"""Post-processing mitigators: equalized-odds and calibrated equalized-odds post-processing,
+reject option classification, group-specific thresholds, TTTS and FairTTTS.
 
-from . import (  # noqa: F401
-    calibrated_equalized_odds,
-    equalized_odds,
-    fairttts,
-    reject_option,
-    threshold_optimizer,
-)
-from .calibrated_equalized_odds import *  # noqa: F401,F403
-from .equalized_odds import *  # noqa: F401,F403
-from .fairttts import *  # noqa: F401,F403
-from .reject_option import *  # noqa: F401,F403
-from .threshold_optimizer import *  # noqa: F401,F403
+The implementation modules are private; the public names are re-exported here.
+"""
 
-__all__ = sorted(
-    name
-    for module in (
-        fairttts,
-        equalized_odds,
-        calibrated_equalized_odds,
-        reject_option,
-        threshold_optimizer,
-    )
-    for name in module.__all__
-)
+from ._calibrated_equalized_odds import CalibratedEqualizedOdds
+from ._equalized_odds import EqualizedOddsPostprocessor
+from ._fairttts import FairTTTSClassifier, TTTSClassifier
+from ._reject_option import RejectOptionClassifier
+from ._threshold_optimizer import ThresholdOptimizer
+
+__all__ = [
+    "CalibratedEqualizedOdds",
+    "EqualizedOddsPostprocessor",
+    "FairTTTSClassifier",
+    "RejectOptionClassifier",
+    "TTTSClassifier",
+    "ThresholdOptimizer",
+]

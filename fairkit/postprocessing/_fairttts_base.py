@@ -1,4 +1,4 @@
-"""The machinery behind :mod:`fairkit.postprocessing.fairttts`'s estimators.
+"""The machinery behind :mod:`fairkit.postprocessing._fairttts`'s estimators.
 
 :class:`_TTTSBase` checks the input (through :func:`fairkit._validation.validate_fair_data`),
 fits or checks the tree model, builds the matrix the trees read and runs the engines of

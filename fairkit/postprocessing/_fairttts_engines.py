@@ -1,4 +1,4 @@
-"""The two TTTS engines behind :mod:`fairkit.postprocessing.fairttts`.
+"""The two TTTS engines behind :mod:`fairkit.postprocessing._fairttts`.
 
 Both read a fitted model's trees from :class:`_ForestArrays` (every tree's ``tree_`` arrays
 flattened into one set of node arrays) and the settings of one prediction from a

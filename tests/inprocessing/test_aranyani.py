@@ -462,14 +462,14 @@ def test_string_feature_column_is_named_and_metadata_is_keyword_only():
 
 
 def test_prequential_helpers_are_importable_from_their_new_homes():
-    from fairkit.inprocessing import aranyani
+    import fairkit.inprocessing as inprocessing
     from fairkit.model_selection._prequential import PrequentialResult
     from fairkit.model_selection._prequential import prequential_evaluation as pe
     from fairkit.plotting._prequential import plot_prequential as pp
 
-    assert aranyani.prequential_evaluation is pe is prequential_evaluation
-    assert aranyani.plot_prequential is pp is plot_prequential
-    assert aranyani.PrequentialResult is PrequentialResult
+    assert inprocessing.prequential_evaluation is pe is prequential_evaluation
+    assert inprocessing.plot_prequential is pp is plot_prequential
+    assert inprocessing.PrequentialResult is PrequentialResult
 
 
 def test_new_group_mid_stream_gets_its_own_aggregates():

@@ -1,4 +1,4 @@
-"""Tests for fairkit.inprocessing.dcov: penalty vs dcor and finite differences, both
+"""Tests for fairkit.inprocessing._dcov: penalty vs dcor and finite differences, both
 penalty paths, models vs scikit-learn at lam=0, fairness as lam grows, calibration, checks."""
 
 import dcor

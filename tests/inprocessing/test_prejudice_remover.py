@@ -1,4 +1,4 @@
-"""Tests for fairkit.inprocessing.prejudice_remover (Kamishima et al. 2012).
+"""Tests for fairkit.inprocessing._prejudice_remover (Kamishima et al. 2012).
 
 The objective is checked against Kamishima's own code (shipped inside AIF360 as
 ``kamfadm-2012ecmlpkdd``), the gradient against finite differences, the eta = 0 case against
@@ -16,7 +16,7 @@ from scipy.optimize import approx_fprime
 from sklearn.linear_model import LogisticRegression
 
 from fairkit.inprocessing import PrejudiceRemover
-from fairkit.inprocessing.prejudice_remover import prejudice_remover_objective
+from fairkit.inprocessing._prejudice_remover import prejudice_remover_objective
 
 
 def synthetic(n=600, seed=0):

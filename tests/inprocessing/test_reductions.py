@@ -1,4 +1,4 @@
-"""Tests for fairkit.inprocessing.reductions (fairlearn's reductions under the contract).
+"""Tests for fairkit.inprocessing._reductions (fairlearn's reductions under the contract).
 
 The wrappers must give exactly fairlearn's predictions for the same sensitive features and
 seed; disparities are counted on the data.

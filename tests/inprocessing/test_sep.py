@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from fairkit.inprocessing.sep import SEPConstrainedClassifier
+from fairkit.inprocessing import SEPConstrainedClassifier
 from fairkit.metrics.sep import (
     conditional_socio_economic_parity_difference,
     socio_economic_parity_difference,
@@ -252,7 +252,7 @@ def test_adult_subsample_acceptance():
     from sklearn.preprocessing import OneHotEncoder
 
     from fairkit.datasets import load_adult
-    from fairkit.inprocessing.sep import ADULT_SEP_DEFAULTS
+    from fairkit.inprocessing import ADULT_SEP_DEFAULTS
 
     rng = np.random.default_rng(0)
     parts = []

@@ -1,4 +1,4 @@
-"""Tests for fairkit.postprocessing.calibrated_equalized_odds (Pleiss et al. 2017).
+"""Tests for fairkit.postprocessing._calibrated_equalized_odds (Pleiss et al. 2017).
 
 Mixing rates are checked on a case worked out by hand and against AIF360's sklearn
 CalibratedEqualizedOdds; calibration and the equalised cost are measured on the output.

@@ -1,4 +1,4 @@
-"""Tests for fairkit.postprocessing.equalized_odds (Hardt et al. 2016 LP).
+"""Tests for fairkit.postprocessing._equalized_odds (Hardt et al. 2016 LP).
 
 Numbers come from a 2-group case solved by hand, from rates counted directly on the data, and
 from AIF360's EqOddsPostprocessing run on the same predictions.
@@ -62,7 +62,7 @@ def test_two_group_vertex_search_matches_highs():
     # the direct two-group solver against scipy's HiGHS on random count tables
     from scipy.optimize import linprog
 
-    from fairkit.postprocessing.equalized_odds import equalized_odds_lp
+    from fairkit.postprocessing._equalized_odds import equalized_odds_lp
 
     rng = np.random.default_rng(11)
     for _ in range(200):

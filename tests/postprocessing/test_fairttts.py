@@ -1,4 +1,4 @@
-"""FairTTTS / TTTS (fairkit.postprocessing.fairttts).
+"""FairTTTS / TTTS (fairkit.postprocessing._fairttts).
 
 The oracle for the exact mode is a per-sample brute-force enumeration of every root-to-leaf
 path, written here independently from the vectorised engine (scalar Python, rules coded

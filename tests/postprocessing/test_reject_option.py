@@ -1,4 +1,4 @@
-"""Tests for fairkit.postprocessing.reject_option (Kamiran et al. 2012).
+"""Tests for fairkit.postprocessing._reject_option (Kamiran et al. 2012).
 
 The grid search is checked on a tiny case worked out by hand and against AIF360's
 RejectOptionClassification on the same scores; the SPD bound is measured on validation data.

@@ -1,4 +1,4 @@
-"""Tests for fairkit.postprocessing.threshold_optimizer (fairlearn's, under the contract).
+"""Tests for fairkit.postprocessing._threshold_optimizer (fairlearn's, under the contract).
 
 Predictions are compared with fairlearn's ThresholdOptimizer called directly with the same
 sensitive features and seed; rates are counted on the data.

@@ -9,7 +9,7 @@ Lee, Antonio, Avanzi, Marchi & Zhou (2025) train a model on
 where :math:`L` is the task loss, :math:`\\hat y` the model output (probability, mean or
 Poisson rate) and :math:`R` a distance-covariance measure of dependence between the output
 and the protected attributes :math:`S = (S_1, \\dots, S_d)` of mixed types, which are not
-model inputs. This module holds the two public estimators; the pieces live in private
+model inputs. This module holds the two public estimators; the pieces live in other private
 modules:
 
 * :mod:`fairkit.inprocessing._dcov_kernels`: sorting primitives and the signed-sum kernels
@@ -20,7 +20,8 @@ modules:
   Adam training loops;
 * :mod:`fairkit.inprocessing._dcov_base`: the estimator body shared by both classes;
 * :func:`fairkit.model_selection._calibrate_lambda.calibrate_lambda` and
-  :func:`fairkit.plotting._lambda.plot_lambda_calibration` (re-exported here).
+  :func:`fairkit.plotting._lambda.plot_lambda_calibration` (re-exported from
+  :mod:`fairkit.inprocessing`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The model and its online step follow Basu Roy Chowdhury et al. (ICLR 2024); see
 :class:`AranyaniClassifier`; the forest math is in ``_aranyani_forest``. The paper's
 test-then-train protocol, :func:`prequential_evaluation`, lives in
 ``fairkit.model_selection._prequential`` and its plot, :func:`plot_prequential`, in
-``fairkit.plotting._prequential``; both are re-exported here.
+``fairkit.plotting._prequential``; both are re-exported from :mod:`fairkit.inprocessing`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..utils._docstring import fair_docstring
 from ._aranyani_forest import _SoftForest, smoothed_abs, smoothed_abs_derivative
 
 # prequential_evaluation and plot_prequential live in fairkit.model_selection and
-# fairkit.plotting; they stay importable from here, where they were first published.
+# fairkit.plotting; they stay importable from fairkit.inprocessing, where they were first
+# published, which re-exports them from here.
 __all__ = [
     "AranyaniClassifier",
     "PrequentialResult",
