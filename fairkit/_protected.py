@@ -12,6 +12,9 @@ labelled by tuples such as ``("Female", "Black")``.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from numbers import Integral
 
@@ -34,6 +37,11 @@ __all__ = [
 #: A numeric protected attribute with more distinct values than this is treated as
 #: continuous: fine for dependence measures, refused by group metrics.
 MAX_GROUP_LEVELS = 100
+
+#: A numeric attribute with more distinct values than this (and at most MAX_GROUP_LEVELS)
+#: still makes one group per value, with a warning: it is more likely a measurement such as
+#: age (73 one-year groups) than a code. Integer codes of race, region, ... stay below it.
+WARN_GROUP_LEVELS = 20
 
 
 @dataclass
@@ -147,7 +155,26 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
             "must be complete. Drop or impute those rows, or give missing values a group "
             "of their own (e.g. fillna('unknown'))."
         )
+    _check_finite(frame, name)
     return frame
+
+
+def _check_finite(frame, name):
+    # inf would become a group of its own (or a distance of inf to every other value)
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_float_dtype(series.dtype):  # numpy and pandas' Float64
+            infinite = np.isinf(series.to_numpy(dtype=float))
+        elif series.dtype == object:
+            infinite = series.isin([np.inf, -np.inf]).to_numpy()
+        else:
+            continue
+        if infinite.any():
+            value = series.to_numpy()[np.flatnonzero(infinite)[0]]
+            raise ValueError(
+                f"{name} column {col!r} contains {int(infinite.sum())} infinite value(s) "
+                f"({value}); protected attributes must be finite. Fix or drop those rows."
+            )
 
 
 def is_continuous_attribute(col, n_unique=None) -> bool:
@@ -210,6 +237,25 @@ def _check_discrete(name, col, series, n_unique):
             "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
             "fairkit.metrics.distance_correlation that accepts continuous attributes."
         )
+    if numeric and n_unique > WARN_GROUP_LEVELS:
+        warnings.warn(
+            f"{name} column {col!r} is numeric with {n_unique} distinct values, so it makes "
+            f"{n_unique} groups, one per value; if it is a measurement such as age, bin it "
+            "(fairkit.Binned or pandas.cut) so that groups are large enough to compare.",
+            UserWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel():
+    """Stack level of the first caller outside fairkit, so the warning points at user code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEncoding:

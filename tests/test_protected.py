@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from fairkit._protected import (
     MAX_GROUP_LEVELS,
+    WARN_GROUP_LEVELS,
     as_frame,
     check_pos_label,
     encode_groups,
@@ -140,7 +141,8 @@ def test_continuous_attribute_refused_for_groups_but_allowed_for_dependence():
     np.testing.assert_array_equal(res.values.iloc[:, 0].to_numpy(), age)
     # an integer-coded attribute with few levels is a group variable
     few = np.repeat(np.arange(MAX_GROUP_LEVELS), 2)
-    assert encode_groups(few).n_groups == MAX_GROUP_LEVELS
+    with pytest.warns(UserWarning, match="100 distinct values"):  # many levels: warned
+        assert encode_groups(few).n_groups == MAX_GROUP_LEVELS
 
 
 def test_privileged_mask_values_lists_and_wildcards(frame):
@@ -198,3 +200,82 @@ def test_codes_are_invariant_to_row_order(values, rnd):
     np.testing.assert_array_equal(enc.codes[perm], enc_perm.codes)
     # each code decodes to its own value
     assert [enc.labels[c] for c in enc.codes] == values
+
+
+# ------------------------------------------------------------------------------------------
+# issue 14: inf in a protected attribute (item 13) and numeric attributes with many levels
+# (item 10)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("values", [
+    np.array([0.0, 1.0, np.inf, 1.0]),
+    pd.Series([0.0, 1.0, -np.inf, 1.0], dtype="Float64"),
+    np.array([0, 1, np.inf, 1], dtype=object),
+])
+def test_inf_in_protected_attribute_is_refused(values):
+    with pytest.raises(ValueError, match=r"^sensitive_features column 'sensitive_feature' "
+                       r"contains 1 infinite value\(s\) \(-?inf\); protected attributes "
+                       r"must be finite"):
+        as_frame(values)
+
+
+def test_inf_in_sensitive_features_no_longer_makes_a_one_row_group():
+    import fairkit.metrics as fm
+
+    y = [1, 0, 1, 0, 1, 0]
+    p = [1, 1, 0, 0, 1, 0]
+    # before: groups {0.0, 1.0, inf}, the inf row alone, and an SPD computed from it
+    with pytest.raises(ValueError, match=r"column 'race' contains 1 infinite"):
+        fm.statistical_parity_difference(
+            y, p, sensitive_features=pd.Series([0.0, 0.0, 1.0, 1.0, 1.0, np.inf], name="race"))
+    with pytest.raises(ValueError, match=r"prot_attr='race' column 'race' contains 1 infinite"):
+        resolve_protected(pd.DataFrame({"race": [0.0, 1.0, np.inf], "x": [1, 2, 3]}),
+                          prot_attr="race")
+
+
+def test_numeric_attribute_with_many_levels_warns_and_points_to_binning():
+    rng = np.random.default_rng(0)
+    age = pd.Series(rng.integers(18, 91, 2000), name="age")
+    n_levels = age.nunique()
+    assert n_levels == 73
+    with pytest.warns(UserWarning) as record:
+        enc = encode_groups(age)
+    assert enc.n_groups == 73  # still one group per value: the warning changes no number
+    messages = [str(w.message) for w in record]
+    assert messages == [
+        "sensitive_features column 'age' is numeric with 73 distinct values, so it makes 73 "
+        "groups, one per value; if it is a measurement such as age, bin it (fairkit.Binned "
+        "or pandas.cut) so that groups are large enough to compare."
+    ]
+    assert record[0].filename == __file__  # points at the caller, not into fairkit
+    # the same through a metric, for an intersection with a coded attribute too
+    import fairkit.metrics as fm
+
+    y = rng.integers(0, 2, 2000)
+    with pytest.warns(UserWarning, match="column 'age' is numeric with 73 distinct"):
+        fm.statistical_parity_difference(
+            y, y, sensitive_features=pd.DataFrame({"age": age, "sex": y}))
+    # binned, the warning is gone
+    import warnings
+
+    from fairkit import Binned
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        groups = Binned("age", [30, 50]).cut(age, name="age")
+        assert encode_groups(groups).n_groups == 3
+
+
+@pytest.mark.parametrize("values", [
+    np.arange(WARN_GROUP_LEVELS),               # 20 integer codes: the limit itself
+    np.array([1, 2, 3, 4, 5] * 10),             # race coded 1..5
+    np.array([0.0, 1.0] * 30),                  # sex as float 0/1
+    np.array([True, False] * 30),
+    np.array([f"c{i}" for i in range(60)]),     # 60 text labels are named groups
+])
+def test_usual_codes_do_not_warn(values):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encode_groups(values)
+        encode_groups(pd.DataFrame({"a": values, "b": values}))

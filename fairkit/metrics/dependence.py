@@ -277,8 +277,25 @@ def _s_argument(matrix):
     return matrix[:, 0] if matrix.shape[1] == 1 else matrix
 
 
+#: A spread below this fraction of a variable's magnitude counts as none (see _near_constant).
+_CONSTANT_RTOL = 1e-9
+
+
+def _near_constant(values):
+    """Whether every column of ``values`` is constant up to round-off.
+
+    A model shrunk to a constant still returns values differing by ~1e-17; ratios of such
+    noise (dCor, UF) are arbitrary numbers, outside [0, 1] even, so such a spread is none.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return True
+    scale = np.maximum(1.0, np.abs(values).max(axis=0))
+    return bool(np.all(np.ptp(values, axis=0) <= _CONSTANT_RTOL * scale))
+
+
 def _is_constant(y, s):
-    return bool(np.ptp(y) == 0 or np.all(np.ptp(s, axis=0) == 0))
+    return _near_constant(y) or _near_constant(s)
 
 
 def _dcor_statistic(kind, y_pred, sensitive_features, statistic, squared, categorical,
@@ -295,6 +312,8 @@ def _dcor_statistic(kind, y_pred, sensitive_features, statistic, squared, catego
         return 0.0
     prefix = "u_" if statistic == "u" else ""
     value = float(getattr(_dcor(), f"{prefix}distance_{kind}_sqr")(y, _s_argument(enc.matrix)))
+    if kind == "correlation" and statistic == "v":
+        value = min(max(value, 0.0), 1.0)  # the V-statistic is in [0, 1]; keep round-off so
     return value if squared else float(np.sqrt(max(value, 0.0)))
 
 
@@ -372,7 +391,10 @@ def distance_correlation(
     0 under independence (population), in [0, 1] for the V-statistic; the U-statistic
     (bias-corrected dCor, Székely & Rizzo 2014) can be slightly negative. Constant
     predictions or attributes give exactly 0 (dcor's convention; fairkit checks for this
-    case itself because dcor's fast path can return a ratio of rounding errors there).
+    case itself because dcor's fast path can return a ratio of rounding errors there), and
+    so do predictions constant up to round-off: a range below 1e-9 times their magnitude
+    (``max(1, max |y|)``), the rule :func:`unfairness_ratio` uses, as a model regularised
+    to a constant returns.
 
     Parameters
     ----------
@@ -665,7 +687,7 @@ def unfairness_ratio(y_true, y_pred, *, sensitive_features, weights="proportiona
     counts = groups.counts().astype(float)
     pi = _group_weights(counts, weights)
     means = np.bincount(groups.codes, weights=y, minlength=groups.n_groups) / counts
-    if np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
+    if _near_constant(y):
         return 0.0  # constant up to round-off: a ratio of noise is meaningless
     total = float(np.mean((y - y.mean()) ** 2))
     if total <= 0:  # spread so small that its square underflows

@@ -45,6 +45,7 @@ import pandas as pd
 
 from .._protected import _param_repr, privileged_mask
 from ..utils._docstring import fair_docstring
+from ._labels import check_label_predictions
 from .streaming import (
     _AGG_METRICS,
     GROUP_METRICS,
@@ -110,6 +111,7 @@ def group_counts(y_true, y_pred, *, sensitive_features, pos_label=1, sample_weig
     y_true, y_pred, groups, w = prepare_arrays(
         y_true, y_pred, sensitive_features, sample_weight, min_groups=2
     )
+    check_label_predictions(y_pred)
     counts = GroupCounts._from_encoded(y_true, y_pred, groups, pos_label, w)
     _check_pos_label_present(y_true, y_pred, pos_label, counts)
     return counts
@@ -154,7 +156,8 @@ _PARAMS_DOC = """
     ------
     ValueError
         On a length mismatch, missing values in ``sensitive_features``, fewer than two
-        groups, a ``priv_group`` that does not occur, a ``pos_label`` that occurs in
+        groups, ``y_pred`` holding scores (non-integer numbers) instead of labels, a
+        ``priv_group`` that does not occur, a ``pos_label`` that occurs in
         neither ``y_true`` nor ``y_pred``, an unknown ``method``, ``priv_group`` together
         with ``method="between_groups"``/``"to_overall"``, or ``method="privileged"``
         without ``priv_group``.
@@ -405,9 +408,12 @@ def selection_rate(y_true, y_pred, *, sensitive_features=None, pos_label=1,
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        Ignored (kept for the common signature, like fairlearn's ``selection_rate``).
+    y_true : array-like of shape (n_samples,) or None
+        Only used to check ``pos_label`` (kept for the common signature, like fairlearn's
+        ``selection_rate``): a ``pos_label`` in neither ``y_true`` nor ``y_pred`` raises
+        ``ValueError``. None skips that check.
     y_pred : array-like of shape (n_samples,)
+        Predicted labels; scores (non-integer numbers) raise ``ValueError``.
     sensitive_features : array-like, optional
         If given, the rate of every group is returned as a Series indexed by group.
     pos_label : scalar, default=1
@@ -418,14 +424,20 @@ def selection_rate(y_true, y_pred, *, sensitive_features=None, pos_label=1,
     float or pandas.Series
         Overall selection rate, or per-group rates (nan for a group of total weight 0).
     """
-    if sensitive_features is None:
+    overall = sensitive_features is None
+    if overall:
         y_pred = np.asarray(y_pred).ravel()
         sensitive_features = np.zeros(len(y_pred), dtype=np.int8)
-        counts = GroupCounts.from_arrays(y_pred, y_pred, sensitive_features=sensitive_features,
-                                         pos_label=pos_label, sample_weight=sample_weight)
-        return float(counts.overall()["selection_rate"])
-    counts = GroupCounts.from_arrays(y_pred, y_pred, sensitive_features=sensitive_features,
+    truth = y_pred if y_true is None else y_true
+    counts = GroupCounts.from_arrays(truth, y_pred, sensitive_features=sensitive_features,
                                      pos_label=pos_label, sample_weight=sample_weight)
+    if y_true is not None:
+        # a model may select nobody (rate 0 is then right), but a pos_label absent from the
+        # target as well is a wrong label (e.g. 1 on "yes"/"no" data)
+        _check_pos_label_present(np.asarray(truth).ravel(), np.asarray(y_pred).ravel(),
+                                 pos_label, counts)
+    if overall:
+        return float(counts.overall()["selection_rate"])
     return counts.by_group()["selection_rate"].rename("selection_rate")
 
 

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from .._protected import _param_repr
 from ..utils._docstring import fair_docstring
+from ._labels import check_label_predictions
 from .group import _check_pos_label_present
 from .streaming import (
     RATE_NAMES,
@@ -55,7 +56,9 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels (one-vs-rest for ``pos_label`` if multiclass).
+        True and predicted labels (one-vs-rest for ``pos_label`` if multiclass). Scores
+        (non-integer numbers in ``y_pred``) raise ``ValueError``: threshold them first. A
+        ``pos_label`` that occurs in neither raises ``ValueError`` too.
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Protected attribute(s); several columns give intersectional groups.
     {priv_group}
@@ -143,6 +146,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
     y_true, y_pred, groups, w = prepare_arrays(
         y_true, y_pred, sensitive_features, sample_weight, min_groups=2
     )
+    check_label_predictions(y_pred)
     t, p = _is_pos(y_true, pos_label), _is_pos(y_pred, pos_label)
     counts = GroupCounts._from_encoded(y_true, y_pred, groups, pos_label, w)
     _check_pos_label_present(y_true, y_pred, pos_label, counts)

@@ -46,6 +46,7 @@ import pandas as pd
 
 from .._protected import GroupEncoding, _param_repr, encode_groups, privileged_mask
 from ..utils._docstring import fair_docstring
+from ._labels import check_label_predictions
 
 __all__ = ["GroupCounts", "GROUP_METRICS", "COMPARE_METHODS"]
 
@@ -432,8 +433,10 @@ class GroupCounts:
     :func:`fairkit._protected.encode_groups` orders them). Two counts merge only if they
     share ``pos_label`` and attribute ``names``.
 
-    :class:`GroupCounts` does not raise when ``pos_label`` never occurs (a stream may not
-    have seen a positive yet); the array functions in :mod:`fairkit.metrics.group` do.
+    Counting rows in which ``pos_label`` never occurs is allowed (a stream may not have
+    seen a positive yet), but :meth:`metric` then raises ``ValueError``, as the array
+    functions in :mod:`fairkit.metrics.group` do: every gap would be 0 or undefined.
+    Predictions that are scores (non-integer numbers) are refused when counted.
     The rules for undefined values are in the module docstring.
 
     Examples
@@ -497,6 +500,7 @@ class GroupCounts:
         y_true, y_pred, groups, w = prepare_arrays(
             y_true, y_pred, sensitive_features, sample_weight
         )
+        check_label_predictions(y_pred)
         return cls._from_encoded(y_true, y_pred, groups, pos_label, w)
 
     @classmethod
@@ -568,6 +572,8 @@ class GroupCounts:
         ``group`` is the sample's group label: a value, or a tuple of values for
         intersectional groups.
         """
+        if isinstance(y_pred, (float, np.floating)):  # cheap: labels are rarely floats
+            check_label_predictions([y_pred])
         index = getattr(self, "_index", None)
         if index is None:
             index = self._index = {lab: i for i, lab in enumerate(self.labels)}
@@ -662,12 +668,17 @@ class GroupCounts:
         ValueError
             For an unknown ``name`` or ``method``, ``priv_group`` given together with
             ``method="between_groups"``/``"to_overall"``, ``method="privileged"`` without
-            ``priv_group``, a ``priv_group`` that does not occur, or fewer than two groups
-            with data.
+            ``priv_group``, a ``priv_group`` that does not occur, fewer than two groups
+            with data, or a ``pos_label`` that occurred in no counted row.
         """
         _check_metric_name(name)
         method = resolve_method(method, priv_group)
         self._check_two_groups()
+        if not self.pos_label_seen:
+            raise ValueError(
+                f"pos_label={self.pos_label!r} occurs in neither y_true nor y_pred of the "
+                "counted rows; set pos_label to the favourable label."
+            )
         priv = None if priv_group is None else self.privileged_mask(priv_group)
         return float(metric_from_counts(self.counts, name, priv=priv, method=method,
                                         zero_division=zero_division, agg=agg))

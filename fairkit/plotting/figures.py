@@ -99,10 +99,14 @@ def plot_group_metrics(report, *, metrics=None, ax=None):
     Parameters
     ----------
     report : DataFrame
-        Per-group table, e.g. the ``by_group`` part of :func:`fairkit.metrics.fairness_report`:
-        one row per group, one numeric column per metric.
+        Per-group table, e.g. :func:`fairkit.metrics.fairness_report`'s output: one row per
+        group, one numeric column per metric. The report's gap rows (``difference``,
+        ``ratio``: those with a ``method``) are not groups and are left out; its
+        ``<metric>_lower``/``<metric>_upper`` bootstrap columns are drawn as error bars on
+        ``<metric>``, not as bars of their own.
     metrics : list of str, optional
-        Columns to draw (default: every numeric column whose values lie in [0, 1]).
+        Columns to draw (default: every numeric column whose values lie in [0, 1], other
+        than the interval bounds and the ``n_rows``/``weight`` counts).
     ax : matplotlib Axes, optional
 
     Returns
@@ -110,23 +114,56 @@ def plot_group_metrics(report, *, metrics=None, ax=None):
     matplotlib.axes.Axes
     """
     frame = pd.DataFrame(report)
+    if "method" in frame.columns:
+        # fairness_report marks its gap rows with the comparison method; a gap is not a
+        # group and would be drawn as one
+        frame = frame[frame["method"].isna().to_numpy()]
+    if frame.empty:
+        raise ValueError("report has no group rows to plot.")
+    bounds = {
+        c for c in frame.columns
+        for suffix in ("_lower", "_upper")
+        if isinstance(c, str) and c.endswith(suffix) and c[: -len(suffix)] in frame.columns
+    }
     if metrics is None:
-        numeric = frame.select_dtypes("number")
-        metrics = [c for c in numeric.columns if numeric[c].between(0, 1).all()]
+        numeric = frame.select_dtypes("number").drop(
+            columns=[c for c in (*bounds, "n_rows", "weight") if c in frame.columns]
+        )
+        # an undefined rate (NaN for a group without positives) must not hide the column
+        metrics = [c for c in numeric.columns
+                   if numeric[c].notna().any() and numeric[c].dropna().between(0, 1).all()]
     _require(frame, *metrics)
     if not metrics:
         raise ValueError("no metric columns to plot; pass metrics=[...].")
     ax = _axes(ax, figsize=(max(6.4, 1.2 * len(metrics) * max(1, len(frame)) / 2), 4.4))
     width = 0.8 / len(frame)
     positions = np.arange(len(metrics))
-    for k, (label, row) in enumerate(frame[metrics].iterrows()):
-        ax.bar(positions + k * width, row.to_numpy(dtype=float), width, label=str(label))
+    for k, label in enumerate(frame.index):
+        values = frame.loc[label, metrics].to_numpy(dtype=float)
+        yerr = _interval_errors(frame, label, metrics, values)
+        ax.bar(positions + k * width, values, width, label=str(label), yerr=yerr,
+               capsize=3 if yerr is not None else 0)
     ax.set_xticks(positions + width * (len(frame) - 1) / 2)
     ax.set_xticklabels(metrics, rotation=20, ha="right")
     ax.set_ylabel("rate")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(title=frame.index.name or "group", fontsize="small")
     return ax
+
+
+def _interval_errors(frame, label, metrics, values):
+    """(2, n_metrics) distances below/above each value to its interval, or None."""
+    if not any(f"{m}_lower" in frame.columns and f"{m}_upper" in frame.columns
+               for m in metrics):
+        return None
+    err = np.full((2, len(metrics)), np.nan)
+    for j, m in enumerate(metrics):
+        if f"{m}_lower" in frame.columns and f"{m}_upper" in frame.columns:
+            err[0, j] = values[j] - float(frame.loc[label, f"{m}_lower"])
+            err[1, j] = float(frame.loc[label, f"{m}_upper"]) - values[j]
+    # a percentile interval can sit entirely on one side of a zero_division value; matplotlib
+    # refuses negative lengths, and NaN (no interval) simply draws no bar
+    return np.clip(err, 0, None)
 
 
 def plot_sweep(results, *, param, metrics, logx=None, ax=None):

@@ -278,6 +278,48 @@ def test_constant_predictions():
     assert jensen_shannon_divergence(None, y, sensitive_features=g) == pytest.approx(0, abs=1e-12)
 
 
+def test_predictions_constant_up_to_round_off_have_no_dependence():
+    # issue 14 item 13: dcor's fast path divided rounding noise by rounding noise and
+    # returned -1.70, 2.91, ... for a model shrunk to a constant
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 2, 200)
+    values = []
+    for _ in range(20):
+        y = np.full(200, 0.3) + rng.normal(0, 1e-17, 200)
+        for statistic in ("v", "u"):
+            values.append(distance_correlation(None, y, sensitive_features=g,
+                                               statistic=statistic))
+        values.append(distance_correlation(None, y, sensitive_features=g, squared=False))
+    assert values == [0.0] * 60
+    # a spread of 4e-17 split exactly along the groups is still round-off, not dependence
+    y = np.full(200, 0.3)
+    y[g == 1] += 4e-17
+    assert np.ptp(y) > 0
+    assert distance_correlation(None, y, sensitive_features=g) == 0.0
+    # the threshold is relative: 1e-9 of a magnitude of 1e6 is round-off too ...
+    y = 1e6 + 1e-4 * (g == 1)
+    assert distance_correlation(None, y, sensitive_features=g) == 0.0
+    assert unfairness_ratio(None, y, sensitive_features=g) == 0.0
+    # ... while a real spread of 1e-6 still gives dcor's value, 1 for y a function of g
+    y = 0.3 + 1e-6 * (g == 1)
+    assert distance_correlation(None, y, sensitive_features=g) == pytest.approx(
+        dcor.distance_correlation_sqr(y, g.astype(float)))
+    assert distance_correlation(None, y, sensitive_features=g) == pytest.approx(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(-17, -3))
+def test_distance_correlation_stays_in_unit_interval(seed, exponent):
+    spread = 10.0**exponent
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 3, 60)
+    y = 0.3 + spread * rng.normal(size=60) + spread * g
+    value = distance_correlation(None, y, sensitive_features=g)
+    assert 0.0 <= value <= 1.0
+    if spread < 1e-11:  # range ~1e-10, below 1e-9 * magnitude 1: constant up to round-off
+        assert value == 0.0
+
+
 def test_bad_inputs():
     y = np.arange(6.0)
     with pytest.raises(ValueError, match="missing values"):

@@ -52,3 +52,68 @@ def test_sweep_uses_log_axis_for_wide_positive_ranges():
 def test_missing_column_is_named(table):
     with pytest.raises(ValueError, match=r"column\(s\) \['nope'\] not found"):
         plot_pareto_front(table, x="nope", y="spd")
+
+
+# y/yhat/sex of fairness_report's docstring. By hand: F has y 1100, yhat 1001 -> selection
+# 2/4, TPR 1/2, FPR 1/2, accuracy 2/4; M has y 1010, yhat 1000 -> 1/4, 1/2, 0/2, 3/4.
+_Y = [1, 1, 0, 0, 1, 0, 1, 0]
+_YHAT = [1, 0, 0, 1, 1, 0, 0, 0]
+_SEX = ["F", "F", "F", "F", "M", "M", "M", "M"]
+_RATES = ["selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"]
+
+
+def _bars_by_group(ax):
+    from matplotlib.container import BarContainer
+
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    return {c.get_label(): [round(p.get_height(), 6) for p in c.patches] for c in bars}, bars
+
+
+def test_group_bars_of_a_fairness_report_leave_out_the_gap_rows():
+    from fairkit.metrics import fairness_report
+
+    report = fairness_report(_Y, _YHAT, sensitive_features=_SEX, metrics=_RATES)
+    ax = plot_group_metrics(report)
+    heights, bars = _bars_by_group(ax)
+    # difference/ratio are not groups: 2 groups x 4 rates, not 4 "groups" x 4 rates
+    assert heights == {"F": [0.5, 0.5, 0.5, 0.5], "M": [0.25, 0.5, 0.0, 0.75]}
+    assert len(ax.patches) == 8
+    assert [t.get_text() for t in ax.get_xticklabels()] == _RATES
+    assert all(c.errorbar is None for c in bars)
+
+
+def test_group_bars_draw_bootstrap_intervals_as_error_bars():
+    from fairkit.metrics import fairness_report
+
+    report = fairness_report(_Y, _YHAT, sensitive_features=_SEX, metrics=_RATES,
+                             n_bootstrap=200, random_state=0)
+    ax = plot_group_metrics(report)
+    heights, bars = _bars_by_group(ax)
+    # the _lower/_upper columns are not metrics of their own
+    assert [t.get_text() for t in ax.get_xticklabels()] == _RATES
+    assert heights == {"F": [0.5, 0.5, 0.5, 0.5], "M": [0.25, 0.5, 0.0, 0.75]}
+    assert len(ax.patches) == 8
+    for container in bars:
+        assert container.errorbar is not None
+        segments = container.errorbar.lines[2][0].get_segments()
+        assert len(segments) == len(_RATES)
+        group = container.get_label()
+        for segment, rate in zip(segments, _RATES, strict=True):
+            low, high = sorted(segment[:, 1])
+            lower = report.loc[group, f"{rate}_lower"]
+            upper = report.loc[group, f"{rate}_upper"]
+            value = report.loc[group, rate]
+            # clipped at the bar when an interval lies on one side of the value
+            assert low == pytest.approx(min(lower, value))
+            assert high == pytest.approx(max(upper, value))
+    # the interval of F's selection rate is a real interval around 1/2, not a point
+    f_sel = bars[0].errorbar.lines[2][0].get_segments()[0][:, 1]
+    assert min(f_sel) < 0.5 < max(f_sel)
+
+
+def test_group_bars_keep_a_rate_that_is_undefined_for_one_group():
+    # M has no positive predictions, so its precision is NaN; F's is 1/2
+    report = pd.DataFrame({"precision": [0.5, np.nan], "n_rows": [4, 4]},
+                          index=pd.Index(["F", "M"], name="sex"))
+    ax = plot_group_metrics(report)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["precision"]
