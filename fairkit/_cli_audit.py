@@ -1,8 +1,23 @@
-"""``fairkit audit``: per-group rates and the gaps between groups for a set of decisions."""
+"""``fairkit audit``: per-group rates and the gaps between groups for a set of decisions.
+
+Rules the audit keeps (each is printed with its output or refused with one line):
+
+* Decisions are labels. A ``--pred`` column of scores is refused unless ``--threshold T``
+  turns it into decisions: ``score >= T`` is the label ``--score-label`` (default 1), any
+  other score the other label. With ``--pos-label 0`` and a denial score (score >= T means
+  deny = 1), ``score >= T`` is therefore *not* favourable.
+* ``--pos-label`` must occur in the data (in ``--target`` or ``--pred``, as in
+  :mod:`fairkit.metrics.group`).
+* Groups with fewer than ``--min-group-size`` rows are shown, flagged, and left out of the
+  headline gaps; each gap names the two groups it comes from and carries a bootstrap
+  interval.
+* Without ``--target`` the audit is of decisions only: selection rates and their gaps.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,185 +37,604 @@ AUDIT_RATES = [
     "precision",
     "accuracy",
 ]
-#: Gaps shown per attribute.
-AUDIT_GAPS = [
-    "statistical_parity_difference",
-    "disparate_impact_ratio",
-    "equal_opportunity_difference",
-    "false_positive_rate_difference",
-    "false_negative_rate_difference",
-    "average_odds_difference",
-    "equalized_odds_difference",
-    "predictive_parity_difference",
-    "accuracy_difference",
-]
+#: Gaps shown per attribute, with the rate(s) each one compares between groups.
+GAP_RATES = {
+    "statistical_parity_difference": ("selection_rate",),
+    "equal_opportunity_difference": ("true_positive_rate",),
+    "false_positive_rate_difference": ("false_positive_rate",),
+    "false_negative_rate_difference": ("false_negative_rate",),
+    "average_odds_difference": ("true_positive_rate", "false_positive_rate"),
+    "equalized_odds_difference": ("true_positive_rate", "false_positive_rate"),
+    "predictive_parity_difference": ("precision",),
+    "accuracy_difference": ("accuracy",),
+    "disparate_impact_ratio": ("selection_rate",),
+}
+AUDIT_GAPS = list(GAP_RATES)
+DECISION_GAPS = ["statistical_parity_difference", "disparate_impact_ratio"]
+RATIO_GAPS = {"disparate_impact_ratio"}
+
+#: A numeric protected column with more distinct values than this gets a binning warning.
+MANY_LEVELS = 20
+#: Distinct values remembered per column for error messages.
+_SHOWN_VALUES = 10
 
 
-def _compas_decisions():
+def _compas_source(args):
     from .datasets import load_compas
 
     frame = load_compas(as_frame=True).frame
-    y_true = frame["two_year_recid"].to_numpy().astype(int)
-    y_pred = frame["score_text"].astype(str).isin(["Medium", "High"]).to_numpy().astype(int)
-    return y_true, y_pred, frame[["race", "sex"]].astype(str)
+    chunk = pd.DataFrame({
+        "two_year_recid": frame["two_year_recid"].to_numpy().astype(int),
+        "medium_or_high": frame["score_text"].astype(str).isin(["Medium", "High"])
+        .to_numpy().astype(int),
+        "race": frame["race"].astype(str).to_numpy(),
+        "sex": frame["sex"].astype(str).to_numpy(),
+    })
+    title = ("COMPAS (ProPublica, Broward County; 6,172 defendants): score_text "
+             "Medium/High as 'predicted to reoffend' vs two-year recidivism")
+    return iter([chunk]), "two_year_recid", "medium_or_high", ["race", "sex"], title
 
 
-def _audit_csv_counts(args):
-    from .metrics import GroupCounts
-
+def _csv_source(args):
     path = Path(args.csv)
     if not path.is_file():
         raise CLIError(f"--csv {args.csv!r}: no such file.")
-    attrs = list(args.prot_attr)
-    wanted = [args.target, args.pred, *attrs]
+    wanted = [c for c in (args.target, args.pred) if c is not None] + list(args.prot_attr)
     header = pd.read_csv(path, nrows=0).columns
     missing = [c for c in dict.fromkeys(wanted) if c not in header]
     if missing:
         raise CLIError(
             f"column(s) {missing} not found in {args.csv}; columns: {list(header)}."
         )
-    sets = [[a] for a in attrs] + ([attrs] if args.intersectional and len(attrs) > 1 else [])
-    totals = [None] * len(sets)
-    n_rows = 0
-    for chunk in pd.read_csv(path, usecols=list(dict.fromkeys(wanted)), chunksize=args.chunksize):
-        n_rows += len(chunk)
-        pos = _coerce_label(args.pos_label, chunk[args.target])
-        y_true = (chunk[args.target] == pos).to_numpy().astype(int)
-        if args.threshold is not None:
-            y_pred = (pd.to_numeric(chunk[args.pred]) >= args.threshold).to_numpy().astype(int)
-        else:
-            y_pred = (chunk[args.pred] == _coerce_label(args.pos_label, chunk[args.pred]))
-            y_pred = y_pred.to_numpy().astype(int)
-        for k, cols in enumerate(sets):
-            try:
-                part = GroupCounts.from_arrays(y_true, y_pred, sensitive_features=chunk[cols])
-            except ValueError as exc:
-                raise CLIError(str(exc)) from exc
-            totals[k] = part if totals[k] is None else totals[k] + part
-    if n_rows == 0:
-        raise CLIError(f"{args.csv} has a header but no rows.")
-    return {" x ".join(cols): counts for cols, counts in zip(sets, totals, strict=True)}
+    reader = pd.read_csv(path, usecols=list(dict.fromkeys(wanted)), chunksize=args.chunksize)
+
+    def chunks():
+        try:
+            yield from reader
+        except ValueError as exc:  # pandas' ParserError: a malformed line
+            raise CLIError(f"--csv {args.csv!r}: {exc}".replace("\n", " ")) from exc
+
+    what = f"{args.pred} vs {args.target}" if args.target else f"decisions {args.pred}"
+    return chunks(), args.target, args.pred, list(args.prot_attr), f"{args.csv}: {what}"
 
 
-def _audit_compas_counts(args):
+def _lar_source(args):
+    from .datasets import read_lar
+
+    attrs = list(args.prot_attr) or ["race", "sex"]
+    try:
+        reader = read_lar(args.lar, chunksize=args.chunksize)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"--lar {args.lar!r}: {exc}") from exc
+    dropped = [0]
+
+    def chunks():
+        try:
+            for chunk in reader:
+                bad = [a for a in attrs if a not in chunk.columns]
+                if bad:
+                    raise CLIError(f"--prot-attr {bad} not among the LAR columns "
+                                   f"{list(chunk.columns)}.")
+                # withdrawn, incomplete and purchased loans (denied missing) had no decision
+                decided = chunk["denied"].notna().to_numpy()
+                dropped[0] += int((~decided).sum())
+                out = chunk.loc[decided, attrs].copy()
+                out["approved"] = (chunk.loc[decided, "denied"] == 0).astype(int).to_numpy()
+                yield out
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"--lar {args.lar!r}: {exc}") from exc
+
+    title = (f"HMDA LAR {args.lar}: approval (action taken 1, 2 or 8) vs denial (3 or 7) "
+             f"by {', '.join(attrs)}")
+    return chunks(), None, "approved", attrs, title, dropped
+
+
+def _parse_bins(specs, attrs):
+    from ._protected import Binned
+
+    bins = {}
+    for spec in specs:
+        col, sep, edges = spec.partition("=")
+        if not sep or col not in attrs:
+            raise CLIError(f"--bin {spec!r} must be COL=EDGES with COL one of --prot-attr "
+                           f"{attrs}, e.g. --bin age=25,45,65.")
+        try:
+            bins[col] = Binned(col, [float(e) for e in edges.split(",")])
+        except ValueError as exc:
+            raise CLIError(f"--bin {spec!r}: edges must be increasing numbers separated "
+                           f"by commas ({exc}).") from exc
+    return bins
+
+
+def _score_values(series, option):
+    values = pd.to_numeric(series, errors="coerce")
+    bad = series[values.isna()]
+    if len(bad):
+        raise CLIError(f"{option} column {series.name!r} has a value that is not a score: "
+                       f"{bad.iloc[0]!r}; --threshold needs numbers.")
+    return values.to_numpy(dtype=float)
+
+
+def _check_labels(series, option, hint):
+    """Refuse missing values and columns of non-integer numbers (scores, not labels)."""
+    from .metrics._labels import check_label_predictions
+
+    if series.isna().any():
+        raise CLIError(f"{option} column {series.name!r} has {int(series.isna().sum())} "
+                       "missing value(s); decisions and labels must be complete.")
+    try:
+        check_label_predictions(series.to_numpy(), name=f"{option} column {series.name!r}",
+                                hint=hint)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _same_label(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
+
+
+class _Seen:
+    """Bounded memory of a column's values, and whether a given label ever occurred."""
+
+    def __init__(self):
+        self.values = []
+        self.hit = False
+
+    def add(self, series, matches):
+        self.hit = self.hit or bool(matches.any())
+        if len(self.values) < _SHOWN_VALUES:
+            for v in pd.unique(series.to_numpy()):
+                if v not in self.values and len(self.values) < _SHOWN_VALUES:
+                    self.values.append(v)
+
+    def text(self):
+        return sorted(map(str, self.values))
+
+
+def _count(args, chunks, target, pred, attrs):
+    """Merge GroupCounts over chunks for each attribute set; returns (counts, facts)."""
+    from ._protected import MAX_GROUP_LEVELS
     from .metrics import GroupCounts
 
-    y_true, y_pred, groups = _compas_decisions()
-    sets = [["race"], ["sex"]] + ([["race", "sex"]] if args.intersectional else [])
-    return {
-        " x ".join(cols): GroupCounts.from_arrays(y_true, y_pred, sensitive_features=groups[cols])
-        for cols in sets
-    }
+    bins = _parse_bins(args.bin, attrs)
+    sets = [[a] for a in attrs] + ([attrs] if args.intersectional and len(attrs) > 1 else [])
+    totals = [None] * len(sets)
+    seen_t, seen_p, seen_score_label = _Seen(), _Seen(), _Seen()
+    levels = {}
+    n_rows = 0
+    score_is_pos = _same_label(args.score_label, args.pos_label)
+    for chunk in chunks:
+        n_rows += len(chunk)
+        if not len(chunk):
+            continue
+        if args.threshold is not None:
+            above = _score_values(chunk[pred], "--pred") >= args.threshold
+            p = above if score_is_pos else ~above
+        else:
+            _check_labels(chunk[pred], "--pred",
+                          "pass --threshold T to turn scores into decisions")
+            p = (chunk[pred] == _coerce_label(args.pos_label, chunk[pred])).to_numpy()
+            seen_p.add(chunk[pred], p)
+        if target is not None:
+            _check_labels(chunk[target], "--target", "the target must hold labels")
+            t = (chunk[target] == _coerce_label(args.pos_label, chunk[target])).to_numpy()
+            seen_t.add(chunk[target], t)
+            if args.threshold is not None:
+                label = _coerce_label(args.score_label, chunk[target])
+                seen_score_label.add(chunk[target], (chunk[target] == label).to_numpy())
+        else:
+            t = p
+        groups = chunk[attrs].copy()
+        for col, spec in bins.items():
+            try:
+                groups[col] = spec.cut(groups[col], name="--bin")
+            except ValueError as exc:
+                raise CLIError(str(exc)) from exc
+        for col in attrs:
+            s = groups[col]
+            if col not in bins and pd.api.types.is_numeric_dtype(s) \
+                    and not pd.api.types.is_bool_dtype(s):
+                known = levels.setdefault(col, set())
+                if len(known) <= MAX_GROUP_LEVELS:
+                    known.update(pd.unique(s.dropna().to_numpy()).tolist())
+        for k, cols in enumerate(sets):
+            try:
+                part = GroupCounts.from_arrays(t.astype(int), p.astype(int),
+                                               sensitive_features=groups[cols])
+            except ValueError as exc:
+                raise CLIError(str(exc).replace("sensitive_features", "--prot-attr")) from exc
+            totals[k] = part if totals[k] is None else totals[k] + part
+    if n_rows == 0:
+        raise CLIError("the data have a header but no rows.")
+    for col, known in levels.items():
+        if len(known) > MAX_GROUP_LEVELS:
+            raise CLIError(f"--prot-attr {col!r} has more than {MAX_GROUP_LEVELS} distinct "
+                           f"numeric values; bin it with --bin {col}=EDGES.")
+        if len(known) > MANY_LEVELS:
+            print(f"fairkit audit: warning: --prot-attr {col!r} is numeric with {len(known)} "
+                  f"distinct values, each audited as its own group; bin it, e.g. "
+                  f"--bin {col}=25,45,65.", file=sys.stderr)
+    _check_pos_label(args, target, pred, seen_t, seen_p, seen_score_label)
+    return {" x ".join(cols): c for cols, c in zip(sets, totals, strict=True)}
 
 
-def _priv_for(counts, priv_group):
-    if priv_group is None:
-        return None
-    matches = [lab for lab in counts.labels if str(lab) == priv_group]
-    return matches[0] if matches else None
+def _check_pos_label(args, target, pred, seen_t, seen_p, seen_score_label):
+    pos = args.pos_label
+    if args.threshold is not None:
+        if target is not None and not seen_t.hit:
+            raise CLIError(f"--pos-label {pos!r} does not occur in --target {target!r} "
+                           f"(values: {seen_t.text()}); set --pos-label to the favourable "
+                           "label.")
+        if target is not None and not seen_score_label.hit:
+            raise CLIError(f"--score-label {args.score_label!r} is not a value of --target "
+                           f"{target!r} (values: {seen_t.text()}); set --score-label to the "
+                           f"label that a score >= {args.threshold:g} stands for.")
+        return
+    if not (seen_t.hit or seen_p.hit):
+        where = (f"neither --target {target!r} (values: {seen_t.text()}) nor --pred "
+                 f"{pred!r}" if target is not None else f"--pred {pred!r}")
+        raise CLIError(f"--pos-label {pos!r} occurs in {where} (values: {seen_p.text()}); "
+                       "set --pos-label to the favourable label.")
 
 
-def _audit_tables(all_counts, priv_group):
-    """Per attribute: (per-group DataFrame, gaps Series, the priv group used or None)."""
+# ------------------------------------------------------------------------------------------
+# Privileged groups, headline gaps, intervals
+# ------------------------------------------------------------------------------------------
+
+
+def _label_text(label):
+    return ", ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+
+
+def _resolve_priv(tokens, all_counts, attrs):
+    """--priv-group tokens -> {attribute-set name: privileged label(s) or None}."""
+    single = {a: all_counts[a] for a in attrs}
+    by_attr = {a: [] for a in attrs}
+    listing = "; ".join(f"{a}: {[_label_text(x) for x in c.labels]}" for a, c in single.items())
+    for tok in tokens or []:
+        attr, sep, value = tok.partition("=")
+        if sep and attr in single:
+            matches = [x for x in single[attr].labels if str(x) == value]
+            if not matches:
+                raise CLIError(f"--priv-group {tok!r}: {value!r} is not a group of {attr!r}; "
+                               f"groups: {[str(x) for x in single[attr].labels]}.")
+            by_attr[attr].append(matches[0])
+            continue
+        hits = [(a, x) for a, c in single.items() for x in c.labels if str(x) == tok]
+        if not hits:
+            raise CLIError(f"--priv-group {tok!r} is not a group of any audited attribute; "
+                           f"groups: {listing}.")
+        if len(hits) > 1:
+            raise CLIError(f"--priv-group {tok!r} is a group of several attributes "
+                           f"({[a for a, _ in hits]}); write ATTR={tok}.")
+        by_attr[hits[0][0]].append(hits[0][1])
     out = {}
-    for name, counts in all_counts.items():
-        table = counts.by_group()[["n_rows", *AUDIT_RATES]].rename(columns={"n_rows": "n"})
-        table["n"] = table["n"].round().astype(np.int64)
-        table.index = [
-            ", ".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
-            for lab in counts.labels
-        ]
-        table.index.name = name
-        priv = _priv_for(counts, priv_group)
-        gaps = pd.Series({g: counts.metric(g, priv_group=priv) for g in AUDIT_GAPS}, name=name)
-        out[name] = (table, gaps, priv)
+    for name in all_counts:
+        if name in by_attr:
+            v = by_attr[name]
+            out[name] = None if not v else (v[0] if len(v) == 1 else v)
+        else:  # the intersection: privileged where every named component matches
+            parts = [by_attr[a] for a in attrs]
+            if any(parts) and all(len(v) <= 1 for v in parts):
+                out[name] = tuple(v[0] if v else None for v in parts)
+            else:
+                out[name] = None
     return out
 
 
-def _format_audit(tables, fmt, title):
+def _subset(counts, keep):
+    from .metrics import GroupCounts
+
+    return GroupCounts(counts.counts[keep], [lab for lab, k in zip(counts.labels, keep,
+                                                                   strict=True) if k],
+                       names=counts.names, pos_label=counts.pos_label,
+                       n_rows=counts.n_rows[keep])
+
+
+def _gap_groups(name, inc, priv_mask):
+    """Which groups a headline gap compares, as text."""
+    from .metrics.streaming import group_rate
+
+    labels = [_label_text(x) for x in inc.labels]
+    if priv_mask is not None:
+        unpriv = [x for x, m in zip(labels, priv_mask, strict=True) if not m]
+        priv = [x for x, m in zip(labels, priv_mask, strict=True) if m]
+        rest = ", ".join(unpriv) if len(unpriv) <= 3 else f"{len(unpriv)} groups pooled"
+        op = " / " if name in RATIO_GAPS else " - "
+        return f"({rest}){op}{' + '.join(priv)}"
+    parts = []
+    for rate in GAP_RATES[name]:
+        values = group_rate(inc.counts, rate)
+        if np.isnan(values).all():
+            return ""
+        hi, lo = labels[int(np.nanargmax(values))], labels[int(np.nanargmin(values))]
+        spread = np.nanmax(values) - np.nanmin(values)
+        parts.append((spread, rate, f"{lo} / {hi}" if name in RATIO_GAPS else f"{hi} - {lo}"))
+    if name == "equalized_odds_difference":
+        parts = [max(parts)]
+    if len(parts) == 1:
+        return parts[0][2]
+    short = {"true_positive_rate": "TPR", "false_positive_rate": "FPR"}
+    return "; ".join(f"{short[r]}: {g}" for _, r, g in parts)
+
+
+def _gap_table(counts, priv, gaps, args):
+    """Headline gaps over the groups with at least --min-group-size rows."""
+    from .metrics.streaming import metric_from_counts
+
+    keep = counts.n_rows >= args.min_group_size
+    table = pd.DataFrame(index=pd.Index(gaps, name="gap"),
+                         columns=["value", "lower", "upper", "groups"], dtype=object)
+    table[["value", "lower", "upper"]] = np.nan
+    table["groups"] = ""
+    if priv is not None:
+        mask = counts.privileged_mask(priv)
+        small = [_label_text(x) for x, m, k in zip(counts.labels, mask, keep, strict=True)
+                 if m and not k]
+        if small:
+            raise CLIError(f"--priv-group {small[0]!r} has fewer than --min-group-size "
+                           f"{args.min_group_size} rows; lower --min-group-size to compare "
+                           "with it.")
+    if keep.sum() < 2:
+        return table, keep
+    inc = _subset(counts, keep)
+    mask = None if priv is None else inc.privileged_mask(priv)
+    rng = np.random.RandomState(args.random_state)
+    flat = inc.counts.ravel()
+    boot = None
+    if args.n_bootstrap:
+        # resampling the rows with replacement is a multinomial draw of the cell counts
+        boot = rng.multinomial(int(round(flat.sum())), flat / flat.sum(),
+                               size=args.n_bootstrap).reshape(-1, *inc.counts.shape)
+        boot = boot.astype(float)
+    alpha = (1 - args.confidence) / 2
+    for name in gaps:
+        try:
+            table.loc[name, "value"] = inc.metric(name, priv_group=priv)
+        except ValueError as exc:
+            raise CLIError(f"--priv-group: {exc}") from exc
+        table.loc[name, "groups"] = _gap_groups(name, inc, mask)
+        if boot is not None:
+            values = metric_from_counts(boot, name, priv=mask)
+            values = values[np.isfinite(values)]
+            if len(values):
+                table.loc[name, ["lower", "upper"]] = np.quantile(values, [alpha, 1 - alpha])
+    return table, keep
+
+
+def _convention(priv, decisions_only):
+    if priv is None:
+        text = ("difference = largest minus smallest group rate (0 = parity, never "
+                "negative); ratio = smallest over largest (1 = parity)")
+    else:
+        text = (f"difference = unprivileged groups (pooled) minus privileged "
+                f"{_label_text(priv) if not isinstance(priv, list) else priv} (negative: "
+                "lower rate for the unprivileged); ratio = unprivileged over privileged")
+        if not decisions_only:
+            text += "; equalized_odds_difference is the larger |TPR or FPR difference|"
+    return text
+
+
+def _audit_tables(all_counts, priv_groups, args, decisions_only):
+    out = {}
+    rates = ["selection_rate"] if decisions_only else AUDIT_RATES
+    gaps = DECISION_GAPS if decisions_only else AUDIT_GAPS
+    for name, counts in all_counts.items():
+        table = counts.by_group()[["n_rows", *rates]]
+        table["n_rows"] = table["n_rows"].round().astype(np.int64)
+        table.index = [_label_text(lab) for lab in counts.labels]
+        table.index.name = name
+        priv = priv_groups.get(name)
+        gap_table, keep = _gap_table(counts, priv, gaps, args)
+        table["in_gaps"] = keep
+        note = None
+        if keep.sum() < 2:
+            note = (f"no gap: {int(keep.sum())} group(s) with >= {args.min_group_size} rows; "
+                    "lower --min-group-size to compare smaller (noisier) groups")
+        out[name] = dict(table=table, gaps=gap_table, priv=priv, note=note,
+                         convention=_convention(priv, decisions_only),
+                         left_out=[str(i) for i, k in zip(table.index, keep, strict=True)
+                                   if not k])
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------
+
+
+def _number_text(name, v):
+    # ratios have no sign: "+0.890" would read as a difference
+    if not np.isfinite(v):
+        return "n/a"
+    return f"{v:.3f}" if name in RATIO_GAPS else f"{v:+.3f}"
+
+
+def _interval_text(name, row):
+    if np.isnan(row["lower"]):
+        return ""
+    return f"[{_number_text(name, row['lower'])}, {_number_text(name, row['upper'])}]"
+
+
+def _json_groups(table):
+    # column by column: a row of mixed columns would turn the integer counts into floats
+    columns = {c: table[c].tolist() for c in table.columns}
+    return [
+        {"group": idx, **{c: (bool(v[i]) if c == "in_gaps" else
+                              int(v[i]) if c == "n_rows" else _json_number(v[i]))
+                          for c, v in columns.items()}}
+        for i, idx in enumerate(table.index)
+    ]
+
+
+def _format_audit(tables, fmt, head, args):
+    ci = f"{args.confidence:.0%} CI"
     if fmt == "json":
-        payload = {
-            "title": title,
-            "attributes": {
-                name: {
-                    "privileged_group": None if priv is None else str(priv),
-                    "gap_definition": "unprivileged minus privileged"
-                    if priv is not None
-                    else "largest minus smallest group",
-                    "groups": [
-                        {"group": idx, **{k: _json_number(v) for k, v in row.items()}}
-                        for idx, row in table.to_dict(orient="index").items()
-                    ],
-                    "gaps": {k: _json_number(v) for k, v in gaps.items()},
-                }
-                for name, (table, gaps, priv) in tables.items()
-            },
-        }
+        payload = {**head, "min_group_size": args.min_group_size,
+                   "n_bootstrap": args.n_bootstrap, "confidence": args.confidence,
+                   "attributes": {}}
+        for name, t in tables.items():
+            g = t["gaps"]
+            payload["attributes"][name] = {
+                "privileged_group": None if t["priv"] is None else _label_text(t["priv"])
+                if not isinstance(t["priv"], list) else [str(x) for x in t["priv"]],
+                "gap_definition": t["convention"],
+                "groups_left_out_of_gaps": t["left_out"],
+                "note": t["note"],
+                "groups": _json_groups(t["table"]),
+                "gaps": {k: _json_number(v) for k, v in g["value"].items()},
+                "gap_intervals": {k: [_json_number(g.loc[k, "lower"]),
+                                      _json_number(g.loc[k, "upper"])] for k in g.index},
+                "gap_groups": dict(g["groups"]),
+            }
         return json.dumps(payload, indent=2)
     if fmt == "csv":
         parts = []
-        for name, (table, gaps, _) in tables.items():
-            t = table.reset_index().rename(columns={name: "group"})
-            t.insert(0, "attribute", name)
-            t.insert(1, "row", "group")
-            g = pd.DataFrame({"attribute": name, "row": "gap", "group": gaps.index,
-                              "value": gaps.to_numpy()})
-            parts.extend([t, g])
+        for name, t in tables.items():
+            rows = t["table"].reset_index().rename(columns={name: "group", "index": "group"})
+            rows["n_rows"] = rows["n_rows"].astype("Int64")
+            rows.insert(0, "attribute", name)
+            rows.insert(1, "row", "group")
+            g = t["gaps"].reset_index().rename(columns={"gap": "metric"})
+            g.insert(0, "attribute", name)
+            g.insert(1, "row", "gap")
+            g["definition"] = t["convention"]
+            parts.extend([rows, g])
         return pd.concat(parts, ignore_index=True).to_csv(index=False).rstrip("\n")
-    lines = [title, ""] if fmt == "table" else [f"# {title}", ""]
-    for name, (table, gaps, priv) in tables.items():
-        how = (f"unprivileged minus privileged ({priv})" if priv is not None
-               else "largest minus smallest group")
+    lines = [head["title"], head["labels"], ""]
+    if fmt == "markdown":
+        lines = [f"# {head['title']}", "", head["labels"], ""]
+    for name, t in tables.items():
+        table = t["table"].copy()
+        table["in_gaps"] = np.where(table["in_gaps"], "yes", f"no (< {args.min_group_size})")
+        gaps = t["gaps"].copy()
+        rule = f"groups with >= {args.min_group_size} rows"
+        if t["left_out"]:
+            rule += f"; left out: {', '.join(t['left_out'])}"
+        if t["note"]:
+            rule += f"; {t['note']}"
+        shown = pd.DataFrame({
+            "value": [_number_text(k, v) for k, v in gaps["value"].items()],
+            ci: [_interval_text(k, r) for k, r in gaps.iterrows()],
+            "groups": gaps["groups"],
+        }, index=gaps.index)
         if fmt == "markdown":
             lines += [f"## {name}", "", _plain_markdown(table), "",
-                      f"Gaps ({how}):", "",
-                      _plain_markdown(gaps.to_frame("value")), ""]
+                      f"Gaps over {rule}. Sign: {t['convention']}.", "",
+                      _plain_markdown(shown), ""]
         else:
             lines += [f"== {name} ==", table.to_string(float_format=lambda v: f"{v:.3f}"), "",
-                      f"Gaps ({how}):",
-                      gaps.to_string(float_format=lambda v: f"{v:+.3f}"), ""]
+                      f"Gaps over {rule}.", f"Sign: {t['convention']}.",
+                      shown.to_string(), ""]
     return "\n".join(lines).rstrip("\n")
 
 
 def _run_audit(args, out):
-    if args.csv is None:
+    if args.chunksize < 1:
+        raise CLIError(f"--chunksize must be a positive integer, got {args.chunksize}.")
+    if args.min_group_size < 0:
+        raise CLIError(f"--min-group-size must be >= 0, got {args.min_group_size}.")
+    if args.n_bootstrap < 0:
+        raise CLIError(f"--n-bootstrap must be >= 0, got {args.n_bootstrap}.")
+    if not 0 < args.confidence < 1:
+        raise CLIError(f"--confidence must be in (0, 1), got {args.confidence}.")
+    if args.csv is not None and args.lar is not None:
+        raise CLIError("give --csv FILE or --lar FILE, not both.")
+    dropped = None
+    if args.lar is not None:
+        if args.target or args.pred or args.threshold is not None:
+            raise CLIError("--lar audits approval (the LAR's action taken); it takes no "
+                           "--target, --pred or --threshold.")
+        if args.pos_label is not None:
+            raise CLIError("--lar audits approval as the favourable outcome; it takes no "
+                           "--pos-label.")
+        chunks, target, pred, attrs, title, dropped = _lar_source(args)
+    elif args.csv is None:
         if any(v is not None for v in (args.target, args.pred)) or args.prot_attr:
-            raise CLIError("--target, --pred and --prot-attr need --csv FILE.")
-        counts = _audit_compas_counts(args)
-        title = ("COMPAS (ProPublica, Broward County; 6,172 defendants): score_text "
-                 "Medium/High as 'predicted to reoffend' vs two-year recidivism")
+            raise CLIError("--target, --pred and --prot-attr need --csv FILE or --lar FILE.")
+        chunks, target, pred, attrs, title = _compas_source(args)
     else:
-        missing = [f"--{n.replace('_', '-')}" for n in ("target", "pred", "prot_attr")
+        missing = [f"--{n.replace('_', '-')}" for n in ("pred", "prot_attr")
                    if not getattr(args, n)]
         if missing:
             raise CLIError(f"--csv needs {', '.join(missing)}.")
-        counts = _audit_csv_counts(args)
-        title = f"{args.csv}: {args.pred} vs {args.target} (positive label {args.pos_label!r})"
-    tables = _audit_tables(counts, args.priv_group)
-    print(_format_audit(tables, args.format, title), file=out)
+        chunks, target, pred, attrs, title = _csv_source(args)
+    if args.pos_label is None:
+        args.pos_label = "1"
+    counts = _count(args, chunks, target, pred, attrs)
+    decisions_only = target is None
+    if dropped is not None and dropped[0]:
+        title += f"; {dropped[0]} applications without a credit decision left out"
+    if args.threshold is not None:
+        op = ">=" if _same_label(args.score_label, args.pos_label) else "<"
+        rule = (f"decision = {args.score_label} if score >= {args.threshold:g}, so "
+                f"favourable (label {args.pos_label}) when score {op} {args.threshold:g}")
+    elif args.lar is not None:
+        rule = "favourable = approved"
+    else:
+        rule = f"favourable = label {args.pos_label}"
+    labels = (f"{rule}; selection_rate = share decided favourable"
+              + ("; decisions only: no ground truth, no error rates" if decisions_only
+                 else ""))
+    head = {"title": title, "labels": labels, "pos_label": args.pos_label,
+            "threshold": args.threshold,
+            "score_label": None if args.threshold is None else args.score_label,
+            "decisions_only": decisions_only}
+    priv = _resolve_priv(args.priv_group, counts, attrs)
+    tables = _audit_tables(counts, priv, args, decisions_only)
+    print(_format_audit(tables, args.format, head, args), file=out)
     return 0
-
 
 
 def add_audit_parser(sub):
     audit = sub.add_parser(
         "audit",
         help="per-group rates and gaps of a set of decisions",
-        description="Audit decisions by group. Without --csv: the published COMPAS decisions.",
+        description="Audit decisions by group. Without --csv or --lar: the published COMPAS "
+                    "decisions. Groups smaller than --min-group-size are shown but left "
+                    "out of the gaps; each gap names its two groups and has a bootstrap "
+                    "interval.",
     )
-    audit.add_argument("--csv", help="CSV file with true labels, decisions and attributes")
-    audit.add_argument("--target", help="column of true labels")
-    audit.add_argument("--pred", help="column of decisions (or scores, with --threshold)")
+    audit.add_argument("--csv", help="CSV file with decisions (and true labels) and attributes")
+    audit.add_argument("--lar", help="a public HMDA LAR file (2018+ or 2007-2017 schema): "
+                                     "audits approval by race and sex (or --prot-attr)")
+    audit.add_argument("--target", help="column of true labels; without it only the "
+                                        "decisions are audited (selection rates)")
+    audit.add_argument("--pred", help="column of decisions (labels), or of scores with "
+                                      "--threshold")
     audit.add_argument("--prot-attr", nargs="+", default=[], help="protected column(s)")
-    audit.add_argument("--pos-label", default="1", help="the positive label (default: 1)")
+    audit.add_argument("--bin", nargs="+", default=[], metavar="COL=EDGES",
+                       help="cut a numeric protected column into groups, e.g. age=25,45,65")
+    audit.add_argument("--pos-label", default=None,
+                       help="the favourable label (default: 1); it must occur in the data")
     audit.add_argument("--threshold", type=float, default=None,
-                       help="decision = (pred >= threshold) when pred holds scores")
-    audit.add_argument("--priv-group", default=None,
-                       help="privileged group: gaps become unprivileged minus privileged")
+                       help="pred holds scores: a score >= THRESHOLD is the label "
+                            "--score-label, any other score the other label")
+    audit.add_argument("--score-label", default="1",
+                       help="the label a score >= --threshold stands for (default: 1). For "
+                            "a denial score with --pos-label 0 (approve), score >= T means "
+                            "1 (deny), not the favourable label")
+    audit.add_argument("--priv-group", nargs="+", default=None, metavar="[ATTR=]GROUP",
+                       help="privileged group(s): gaps become unprivileged minus "
+                            "privileged; ATTR=GROUP per attribute (race=White sex=Male), "
+                            "a bare GROUP for the attribute that has it")
+    audit.add_argument("--min-group-size", type=int, default=30,
+                       help="groups with fewer rows are flagged and left out of the gaps "
+                            "(default: 30)")
+    audit.add_argument("--n-bootstrap", type=int, default=1000,
+                       help="bootstrap resamples for the gaps' intervals (default: 1000; "
+                            "0: none)")
+    audit.add_argument("--confidence", type=float, default=0.95,
+                       help="coverage of the intervals (default: 0.95)")
+    audit.add_argument("--random-state", type=int, default=0,
+                       help="seed of the bootstrap (default: 0)")
     audit.add_argument("--intersectional", action="store_true",
                        help="also audit the intersection of all protected attributes")
     audit.add_argument("--chunksize", type=int, default=1_000_000,
-                       help="rows read at a time from --csv (default: 1,000,000)")
+                       help="rows read at a time from --csv or --lar (default: 1,000,000)")
     audit.add_argument("--format", choices=["table", "json", "csv", "markdown"],
                        default="table")
     audit.set_defaults(run=_run_audit)

@@ -31,6 +31,12 @@ DATASETS = {
 }
 
 
+def _groups_repr(values, limit=20):
+    names = sorted({str(v) for v in values})
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{names[:limit]}{more}"
+
+
 def _load_compare_data(args):
     """Return X (raw DataFrame), y, prot_attr, priv_group, pos_label, title."""
     from . import datasets
@@ -73,23 +79,186 @@ def _load_compare_data(args):
         raise CLIError(f"--prot-attr column {prot!r} has missing values; drop those rows first.")
     if y.nunique() != 2:
         raise CLIError(f"the target must be binary; it has {y.nunique()} distinct values.")
+    if not (y == pos).any():
+        # every rate would be 0 and every gap 0: a perfectly "fair" table that means nothing
+        raise CLIError(f"--pos-label {pos!r} does not occur in the target; its values are "
+                       f"{_groups_repr(pd.unique(y))}.")
     if args.sample and args.sample < len(X):
         keep = X.sample(n=args.sample, random_state=0).index
         X, y = X.loc[keep], y.loc[keep]
     if priv is not None:
         present = [v for v in pd.unique(X[prot]) if str(v) == str(priv)]
         if not present:
-            raise CLIError(f"--priv-group {priv!r} does not occur in column {prot!r}.")
+            raise CLIError(f"--priv-group {priv!r} does not occur in column {prot!r}; its "
+                           f"groups are {_groups_repr(pd.unique(X[prot]))}.")
         priv = present[0]
     X, y = X.reset_index(drop=True), y.reset_index(drop=True).to_numpy()
     return X, y, prot, priv, pos, title
 
 
+# ---------------------------------------------------------------------------------------
+# The headline gap: scorers that run inside the search (module level, so they pickle to
+# joblib and dask workers)
+# ---------------------------------------------------------------------------------------
+_ODDS = ("true_positive_rate", "false_positive_rate")
+_RATE_OF = {
+    "statistical_parity_difference": ("selection_rate",),
+    "disparate_impact_ratio": ("selection_rate",),
+    "demographic_parity_difference": ("selection_rate",),
+    "demographic_parity_ratio": ("selection_rate",),
+    "equal_opportunity_difference": ("true_positive_rate",),
+    "equal_opportunity_ratio": ("true_positive_rate",),
+    "average_odds_difference": _ODDS,
+    "equalized_odds_difference": _ODDS,
+    "equalized_odds_ratio": _ODDS,
+    "predictive_parity_difference": ("precision",),
+    "predictive_parity_ratio": ("precision",),
+}
+
+
+def _rates_of(metric):
+    """The per-group rate(s) a group metric compares."""
+    return _RATE_OF.get(metric, (metric.rsplit("_", 1)[0],))
+
+
+def _is_ratio(metric):
+    return metric.endswith("_ratio")
+
+
+def _fold_counts(estimator, X, y, prot_attr, pos_label, min_size):
+    from .metrics.streaming import GroupCounts
+
+    counts = GroupCounts.from_arrays(y, estimator.predict(X),
+                                     sensitive_features=X[prot_attr].to_numpy(),
+                                     pos_label=pos_label)
+    keep = counts.n_rows >= min_size
+    return GroupCounts(counts.counts[keep], [lab for lab, k in zip(counts.labels, keep,
+                                                                   strict=True) if k],
+                       names=counts.names, pos_label=pos_label, n_rows=counts.n_rows[keep])
+
+
+class _MinSizeGap:
+    """The metric between the groups with at least ``min_size`` rows in the test fold."""
+
+    def __init__(self, metric, prot_attr, pos_label, min_size):
+        self.metric, self.prot_attr = metric, prot_attr
+        self.pos_label, self.min_size = pos_label, min_size
+
+    def __call__(self, estimator, X, y):
+        counts = _fold_counts(estimator, X, y, self.prot_attr, self.pos_label, self.min_size)
+        if counts.n_groups < 2:
+            return float("nan")
+        return counts.metric(self.metric, method="between_groups")
+
+
+class _GapPair:
+    """Which two groups the fold's gap comes from, coded ``hi * n_labels + lo``.
+
+    A scorer can only return a number, so the pair travels as a code into labels, the
+    group labels of the whole data set; for the odds metrics it is the pair of the rate
+    (TPR or FPR) whose gap is the larger.
+    """
+
+    def __init__(self, metric, prot_attr, pos_label, min_size, labels):
+        self.metric, self.prot_attr = metric, prot_attr
+        self.pos_label, self.min_size = pos_label, min_size
+        self.labels = list(labels)
+
+    def __call__(self, estimator, X, y):
+        from .metrics.streaming import group_rate
+
+        counts = _fold_counts(estimator, X, y, self.prot_attr, self.pos_label, self.min_size)
+        best, code = -np.inf, float("nan")
+        for k, rate in enumerate(_rates_of(self.metric)):
+            values = group_rate(counts.counts, rate)
+            if np.isfinite(values).sum() < 2:
+                continue
+            hi, lo = int(np.nanargmax(values)), int(np.nanargmin(values))
+            size = (values[hi] - values[lo]) if not _is_ratio(self.metric) else (
+                1 - values[lo] / values[hi] if values[hi] > 0 else 0.0)
+            if size > best:
+                best = size
+                code = float(k * len(self.labels) ** 2
+                             + self.labels.index(counts.labels[hi]) * len(self.labels)
+                             + self.labels.index(counts.labels[lo]))
+        return code
+
+
+def _decode_pairs(result, metric, labels, n_folds):
+    """One 'rate: highest A, lowest B' string per table row (the most frequent pair)."""
+    from collections import Counter
+
+    rates, n = _rates_of(metric), len(labels)
+    out = []
+    for search in result.searches.values():
+        res = search.cv_results_
+        for i in range(len(res["params"])):
+            codes = [res[f"split{k}_test_gap_pair"][i] for k in range(n_folds)]
+            codes = [int(c) for c in codes if np.isfinite(c)]
+            if not codes:
+                out.append("undefined")
+                continue
+            (code, hits), = Counter(codes).most_common(1)
+            rate, rest = divmod(code, n * n)
+            hi, lo = divmod(rest, n)
+            text = f"highest {labels[hi]}, lowest {labels[lo]}"
+            if len(rates) > 1:
+                text = f"{rates[rate]}: {text}"
+            if hits < n_folds:
+                text += f" ({hits} of {n_folds} folds)"
+            out.append(text)
+    return out
+
+
+def _parity_distance(values, metric):
+    """How far from parity: |difference|, or 1 - min(r, 1/r) for a ratio (0 is parity)."""
+    v = np.asarray(values, dtype=float)
+    if not _is_ratio(metric):
+        return np.abs(v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        folded = np.where(v > 1, 1 / v, v)
+    return 1 - folded
+
+
+def _distance_label(metric):
+    return f"1 - min(r, 1/r) of {metric}" if _is_ratio(metric) else f"|{metric}|"
+
+
+def _metric_rule(metric, priv, pos, min_size, explicit_priv):
+    """One line saying what the metric column is, its sign, and which groups count."""
+    from .metrics.streaming import GROUP_METRICS
+
+    formula = GROUP_METRICS[metric][1]
+    rates = " and ".join(_rates_of(metric))
+    if explicit_priv:
+        how = ("unprivileged over privileged" if _is_ratio(metric)
+               else "unprivileged minus privileged")
+        below = "below 1" if _is_ratio(metric) else "negative"
+        return (f"{metric} ({formula}) = {how}: all groups other than {priv!r} pooled "
+                f"against {priv!r} (AIF360's signed form, the value of "
+                f"fairkit.metrics.{metric}(..., priv_group={priv!r})); {below}: the "
+                f"unprivileged groups' {rates} is lower; favourable label {pos!r}; every "
+                "row counts.")
+    size = ("lowest over highest, in [0, 1], 1 is parity" if _is_ratio(metric)
+            else "highest minus lowest, >= 0, 0 is parity")
+    return (f"{metric} ({formula}) between groups = {size}; favourable label {pos!r}; "
+            f"only groups with at least {min_size} rows in a test fold count "
+            "(--min-group-size); gap_groups names the two groups it comes from.")
+
+
+def _fold_sizes(groups, splits):
+    """Rows of each group in each test fold: DataFrame (group x fold)."""
+    return pd.DataFrame({k: groups.iloc[test].astype(str).value_counts()
+                         for k, (_, test) in enumerate(splits)}).fillna(0).astype(int)
+
+
 def _run_compare(args, out):
     import time
 
+    from sklearn.model_selection import StratifiedKFold
+
     from .metrics import make_fairness_scorer
-    from .metrics.streaming import GROUP_METRICS
+    from .metrics.streaming import GROUP_METRICS, GroupCounts
     from .model_selection import (
         MethodContext,
         available_methods,
@@ -116,7 +285,14 @@ def _run_compare(args, out):
             raise CLIError(f"unknown method(s) {unknown}; available: {sorted(known)}.")
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}.")
+    if args.sample is not None and args.sample < 2:
+        raise CLIError(f"--sample must be a number of rows >= 2, got {args.sample}.")
+    if args.min_group_size < 1:
+        raise CLIError(f"--min-group-size must be at least 1, got {args.min_group_size}.")
+    if args.bound is not None and not (np.isfinite(args.bound) and args.bound >= 0):
+        raise CLIError(f"--bound must be a number >= 0, got {args.bound}.")
     X, y, prot, priv, pos, title = _load_compare_data(args)
+    explicit_priv = args.priv_group is not None
     categorical = [c for c in X.columns
                    if c != prot and not pd.api.types.is_numeric_dtype(X[c])]
     numeric = [c for c in X.columns if c != prot and c not in categorical]
@@ -128,10 +304,42 @@ def _run_compare(args, out):
         raise CLIError(str(exc)) from exc
     if args.grid == "single":
         methods = {k: (est, {}) for k, (est, _) in methods.items()}
-    scoring = {
-        "accuracy": "accuracy",
-        args.metric: make_fairness_scorer(args.metric, prot_attr=prot, pos_label=pos),
-    }
+    try:
+        # fixed here (what compare_mitigators would draw for an int) so the group sizes of
+        # each test fold are known before the search
+        splits = list(StratifiedKFold(n_splits=args.cv).split(X, y))
+    except ValueError as exc:
+        raise CLIError(f"--cv {args.cv}: {exc}") from exc
+    sizes = _fold_sizes(X[prot], splits)
+    small = sizes[(sizes < args.min_group_size).any(axis=1)]
+    notes = []
+    if explicit_priv:
+        fairness = make_fairness_scorer(args.metric, prot_attr=prot, priv_group=priv,
+                                        pos_label=pos, absolute=False, greater_is_better=True)
+        scoring = {"accuracy": "accuracy", args.metric: fairness}
+        if str(priv) in small.index:
+            notes.append(f"note: privileged group {priv!r} has fewer than "
+                         f"{args.min_group_size} rows in a test fold "
+                         f"({sizes.loc[str(priv)].min()} in the smallest); its rate is noisy.")
+    else:
+        enough = (sizes >= args.min_group_size).sum(axis=0)
+        if (enough < 2).any():
+            raise CLIError(
+                f"--min-group-size {args.min_group_size}: fewer than two groups of "
+                f"{prot!r} have that many rows in every one of the {args.cv} test folds "
+                f"(rows per fold: {sizes.min(axis=1).to_dict()}); lower it or use fewer "
+                "--cv folds.")
+        labels = GroupCounts.from_arrays(y, y, sensitive_features=X[prot].to_numpy()).labels
+        scoring = {
+            "accuracy": "accuracy",
+            args.metric: _MinSizeGap(args.metric, prot, pos, args.min_group_size),
+            "gap_pair": _GapPair(args.metric, prot, pos, args.min_group_size, labels),
+        }
+        for group, row in small.iterrows():
+            folds = int((row < args.min_group_size).sum())
+            notes.append(f"left out of the gap: {group!r} ({int(row.sum())} rows, "
+                         f"{int(row.min())}-{int(row.max())} per test fold; below "
+                         f"{args.min_group_size} in {folds} of {args.cv} folds)")
     if not args.verbose:
         # Fitting warnings (convergence, unreachable costs) repeat once per fold and bury
         # the table; workers inherit the environment, so this silences them too.
@@ -141,25 +349,51 @@ def _run_compare(args, out):
         os.environ.setdefault("PYTHONWARNINGS", "ignore")
         warnings.simplefilter("ignore")
     start = time.perf_counter()
+
+    def search():
+        return compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
+                                  n_jobs=args.n_jobs, progress=not args.quiet)
+
     try:
         if args.scheduler:
             import joblib
-            from dask.distributed import Client
 
-            with Client(args.scheduler), joblib.parallel_backend("dask"):
-                result = compare_mitigators(methods, X, y, scoring=scoring, cv=args.cv,
-                                            n_jobs=args.n_jobs, progress=not args.quiet)
+            with _connect(args.scheduler), joblib.parallel_backend("dask"):
+                result = search()
         else:
-            result = compare_mitigators(methods, X, y, scoring=scoring, cv=args.cv,
-                                        n_jobs=args.n_jobs, progress=not args.quiet)
+            result = search()
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     elapsed = time.perf_counter() - start
-    _write_compare_outputs(result, args, title, elapsed, out)
-    return 0
+    table = result.table.rename(columns={"fit_time": "fit_time_s"})
+    specs = available_methods()
+    table.insert(1, "stage", [specs[m].stage for m in table["method"]])
+    table.insert(2, "base_model", [specs[m].base_model for m in table["method"]])
+    table.insert(3, "uses_prot_attr", [specs[m].uses_prot_attr for m in table["method"]])
+    if explicit_priv:
+        how = "others pooled / " if _is_ratio(args.metric) else "others pooled - "
+        table["gap_groups"] = how + str(priv)
+    else:
+        table["gap_groups"] = _decode_pairs(result, args.metric, labels, args.cv)
+    rule = _metric_rule(args.metric, priv, pos, args.min_group_size, explicit_priv)
+    return _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out)
 
 
-def _write_compare_outputs(result, args, title, elapsed, out):
+def _connect(address):
+    """A dask Client, or one line saying why there is none."""
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise CLIError("--scheduler needs dask.distributed (pip install 'dask[distributed]')."
+                       ) from exc
+    try:
+        return Client(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CLIError(f"--scheduler {address!r}: cannot connect: {first}") from exc
+
+
+def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
     import base64
 
     import matplotlib
@@ -167,59 +401,116 @@ def _write_compare_outputs(result, args, title, elapsed, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .model_selection import BestWithinBound
+    from .model_selection.pareto import pareto_front
     from .plotting import plot_pareto_front
 
-    table = result.table.copy()
-    shown = table.drop(columns=[c for c in table.columns if c.startswith("abs_")])
-    front = result.front[["method", "params", "accuracy", args.metric]]
-    print(f"{title}: {len(table)} candidates, {args.cv}-fold CV, {elapsed:.1f} s", file=out)
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"), file=out)
-    print("\nPareto front (accuracy up, |" + args.metric + "| down):", file=out)
-    print(front.to_string(index=False, float_format=lambda v: f"{v:.4f}"), file=out)
-    if args.bound is not None:
-        from .model_selection import BestWithinBound
+    metric = args.metric
+    distance = _distance_label(metric)
+    table = table.copy()
+    table["_parity"] = _parity_distance(table[metric], metric)
+    front = pareto_front(table, {"accuracy": "max", "_parity": "min"})
+    front = front[["method", "params", "accuracy", metric]]
 
-        pick = BestWithinBound("accuracy", args.metric, bound=args.bound)
+    pick, status, verdict = None, 0, ""
+    if args.bound is not None:
+        pick_rule = BestWithinBound("accuracy", "parity", bound=args.bound)
         cv_like = {"mean_test_accuracy": table["accuracy"].to_numpy(),
-                   f"mean_test_{args.metric}": table[args.metric].to_numpy()}
+                   "mean_test_parity": table["_parity"].to_numpy()}
         try:
-            best = table.iloc[pick(cv_like)]
-        except ValueError as exc:
-            raise CLIError(str(exc)) from exc
-        print(f"\nMost accurate within |{args.metric}| <= {args.bound}: {best['method']} "
-              f"({best['params']}), accuracy {best['accuracy']:.4f}, "
-              f"{args.metric} {best[args.metric]:+.4f}", file=out)
+            pick = int(pick_rule(cv_like))
+        except ValueError:
+            pick = None
+        table["picked"] = [i == pick for i in range(len(table))]
+        if pick is not None:
+            best = table.iloc[pick]
+            verdict = (f"Most accurate within {distance} <= {args.bound}: {best['method']} "
+                       f"({best['params']}), accuracy {best['accuracy']:.4f}, "
+                       f"{metric} {best[metric]:+.4f}; marked 'picked' in the CSV, PNG "
+                       "and HTML.")
+        else:
+            closest = table.iloc[int(np.nanargmin(table["_parity"].to_numpy()))]
+            verdict = (f"No candidate met the bound {distance} <= {args.bound}: the closest "
+                       f"is {closest['method']} ({closest['params']}) at "
+                       f"{closest['_parity']:.4f}. The report is written without a pick; "
+                       "exit status 1.")
+            status = 1
+    drop = [c for c in table.columns if c.startswith(("abs_", "gap_pair", "_"))]
+    shown = table.drop(columns=drop)
+    terminal = shown.drop(columns=["stage", "base_model", "uses_prot_attr"])
+    fmt = lambda v: f"{v:.4f}"  # noqa: E731
+    print(f"{title}: {len(table)} candidates, {args.cv}-fold CV, {elapsed:.1f} s", file=out)
+    print(f"metric: {rule}", file=out)
+    for note in notes:
+        print(note, file=out)
+    print(terminal.to_string(index=False, float_format=fmt), file=out)
+    print(f"\nPareto front (accuracy up, {distance} down):", file=out)
+    print(front.to_string(index=False, float_format=fmt), file=out)
+    if verdict:
+        print(f"\n{verdict}", file=out)
 
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / "fairkit-compare"
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    plot_pareto_front(table, x="accuracy", y=args.metric, ax=ax)
+    plot_pareto_front(table, x="accuracy", y="_parity", absolute_y=False, ax=ax)
+    ax.errorbar(table["accuracy"], table["_parity"], xerr=table["accuracy_std"],
+                yerr=table[f"{metric}_std"], fmt="none", ecolor="0.6", elinewidth=0.8,
+                zorder=0)
+    ax.set_ylabel(f"{distance} (bars: ±1 fold std)")
     ax.set_title(f"{title}\nlower right is better")
+    png_note = "no --bound given"
+    if args.bound is not None:
+        ax.axhline(args.bound, color="tab:red", ls=":", lw=1)
+        if pick is not None:
+            best = table.iloc[pick]
+            png_note = f"picked: {best['method']} ({best['params']})"
+            ax.annotate(png_note, xy=(best["accuracy"], best["_parity"]),
+                        xytext=(-20, 30), textcoords="offset points", fontsize="small",
+                        ha="right",
+                        color="tab:red", arrowprops=dict(arrowstyle="->", color="tab:red"))
+        else:
+            png_note = f"no candidate within {distance} <= {args.bound}"
+            ax.text(0.02, 0.02, png_note, transform=ax.transAxes, color="tab:red",
+                    fontsize="small")
     fig.tight_layout()
     # Write to temporary names, then rename: a failed run never leaves half a report.
     tmp_png, tmp_csv, tmp_html = (stem.with_suffix(s + ".part") for s in (".png", ".csv", ".html"))
-    fig.savefig(tmp_png, dpi=110, format="png")
+    fig.savefig(tmp_png, dpi=110, format="png", metadata={"Description": png_note})
     plt.close(fig)
     shown.to_csv(tmp_csv, index=False)
     png64 = base64.b64encode(tmp_png.read_bytes()).decode("ascii")
+    esc = _html_escape
+    items = [
+        f"<li><b>Metric</b>: {esc(rule)}</li>",
+        f"<li><b>Favourable label</b>: {esc(repr(pos))}</li>",
+        "<li><b>Columns</b>: accuracy and the metric are means over the test folds, "
+        "<code>_std</code> their standard deviation over folds (the error bars in the "
+        "figure); <code>fit_time_s</code> is the mean fit time of one fold in seconds; "
+        "<code>uses_prot_attr</code> says whether the model reads the protected "
+        "attribute when it decides.</li>",
+    ] + [f"<li>{esc(n)}</li>" for n in notes]
+    if verdict:
+        items.append(f"<li><b>Bound</b>: {esc(verdict)}</li>")
     html = (
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>fairkit compare</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
-        f"<h1>fairkit compare</h1><p>{_html_escape(title)}; {len(table)} candidates, "
+        f"<h1>fairkit compare</h1><p>{esc(title)}; {len(table)} candidates, "
         f"{args.cv}-fold cross-validation, {elapsed:.1f} s.</p>"
+        f"<ul>{''.join(items)}</ul>"
         f"<img alt='Pareto front' src='data:image/png;base64,{png64}'/>"
         "<h2>All candidates</h2>"
-        + shown.to_html(index=False, float_format=lambda v: f"{v:.4f}")
+        + shown.to_html(index=False, float_format=fmt)
         + "<h2>Pareto front</h2>"
-        + front.to_html(index=False, float_format=lambda v: f"{v:.4f}")
+        + front.to_html(index=False, float_format=fmt)
         + "</body></html>\n"
     )
     tmp_html.write_text(html)
     for tmp in (tmp_png, tmp_csv, tmp_html):
         tmp.replace(tmp.with_suffix(""))
     print(f"\nwrote {stem}.png, {stem}.csv and {stem}.html", file=out)
+    return status
 
 
 def add_compare_parser(sub):
@@ -235,7 +526,9 @@ def add_compare_parser(sub):
     compare.add_argument("--prot-attr", help="protected column (default per data set)")
     compare.add_argument("--pos-label", default=None, help="favourable label")
     compare.add_argument("--priv-group", default=None,
-                         help="privileged group (needed by FairTTTS and reject option)")
+                         help="privileged group: the metric becomes AIF360's signed "
+                         "unprivileged-minus-privileged form (as the metric function with "
+                         "priv_group=); also used by FairTTTS and reject option")
     compare.add_argument("--metric", default="statistical_parity_difference",
                          help="fairness metric (a fairkit group metric name)")
     compare.add_argument("--methods", default=None,
@@ -246,7 +539,13 @@ def add_compare_parser(sub):
     compare.add_argument("--grid", choices=["default", "single"], default="default",
                          help="each method's small default grid, or its defaults only")
     compare.add_argument("--bound", type=float, default=None,
-                         help="also report the most accurate candidate with |metric| <= BOUND")
+                         help="pick the most accurate candidate with |metric| <= BOUND (for "
+                         "a ratio: 1 - min(r, 1/r) <= BOUND) and mark it in every report; if "
+                         "none qualifies the reports are still written, say so, and the "
+                         "exit status is 1")
+    compare.add_argument("--min-group-size", type=int, default=30,
+                         help="without --priv-group, the gap is taken between groups with at "
+                         "least this many rows in a test fold (default: 30)")
     compare.add_argument("--cv", type=int, default=3, help="cross-validation folds")
     compare.add_argument("--n-jobs", type=int, default=2, help="parallel jobs (default: 2)")
     compare.add_argument("--sample", type=int, default=None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import __version__
 from ._cli_audit import add_audit_parser
 from ._cli_common import CLIError
 from ._cli_compare import add_compare_parser
@@ -27,6 +28,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fairkit", description="Measure and mitigate unfairness in ML models."
     )
+    parser.add_argument("--version", action="version", version=f"fairkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_audit_parser(sub)
     add_compare_parser(sub)
@@ -38,8 +40,6 @@ def main(argv=None, out=None):
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "chunksize", 1) is not None and getattr(args, "chunksize", 1) < 1:
-        parser.error(f"--chunksize must be a positive integer, got {args.chunksize}.")
     try:
         return args.run(args, out)
     except CLIError as exc:

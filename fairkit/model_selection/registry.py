@@ -74,8 +74,12 @@ class MethodContext:
             parts.append(("prot", keep, [self.prot_attr]))
             ct = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
             return ct.set_output(transform="pandas")
+        # a group absent from a training fold (small groups, unshuffled folds) must not
+        # crash the fold: it is encoded as unknown, like an unseen category of any feature
         prot_enc = (
-            OrdinalEncoder() if ordinal else OneHotEncoder(drop="if_binary", sparse_output=False)
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+            if ordinal
+            else OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False)
         )
         parts.append(("prot", prot_enc, [self.prot_attr]))
         return ColumnTransformer(parts, remainder="drop")
@@ -100,6 +104,10 @@ class MethodSpec:
     param_grid: dict = field(default_factory=dict)
     description: str = ""
     in_default: bool = True
+    #: the model that makes the decisions, for reports ("logistic regression", ...)
+    base_model: str = ""
+    #: whether predicting needs the protected attribute, and how it is used ("" unknown)
+    uses_prot_attr: str = ""
 
 
 class MethodUnavailable(Exception):
@@ -111,7 +119,7 @@ STAGES = ("baseline", "pre", "in", "post")
 
 
 def register_method(name, build, *, stage, param_grid=None, description="", in_default=True,
-                    replace=False):
+                    replace=False, base_model="", uses_prot_attr=""):
     """Register a method for :func:`default_methods` and ``fairkit compare``.
 
     Parameters
@@ -129,13 +137,20 @@ def register_method(name, build, *, stage, param_grid=None, description="", in_d
         Include the method when no names are given (``fairkit compare`` without
         ``--methods``). Methods too slow for the few-minutes default run say False and are
         run on request (``--methods NAME`` or ``--methods all``).
+    base_model : str, optional
+        The model underneath (reports show it: methods on different models are not
+        comparable as mitigations).
+    uses_prot_attr : str, optional
+        Whether the built estimator reads the protected attribute at decision time, e.g.
+        ``"yes: group thresholds"`` or ``"no: column dropped"`` (reports show it: a
+        method that needs it cannot be used where the attribute may not be used).
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"method {name!r} is already registered; pass replace=True.")
     _REGISTRY[name] = MethodSpec(name, stage, build, dict(param_grid or {}), description,
-                                 in_default)
+                                 in_default, base_model, uses_prot_attr)
 
 
 def available_methods() -> dict[str, MethodSpec]:
@@ -261,18 +276,21 @@ def _aranyani(ctx):
                                                   random_state=ctx.random_state))])
 
 
-def _fairttts(ctx):
+def _forest_baseline(ctx):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
+    return Pipeline([("encode", ctx.encoder(ordinal=True)),
+                     ("model", RandomForestClassifier(n_estimators=50, max_depth=10,
+                                                      random_state=ctx.random_state))])
+
+
+def _fairttts(ctx):
     from ..postprocessing import FairTTTSClassifier
 
     if ctx.priv_group is None:
         raise MethodUnavailable("FairTTTS needs the privileged group (--priv-group).")
-    forest = Pipeline([("encode", ctx.encoder(ordinal=True)),
-                       ("model", RandomForestClassifier(n_estimators=50, max_depth=10,
-                                                        random_state=ctx.random_state))])
-    return FairTTTSClassifier(forest, prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
+    return FairTTTSClassifier(_forest_baseline(ctx), prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
                               pos_label=ctx.pos_label, method="sample", n_simulations=1,
                               random_state=ctx.random_state)
 
@@ -300,33 +318,57 @@ def _reject_option(ctx):
                                   priv_group=ctx.priv_group)
 
 
+_LR = "logistic regression"
+_FEATURE = "yes: an input feature"
+
 register_method("baseline", lambda ctx: ctx.baseline(), stage="baseline",
-                description="one-hot + scaling + logistic regression, no mitigation")
+                description="one-hot + scaling + logistic regression, no mitigation",
+                base_model=_LR, uses_prot_attr=_FEATURE)
+register_method("baseline_forest", _forest_baseline, stage="baseline",
+                description="the random forest FairTTTS wraps, no mitigation",
+                base_model="random forest, 50 trees", uses_prot_attr=_FEATURE)
 register_method("reweighing", _reweighing, stage="pre",
-                description="Kamiran & Calders reweighing of the baseline")
+                description="Kamiran & Calders reweighing of the baseline",
+                base_model=_LR, uses_prot_attr=_FEATURE)
 register_method("correlation_remover", _correlation_remover, stage="pre",
                 param_grid={"decorrelate__alpha": [0.5, 1.0]},
-                description="linear decorrelation of features from the attribute")
+                description="linear decorrelation of features from the attribute",
+                base_model=_LR, uses_prot_attr="yes: to decorrelate the features")
 register_method("threshold_optimizer", _threshold_optimizer, stage="post",
                 param_grid={"constraints": ["demographic_parity", "equalized_odds"]},
-                description="group-specific thresholds on the baseline (Hardt et al.)")
+                description="group-specific thresholds on the baseline (Hardt et al.)",
+                base_model=_LR, uses_prot_attr="yes: one threshold per group")
 register_method("exponentiated_gradient", _exponentiated_gradient, stage="in", in_default=False,
-                description="fairlearn's exponentiated-gradient reduction, demographic parity")
+                description="fairlearn's exponentiated-gradient reduction, demographic parity",
+                base_model="randomised mixture of logistic regressions",
+                uses_prot_attr=_FEATURE)
 register_method("prejudice_remover", _prejudice_remover, stage="in",
-                description="Kamishima et al.'s prejudice-index regulariser")
+                description="Kamishima et al.'s prejudice-index regulariser",
+                base_model="logistic regression, one weight vector per group",
+                uses_prot_attr="yes: selects the group's weights")
 register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0]},
-                description="distance-covariance regularised logistic model (CCdCov)")
+                description="distance-covariance regularised logistic model (CCdCov)",
+                base_model="dCov-regularised logistic model",
+                uses_prot_attr="no: column dropped before predicting")
 register_method("sep_constrained", _sep_constrained, stage="in",
                 param_grid={"model__epsilon": [0.5, 0.1]},
                 description="convex logistic model with a parity bound on scores (SEP's "
-                "special case without an SES condition)")
+                "special case without an SES condition)",
+                base_model="parity-constrained logistic model",
+                uses_prot_attr="no: column dropped before predicting")
 register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.0, 1.0]},
-                description="Aranyani online oblique forest, two passes")
+                description="Aranyani online oblique forest, two passes",
+                base_model="online oblique forest", uses_prot_attr=_FEATURE)
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
-                description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)")
+                description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)",
+                base_model="random forest, 50 trees (see baseline_forest)",
+                uses_prot_attr="yes: feature and privileged-group test-time paths")
 register_method("equalized_odds", _equalized_odds, stage="post",
-                description="Hardt et al.'s equalized-odds mixing on the baseline")
+                description="Hardt et al.'s equalized-odds mixing on the baseline",
+                base_model=_LR, uses_prot_attr="yes: group-specific mixing")
 register_method("calibrated_equalized_odds", _calibrated_equalized_odds, stage="post",
-                description="Pleiss et al.'s calibrated equalized odds on the baseline")
+                description="Pleiss et al.'s calibrated equalized odds on the baseline",
+                base_model=_LR, uses_prot_attr="yes: group-specific mixing")
 register_method("reject_option", _reject_option, stage="post",
-                description="Kamiran et al.'s reject-option classification on the baseline")
+                description="Kamiran et al.'s reject-option classification on the baseline",
+                base_model=_LR, uses_prot_attr="yes: flips decisions by group")

@@ -1,0 +1,217 @@
+"""`fairkit compare` on a small CSV: the metric's convention, tiny groups, the bound, reports."""
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+from fairkit import metrics as fm
+from fairkit.cli import main
+from fairkit.model_selection import MethodContext, default_methods
+
+
+def run(argv):
+    out = io.StringIO()
+    status = main(argv, out=out)
+    return status, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    # groups a (300 rows) and b (250) with different selection rates, and c (20 rows), mostly
+    # favourable: in a 2-fold split c has about 10 rows per test fold
+    rng = np.random.default_rng(0)
+    grp = np.array(["a"] * 300 + ["b"] * 250 + ["c"] * 20)
+    x1 = rng.normal(size=len(grp)) + np.select([grp == "b", grp == "c"], [0.8, 1.8], 0.0)
+    x2 = rng.normal(size=len(grp))
+    y = (x1 + 0.5 * x2 + rng.normal(scale=0.7, size=len(grp)) > 0.4).astype(int)
+    # shuffled: unshuffled stratified folds would put every c row in one test fold
+    df = pd.DataFrame({"x1": x1, "x2": x2, "grp": grp, "y": y}).sample(frac=1, random_state=1)
+    path = tmp_path_factory.mktemp("compare") / "small.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def base_args(path, out, methods="baseline"):
+    return ["compare", "--dataset", str(path), "--target", "y", "--prot-attr", "grp",
+            "--methods", methods, "--grid", "single", "--cv", "2", "--n-jobs", "1",
+            "--quiet", "--output", str(out)]
+
+
+def baseline_folds(df):
+    """Test rows and baseline predictions of each fold, as compare splits them."""
+    X, y = df.drop(columns="y"), df["y"].to_numpy()
+    ctx = MethodContext("grp", categorical=[], numeric=["x1", "x2"], random_state=0)
+    est = default_methods(ctx, ["baseline"])["baseline"][0]
+    for train, test in StratifiedKFold(2).split(X, y):
+        pred = clone(est).fit(X.iloc[train], y[train]).predict(X.iloc[test])
+        yield X.iloc[test], y[test], pred
+
+
+@pytest.mark.parametrize("metric, fairlearn_rate",
+                         [("statistical_parity_difference", selection_rate),
+                          ("disparate_impact_ratio", selection_rate),
+                          ("equal_opportunity_difference", true_positive_rate)])
+def test_priv_group_gives_the_functions_signed_value(data, tmp_path, metric, fairlearn_rate):
+    # items 4 and 6: the column is the function of that name with priv_group=, fold by fold
+    path, df = data
+    status, text = run(base_args(path, tmp_path) + ["--priv-group", "b", "--metric", metric])
+    assert status == 0
+    row = pd.read_csv(tmp_path / "fairkit-compare.csv").iloc[0]
+    by_function, by_fairlearn = [], []
+    for X, y, pred in baseline_folds(df):
+        func = getattr(fm, metric)
+        by_function.append(func(y, pred, sensitive_features=X["grp"], priv_group="b"))
+        mf = MetricFrame(metrics=fairlearn_rate, y_true=y, y_pred=pred,
+                         sensitive_features=np.where(X["grp"] == "b", "priv", "unpriv"))
+        u, p = mf.by_group["unpriv"], mf.by_group["priv"]
+        by_fairlearn.append(u / p if metric.endswith("_ratio") else u - p)
+    assert row[metric] == pytest.approx(np.mean(by_function), abs=1e-12)
+    assert row[metric] == pytest.approx(np.mean(by_fairlearn), abs=1e-12)
+    if metric == "statistical_parity_difference":
+        # b's x1 is shifted up, so the unprivileged rest is selected less: the sign shows it
+        assert row[metric] < -0.1
+    assert row["gap_groups"] in ("others pooled - b", "others pooled / b")
+    assert "unprivileged" in text and "priv_group='b'" in text
+
+
+def test_priv_group_not_in_the_data_names_it_and_lists_the_groups(data, tmp_path, capsys):
+    path, _ = data
+    status, text = run(base_args(path, tmp_path) + ["--priv-group", "z"])
+    assert status == 2 and text == ""
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--priv-group 'z'" in err and "['a', 'b', 'c']" in err
+
+
+def _between(folds, keep):
+    gaps, pairs = [], []
+    for X, y, pred in folds:
+        rows = X["grp"].isin(keep).to_numpy()
+        mf = MetricFrame(metrics=selection_rate, y_true=y[rows], y_pred=pred[rows],
+                         sensitive_features=X["grp"].to_numpy()[rows])
+        gaps.append(mf.difference())
+        pairs.append(f"highest {mf.by_group.idxmax()}, lowest {mf.by_group.idxmin()}")
+    return float(np.mean(gaps)), pairs
+
+
+def test_min_group_size_keeps_tiny_groups_out_of_the_gap(data, tmp_path):
+    # item 5: c (about 10 rows per test fold, all selected) would set the gap on its own
+    path, df = data
+    folds = list(baseline_folds(df))
+    status, text = run(base_args(path, tmp_path / "d"))
+    assert status == 0
+    row = pd.read_csv(tmp_path / "d" / "fairkit-compare.csv").iloc[0]
+    expected, pairs = _between(folds, ["a", "b"])
+    assert row["statistical_parity_difference"] == pytest.approx(expected, abs=1e-12)
+    assert len(set(pairs)) == 1 and row["gap_groups"] == pairs[0]
+    assert "at least 30 rows in a test fold" in text
+    assert re.search(r"left out of the gap: 'c' \(20 rows", text)
+
+    status, text = run(base_args(path, tmp_path / "all") + ["--min-group-size", "1"])
+    assert status == 0
+    row = pd.read_csv(tmp_path / "all" / "fairkit-compare.csv").iloc[0]
+    with_c, pairs = _between(folds, ["a", "b", "c"])
+    assert row["statistical_parity_difference"] == pytest.approx(with_c, abs=1e-12)
+    assert row["gap_groups"] == pairs[0] and pairs[0].startswith("highest c")
+    assert with_c > expected + 0.2  # what the tiny group did to the headline
+
+
+def test_min_group_size_leaving_one_group_is_refused(data, tmp_path, capsys):
+    path, _ = data
+    status, _ = run(base_args(path, tmp_path) + ["--min-group-size", "140"])
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--min-group-size 140" in err
+    assert not (tmp_path / "fairkit-compare.csv").exists()
+
+
+def test_no_candidate_within_the_bound_still_writes_the_report(data, tmp_path):
+    # item 8: exit status 1 (documented in --help), every report written and saying so
+    from PIL import Image
+
+    path, _ = data
+    status, text = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
+                       + ["--bound", "0"])
+    assert status == 1
+    assert "No candidate met the bound" in text
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    assert len(table) == 2 and not table["picked"].any()
+    assert "No candidate met the bound" in (tmp_path / "fairkit-compare.html").read_text()
+    with Image.open(tmp_path / "fairkit-compare.png") as png:
+        assert png.info["Description"].startswith("no candidate within")
+
+
+def test_the_pick_is_marked_in_csv_png_and_html(data, tmp_path):
+    from PIL import Image
+
+    path, _ = data
+    status, text = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
+                       + ["--bound", "0.2"])
+    assert status == 0
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    ok = table["statistical_parity_difference"].abs() <= 0.2
+    assert ok.any() and not ok.all()  # the bound really selects
+    best = table[ok]["accuracy"].idxmax()
+    assert table["picked"].tolist() == [i == best for i in range(len(table))]
+    label = f"picked: {table.loc[best, 'method']} ({table.loc[best, 'params']})"
+    with Image.open(tmp_path / "fairkit-compare.png") as png:
+        assert png.info["Description"] == label
+    html = (tmp_path / "fairkit-compare.html").read_text()
+    assert "Most accurate within |statistical_parity_difference| &lt;= 0.2: " \
+           f"{table.loc[best, 'method']}" in html
+    assert "Most accurate within" in text
+
+
+def test_a_ratio_bound_is_a_distance_from_parity(data, tmp_path):
+    # a ratio's parity is 1: the bound applies to 1 - min(r, 1/r), not to |r|
+    path, _ = data
+    status, _ = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
+                    + ["--metric", "disparate_impact_ratio", "--bound", "0.4"])
+    assert status == 0
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    r = table["disparate_impact_ratio"]
+    ok = 1 - np.minimum(r, 1 / r) <= 0.4
+    assert ok.any() and not ok.all()
+    best = table[ok]["accuracy"].idxmax()
+    assert table["picked"].tolist() == [i == best for i in range(len(table))]
+
+
+def test_html_states_definition_label_stage_model_and_fit_time(data, tmp_path):
+    path, _ = data
+    status, _ = run(base_args(path, tmp_path, "baseline,threshold_optimizer"))
+    assert status == 0
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    assert table["stage"].tolist() == ["baseline", "post"]
+    assert set(table["base_model"]) == {"logistic regression"}
+    assert table["uses_prot_attr"].str.startswith("yes").all()
+    assert (table["fit_time_s"] > 0).all() and (table["accuracy_std"] >= 0).all()
+    html = (tmp_path / "fairkit-compare.html").read_text()
+    for needle in ["difference of selection rates", "highest minus lowest",
+                   "<b>Favourable label</b>: 1", "one threshold per group", "fit_time_s",
+                   "standard deviation over folds"]:
+        assert needle in html, needle
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--sample", "-100"], "--sample must be a number of rows >= 2, got -100"),
+    (["--sample", "0"], "--sample must be a number of rows >= 2, got 0"),
+    (["--pos-label", "7"], r"--pos-label 7.0 does not occur in the target"),
+    (["--scheduler", "nonsense"], "--scheduler 'nonsense': cannot connect"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler 'tcp://127.0.0.1:1': cannot connect"),
+])
+def test_bad_input_is_one_line(data, tmp_path, capsys, extra, message):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("dask.distributed")
+    path, _ = data
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        status, text = run(base_args(path, tmp_path) + extra)
+    assert status == 2 and text == ""
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(re.escape(message) if "(" not in message
+                                                    else message, err), err
