@@ -349,22 +349,16 @@ def _run_compare(args, out):
         os.environ.setdefault("PYTHONWARNINGS", "ignore")
         warnings.simplefilter("ignore")
     start = time.perf_counter()
-
-    def search():
-        return compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
-                                  n_jobs=args.n_jobs, progress=not args.quiet)
-
     try:
-        if args.scheduler:
-            import joblib
-
-            with _connect(args.scheduler), joblib.parallel_backend("dask"):
-                result = search()
-        else:
-            result = search()
+        with _backend(args.scheduler):
+            result = compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
+                                        n_jobs=args.n_jobs, progress=not args.quiet)
+            elapsed = time.perf_counter() - start
+            choice = _choose(result.table, args.metric, args.bound)
+            estimator = _candidate(result, choice["shown"])
+            groups = _out_of_fold_group_rates(estimator, X, y, prot, pos, splits, args.n_jobs)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    elapsed = time.perf_counter() - start
     table = result.table.rename(columns={"fit_time": "fit_time_s"})
     specs = available_methods()
     table.insert(1, "stage", [specs[m].stage for m in table["method"]])
@@ -376,7 +370,97 @@ def _run_compare(args, out):
     else:
         table["gap_groups"] = _decode_pairs(result, args.metric, labels, args.cv)
     rule = _metric_rule(args.metric, priv, pos, args.min_group_size, explicit_priv)
-    return _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out)
+    return _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice,
+                                  groups, out)
+
+
+def _backend(address):
+    """Where the search runs: here, or on a dask scheduler (both steps on one client)."""
+    import contextlib
+
+    if not address:
+        return contextlib.nullcontext()
+    import joblib
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_connect(address))
+    stack.enter_context(joblib.parallel_backend("dask"))
+    return stack
+
+
+def _choose(table, metric, bound):
+    """The picked row, and the row whose per-group rates the report shows.
+
+    ``pick`` is the most accurate candidate within ``bound`` (None without a bound or when
+    none qualifies); ``shown`` is ``pick`` when there is one, otherwise the most accurate
+    candidate on the Pareto front, so every report has a model to break down by group.
+    """
+    from .model_selection import BestWithinBound
+    from .model_selection.pareto import pareto_front
+
+    parity = _parity_distance(table[metric], metric)
+    pick, status, verdict = None, 0, ""
+    distance = _distance_label(metric)
+    if bound is not None:
+        cv_like = {"mean_test_accuracy": table["accuracy"].to_numpy(),
+                   "mean_test_parity": parity}
+        try:
+            pick = int(BestWithinBound("accuracy", "parity", bound=bound)(cv_like))
+        except ValueError:
+            pick = None
+        if pick is not None:
+            best = table.iloc[pick]
+            verdict = (f"Most accurate within {distance} <= {bound}: {best['method']} "
+                       f"({best['params']}), accuracy {best['accuracy']:.4f}, "
+                       f"{metric} {best[metric]:+.4f}; marked 'picked' in the CSV, PNG "
+                       "and HTML.")
+        else:
+            closest = int(np.nanargmin(parity))
+            verdict = (f"No candidate met the bound {distance} <= {bound}: the closest "
+                       f"is {table.iloc[closest]['method']} ({table.iloc[closest]['params']})"
+                       f" at {parity[closest]:.4f}. The report is written without a pick; "
+                       "exit status 1.")
+            status = 1
+    if pick is not None:
+        shown, why = pick, f"the candidate picked by --bound {bound}"
+    else:
+        positions = table.assign(_parity=parity, _row=np.arange(len(table)))
+        front = pareto_front(positions, {"accuracy": "max", "_parity": "min"})
+        # pareto_front sorts by accuracy, best first; with every gap undefined the front
+        # is empty and the most accurate candidate stands in
+        shown = (int(front["_row"].iloc[0]) if len(front)
+                 else int(np.nanargmax(table["accuracy"].to_numpy())))
+        why = "the most accurate candidate on the Pareto front" + (
+            " (no candidate met the bound)" if bound is not None else " (no --bound given)")
+    return dict(pick=pick, status=status, verdict=verdict, shown=shown, why=why)
+
+
+def _candidate(result, row):
+    """An unfitted copy of the table row's estimator with its parameters."""
+    from sklearn.base import clone
+
+    k = 0
+    for search in result.searches.values():
+        params = search.cv_results_["params"]
+        if row < k + len(params):
+            return clone(search.estimator).set_params(**params[row - k])
+        k += len(params)
+    raise IndexError(f"row {row} is not a candidate of the comparison.")
+
+
+def _out_of_fold_group_rates(estimator, X, y, prot, pos, splits, n_jobs):
+    """fairness_report's group rows for predictions made on rows the model did not see.
+
+    The folds are the comparison's, so each row is predicted by the model trained on the
+    other folds, as in the table; in-sample rates of a refit would flatter the model.
+    """
+    from sklearn.model_selection import cross_val_predict
+
+    from .metrics import fairness_report
+
+    pred = cross_val_predict(estimator, X, y, cv=splits, n_jobs=n_jobs)
+    report = fairness_report(y, pred, sensitive_features=X[prot], pos_label=pos)
+    return report[report["method"].isna().to_numpy()].drop(columns="method")
 
 
 def _connect(address):
@@ -393,7 +477,8 @@ def _connect(address):
         raise CLIError(f"--scheduler {address!r}: cannot connect: {first}") from exc
 
 
-def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
+def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice, groups,
+                           out):
     import base64
 
     import matplotlib
@@ -401,7 +486,6 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .model_selection import BestWithinBound
     from .model_selection.pareto import pareto_front
     from .plotting import plot_pareto_front
 
@@ -412,29 +496,11 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
     front = pareto_front(table, {"accuracy": "max", "_parity": "min"})
     front = front[["method", "params", "accuracy", metric]]
 
-    pick, status, verdict = None, 0, ""
+    pick, status, verdict = choice["pick"], choice["status"], choice["verdict"]
     if args.bound is not None:
-        pick_rule = BestWithinBound("accuracy", "parity", bound=args.bound)
-        cv_like = {"mean_test_accuracy": table["accuracy"].to_numpy(),
-                   "mean_test_parity": table["_parity"].to_numpy()}
-        try:
-            pick = int(pick_rule(cv_like))
-        except ValueError:
-            pick = None
         table["picked"] = [i == pick for i in range(len(table))]
-        if pick is not None:
-            best = table.iloc[pick]
-            verdict = (f"Most accurate within {distance} <= {args.bound}: {best['method']} "
-                       f"({best['params']}), accuracy {best['accuracy']:.4f}, "
-                       f"{metric} {best[metric]:+.4f}; marked 'picked' in the CSV, PNG "
-                       "and HTML.")
-        else:
-            closest = table.iloc[int(np.nanargmin(table["_parity"].to_numpy()))]
-            verdict = (f"No candidate met the bound {distance} <= {args.bound}: the closest "
-                       f"is {closest['method']} ({closest['params']}) at "
-                       f"{closest['_parity']:.4f}. The report is written without a pick; "
-                       "exit status 1.")
-            status = 1
+    shown_row = table.iloc[choice["shown"]]
+    who = f"{shown_row['method']} ({shown_row['params']}), {choice['why']}"
     drop = [c for c in table.columns if c.startswith(("abs_", "gap_pair", "_"))]
     shown = table.drop(columns=drop)
     terminal = shown.drop(columns=["stage", "base_model", "uses_prot_attr"])
@@ -448,6 +514,13 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
     print(front.to_string(index=False, float_format=fmt), file=out)
     if verdict:
         print(f"\n{verdict}", file=out)
+    groups_how = (f"fairkit.metrics.fairness_report on out-of-fold predictions "
+                  f"(cross_val_predict with the comparison's {args.cv} folds, so every row "
+                  "is predicted by a model that did not see it); pooled over the folds, so "
+                  "they can differ slightly from the table's fold means; n_rows is the "
+                  "group's size in the whole data set used by the run.")
+    print(f"\nPer-group rates of {who}:", file=out)
+    print(groups.to_string(float_format=fmt), file=out)
 
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
@@ -476,9 +549,14 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
     fig.tight_layout()
     # Write to temporary names, then rename: a failed run never leaves half a report.
     tmp_png, tmp_csv, tmp_html = (stem.with_suffix(s + ".part") for s in (".png", ".csv", ".html"))
+    tmp_groups = folder / "fairkit-compare-groups.csv.part"
     fig.savefig(tmp_png, dpi=110, format="png", metadata={"Description": png_note})
     plt.close(fig)
     shown.to_csv(tmp_csv, index=False)
+    group_csv = groups.reset_index()
+    group_csv.insert(0, "method", shown_row["method"])
+    group_csv.insert(1, "params", shown_row["params"])
+    group_csv.to_csv(tmp_groups, index=False)
     png64 = base64.b64encode(tmp_png.read_bytes()).decode("ascii")
     esc = _html_escape
     items = [
@@ -504,12 +582,15 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, out):
         + shown.to_html(index=False, float_format=fmt)
         + "<h2>Pareto front</h2>"
         + front.to_html(index=False, float_format=fmt)
+        + f"<h2>Per-group rates of the picked model</h2><p>{esc(who)}. Rates from "
+        f"{esc(groups_how)} Also in <code>fairkit-compare-groups.csv</code>.</p>"
+        + groups.to_html(float_format=fmt, table_id="picked-groups", na_rep="undefined")
         + "</body></html>\n"
     )
     tmp_html.write_text(html)
-    for tmp in (tmp_png, tmp_csv, tmp_html):
+    for tmp in (tmp_png, tmp_csv, tmp_groups, tmp_html):
         tmp.replace(tmp.with_suffix(""))
-    print(f"\nwrote {stem}.png, {stem}.csv and {stem}.html", file=out)
+    print(f"\nwrote {stem}.png, {stem}.csv, {stem}-groups.csv and {stem}.html", file=out)
     return status
 
 
@@ -518,7 +599,11 @@ def add_compare_parser(sub):
         "compare",
         help="fairness-accuracy comparison of the baseline and the mitigators",
         description="Cross-validate the baseline and every available mitigator on one data "
-        "set, print the table and the Pareto front, write PNG, CSV and HTML reports.",
+        "set, print the table and the Pareto front, write PNG, CSV and HTML reports. The "
+        "reports also give the per-group rates of one model: the candidate picked by "
+        "--bound, or (no --bound, or none within it) the most accurate candidate on the "
+        "Pareto front, from out-of-fold predictions with the comparison's folds "
+        "(fairkit-compare-groups.csv and a section of the HTML).",
     )
     compare.add_argument("--dataset", default="adult",
                          help="adult, compas, hmda or a FILE.csv (default: adult)")
@@ -553,7 +638,8 @@ def add_compare_parser(sub):
     compare.add_argument("--scheduler", default=None,
                          help="address of a dask.distributed scheduler to run the search on")
     compare.add_argument("--output", default="fairkit-compare-output",
-                         help="folder for fairkit-compare.png/.csv/.html")
+                         help="folder for fairkit-compare.png/.csv/.html and "
+                         "fairkit-compare-groups.csv")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--verbose", action="store_true",
                          help="show the models' warnings (hidden by default)")

@@ -215,3 +215,67 @@ def test_bad_input_is_one_line(data, tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(re.escape(message) if "(" not in message
                                                     else message, err), err
+
+
+def _html_table(html, table_id):
+    """Header and body rows (cell texts) of the HTML table with that id."""
+    body = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S).group(0)
+    head = re.findall(r"<th>(.*?)</th>", re.search(r"<thead>.*?</tr>", body, re.S).group(0))
+    rows = [re.findall(r"<t[hd]>(.*?)</t[hd]>", tr, re.S)
+            for tr in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>")[1], re.S)]
+    return head, rows
+
+
+@pytest.mark.parametrize("methods, extra, shown, why", [
+    ("baseline,threshold_optimizer", [], "baseline",
+     "the most accurate candidate on the Pareto front (no --bound given)"),
+    ("baseline,threshold_optimizer", ["--bound", "0.2"], "threshold_optimizer",
+     "the candidate picked by --bound 0.2"),
+    ("baseline,threshold_optimizer", ["--bound", "0"], "baseline",
+     "the most accurate candidate on the Pareto front (no candidate met the bound)"),
+])
+def test_report_gives_the_out_of_fold_group_rates_of_the_picked_model(
+        data, tmp_path, methods, extra, shown, why):
+    # the HTML's per-group table is fairness_report (and fairlearn) on cross_val_predict
+    # of the same pipeline with the comparison's folds, computed here independently
+    from fairlearn.metrics import false_positive_rate
+    from sklearn.model_selection import cross_val_predict
+
+    path, df = data
+    status, text = run(base_args(path, tmp_path, methods) + extra)
+    assert status == (1 if extra == ["--bound", "0"] else 0)
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    if not extra:
+        # no bound: the most accurate candidate on the front is the most accurate overall
+        assert table.loc[table["accuracy"].idxmax(), "method"] == shown
+
+    X, y = df.drop(columns="y"), df["y"].to_numpy()
+    ctx = MethodContext("grp", categorical=[], numeric=["x1", "x2"], pos_label=1,
+                        random_state=0)
+    est = default_methods(ctx, [shown])[shown][0]
+    pred = cross_val_predict(clone(est), X, y, cv=StratifiedKFold(2))
+    expected = fm.fairness_report(y, pred, sensitive_features=X["grp"], pos_label=1)
+    mf = MetricFrame(metrics={"selection_rate": selection_rate,
+                              "true_positive_rate": true_positive_rate,
+                              "false_positive_rate": false_positive_rate},
+                     y_true=y, y_pred=pred, sensitive_features=X["grp"])
+
+    html = (tmp_path / "fairkit-compare.html").read_text()
+    assert f"{shown} (default), {why}" in html and "cross_val_predict" in html
+    head, rows = _html_table(html, "picked-groups")
+    assert head[1:3] == ["n_rows", "selection_rate"]
+    assert [r[0] for r in rows] == ["a", "b", "c"]
+    for row in rows:
+        cells = dict(zip(head[1:], row[1:], strict=True))
+        group = row[0]
+        assert int(cells["n_rows"]) == (df["grp"] == group).sum()
+        for rate in ("selection_rate", "true_positive_rate", "false_positive_rate"):
+            assert cells[rate] == f"{expected.loc[group, rate]:.4f}"
+            assert float(cells[rate]) == pytest.approx(mf.by_group.loc[group, rate], abs=5e-5)
+
+    groups = pd.read_csv(tmp_path / "fairkit-compare-groups.csv")
+    assert (groups["method"] == shown).all() and groups["grp"].tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(groups["selection_rate"],
+                               expected.loc[["a", "b", "c"], "selection_rate"], atol=1e-12)
+    assert groups["n_rows"].tolist() == [300, 250, 20]
+    assert f"Per-group rates of {shown} (default)" in text

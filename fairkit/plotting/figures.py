@@ -16,6 +16,20 @@ __all__ = ["plot_pareto_front", "plot_group_metrics", "plot_sweep"]
 _MARKERS = "osD^vP*Xhp<>"
 
 
+def _method_style(k):
+    """Colour and marker of the k-th method.
+
+    tab20's dark half (the tab10 colours) comes first, then its light half: 20 distinct
+    colours. With 12 markers the (colour, marker) pair repeats only after lcm(20, 12) = 60
+    methods, and the style does not depend on the axes' colour cycle.
+    """
+    import matplotlib
+
+    tab20 = matplotlib.colormaps["tab20"].colors
+    colors = tab20[0::2] + tab20[1::2]
+    return colors[k % len(colors)], _MARKERS[k % len(_MARKERS)]
+
+
 def _axes(ax, figsize=(6.4, 4.4)):
     if ax is not None:
         return ax
@@ -52,7 +66,8 @@ def plot_pareto_front(
     y : str
         Fairness-gap column, minimised (its absolute value when ``absolute_y``).
     method : str or None
-        Column naming each candidate's method; one marker and colour per method.
+        Column naming each candidate's method; one marker and colour per method (distinct
+        colours for up to 20 methods, distinct colour-marker pairs for up to 60).
     ax : matplotlib Axes, optional
 
     Returns
@@ -69,9 +84,8 @@ def plot_pareto_front(
     groups = frame[method].astype(str) if method else pd.Series(["candidates"] * len(frame))
     for k, name in enumerate(pd.unique(groups)):
         sel = (groups == name).to_numpy()
-        ax.scatter(
-            xs[sel], ys[sel], marker=_MARKERS[k % len(_MARKERS)], s=42, alpha=0.8, label=name
-        )
+        color, marker = _method_style(k)
+        ax.scatter(xs[sel], ys[sel], color=color, marker=marker, s=42, alpha=0.8, label=name)
     on_front = pareto_mask(np.column_stack([xs, ys]), maximize=[maximize_x, False])
     order = np.argsort(xs[on_front])
     ax.plot(

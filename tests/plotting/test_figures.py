@@ -117,3 +117,21 @@ def test_group_bars_keep_a_rate_that_is_undefined_for_one_group():
                           index=pd.Index(["F", "M"], name="sex"))
     ax = plot_group_metrics(report)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["precision"]
+
+
+def test_pareto_plot_gives_thirteen_methods_distinct_colours_and_markers():
+    # the default compare run has 13 methods; the axes' colour cycle repeats after 10
+    from matplotlib.colors import to_hex
+
+    names = [f"method{k:02d}" for k in range(13)]
+    frame = pd.DataFrame({"method": names, "accuracy": np.linspace(0.7, 0.85, 13),
+                          "spd": np.linspace(0.3, 0.01, 13)})
+    ax = plot_pareto_front(frame, x="accuracy", y="spd")
+    points = ax.collections
+    assert [c.get_label() for c in points] == names
+    colours = [to_hex(c.get_facecolor()[0]) for c in points]
+    markers = [(c.get_paths()[0].vertices.round(6).tobytes(),
+                None if c.get_paths()[0].codes is None else c.get_paths()[0].codes.tobytes())
+               for c in points]
+    assert len(set(colours)) == 13
+    assert len(set(zip(colours, markers, strict=True))) == 13
