@@ -336,6 +336,7 @@ def _subset(counts, keep):
 
 def _gap_groups(name, inc, priv_mask):
     """Which groups a headline gap compares, as text."""
+    from .metrics.report import extreme_pair
     from .metrics.streaming import group_rate
 
     labels = [_label_text(x) for x in inc.labels]
@@ -348,10 +349,11 @@ def _gap_groups(name, inc, priv_mask):
     parts = []
     for rate in GAP_RATES[name]:
         values = group_rate(inc.counts, rate)
-        if np.isnan(values).all():
+        pair = extreme_pair(values)
+        if pair is None:
             return ""
-        hi, lo = labels[int(np.nanargmax(values))], labels[int(np.nanargmin(values))]
-        spread = np.nanmax(values) - np.nanmin(values)
+        hi, lo = labels[pair[0]], labels[pair[1]]
+        spread = values[pair[0]] - values[pair[1]]
         parts.append((spread, rate, f"{lo} / {hi}" if name in RATIO_GAPS else f"{hi} - {lo}"))
     if name == "equalized_odds_difference":
         parts = [max(parts)]
@@ -359,6 +361,45 @@ def _gap_groups(name, inc, priv_mask):
         return parts[0][2]
     short = {"true_positive_rate": "TPR", "false_positive_rate": "FPR"}
     return "; ".join(f"{short[r]}: {g}" for _, r, g in parts)
+
+
+def _pair_replicates(name, counts, boot):
+    """Resampled signed gap of the pair a between-groups gap names; None for the composites.
+
+    ``max - min`` over resamples is biased upward and never below 0, so its interval would
+    exclude parity even between two equal rates; the fixed pair's difference is not (see
+    ``fairness_report``). A composite gap mixes two pairs and keeps its own interval.
+    """
+    from .metrics.report import extreme_pair, pair_gap
+    from .metrics.streaming import group_rate
+
+    if len(GAP_RATES[name]) != 1:
+        return None
+    rate = GAP_RATES[name][0]
+    pair = extreme_pair(group_rate(counts, rate))
+    if pair is None:
+        return None
+    kind = "ratio" if name in RATIO_GAPS else "difference"
+    return pair_gap(group_rate(boot, rate), pair, kind)
+
+
+def _interval_rule(priv, decisions_only, args):
+    """One line saying what the bootstrap intervals are intervals of."""
+    if not args.n_bootstrap:
+        return None
+    head = (f"{args.confidence:.0%} CI = percentile bootstrap ({args.n_bootstrap} "
+            "resamples) of ")
+    if priv is not None:
+        text = head + "the signed gap as defined (a fixed contrast)"
+        if not decisions_only:
+            text += "; for equalized_odds_difference of max(|TPR diff|, |FPR diff|)"
+        return text
+    text = head + ("the named pair's rate(a) - rate(b) (ratio: rate(b) / rate(a)), pair "
+                   "fixed from the estimate, so it can include 0 (ratio: 1)")
+    if not decisions_only:
+        text += ("; for average_odds_difference and equalized_odds_difference of the "
+                 "max-gap statistic itself, which resampling biases upward")
+    return text
 
 
 def _gap_table(counts, priv, gaps, args):
@@ -398,7 +439,9 @@ def _gap_table(counts, priv, gaps, args):
             raise CLIError(f"--priv-group: {exc}") from exc
         table.loc[name, "groups"] = _gap_groups(name, inc, mask)
         if boot is not None:
-            values = metric_from_counts(boot, name, priv=mask)
+            values = _pair_replicates(name, inc.counts, boot) if mask is None else None
+            if values is None:
+                values = metric_from_counts(boot, name, priv=mask)
             values = values[np.isfinite(values)]
             if len(values):
                 table.loc[name, ["lower", "upper"]] = np.quantile(values, [alpha, 1 - alpha])
@@ -436,6 +479,7 @@ def _audit_tables(all_counts, priv_groups, args, decisions_only):
                     "lower --min-group-size to compare smaller (noisier) groups")
         out[name] = dict(table=table, gaps=gap_table, priv=priv, note=note,
                          convention=_convention(priv, decisions_only),
+                         interval_rule=_interval_rule(priv, decisions_only, args),
                          left_out=[str(i) for i, k in zip(table.index, keep, strict=True)
                                    if not k])
     return out
@@ -482,6 +526,7 @@ def _format_audit(tables, fmt, head, args):
                 "privileged_group": None if t["priv"] is None else _label_text(t["priv"])
                 if not isinstance(t["priv"], list) else [str(x) for x in t["priv"]],
                 "gap_definition": t["convention"],
+                "interval_definition": t["interval_rule"],
                 "groups_left_out_of_gaps": t["left_out"],
                 "note": t["note"],
                 "groups": _json_groups(t["table"]),
@@ -502,6 +547,7 @@ def _format_audit(tables, fmt, head, args):
             g.insert(0, "attribute", name)
             g.insert(1, "row", "gap")
             g["definition"] = t["convention"]
+            g["interval_definition"] = t["interval_rule"]
             parts.extend([rows, g])
         return pd.concat(parts, ignore_index=True).to_csv(index=False).rstrip("\n")
     lines = [head["title"], head["labels"], ""]
@@ -521,13 +567,15 @@ def _format_audit(tables, fmt, head, args):
             ci: [_interval_text(k, r) for k, r in gaps.iterrows()],
             "groups": gaps["groups"],
         }, index=gaps.index)
+        intervals = [f"Intervals: {t['interval_rule']}."] if t["interval_rule"] else []
         if fmt == "markdown":
             lines += [f"## {name}", "", _plain_markdown(table), "",
-                      f"Gaps over {rule}. Sign: {t['convention']}.", "",
+                      f"Gaps over {rule}. Sign: {t['convention']}.",
+                      *[""] * bool(intervals), *intervals, "",
                       _plain_markdown(shown), ""]
         else:
             lines += [f"== {name} ==", table.to_string(float_format=lambda v: f"{v:.3f}"), "",
-                      f"Gaps over {rule}.", f"Sign: {t['convention']}.",
+                      f"Gaps over {rule}.", f"Sign: {t['convention']}.", *intervals,
                       shown.to_string(), ""]
     return "\n".join(lines).rstrip("\n")
 

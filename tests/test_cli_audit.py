@@ -249,6 +249,94 @@ def test_intervals_equal_fairness_reports(tiny_group):
     assert hi == pytest.approx(expected.loc["difference", "selection_rate_upper"])
 
 
+@pytest.fixture
+def near_parity(tmp_path):
+    # 2,000 rows per group; FPR 604/1000 = 0.604 (F) vs 606/1000 = 0.606 (M), TPR 0.5 in
+    # both, selection rate 0.552 vs 0.553: every single-rate gap is at or near parity
+    n = 1000
+    rows = []
+    for g, fp in [("F", 604), ("M", 606)]:
+        y = [1] * n + [0] * n
+        p = [1] * 500 + [0] * 500 + [1] * fp + [0] * (n - fp)
+        rows += [(yy, pp, g) for yy, pp in zip(y, p)]
+    frame = pd.DataFrame(rows, columns=["y", "p", "g"])
+    return write(tmp_path, frame), frame
+
+
+def test_gap_intervals_near_parity_include_zero(near_parity):
+    path, _ = near_parity
+    report = audit_json(["--csv", path, "--target", "y", "--pred", "p", "--prot-attr", "g"])
+    attr = report["attributes"]["g"]
+    assert attr["gaps"]["false_positive_rate_difference"] == pytest.approx(0.002, abs=1e-12)
+    assert attr["gap_groups"]["false_positive_rate_difference"] == "M - F"
+    for gap in ["statistical_parity_difference", "false_positive_rate_difference",
+                "accuracy_difference"]:
+        lo, hi = attr["gap_intervals"][gap]
+        assert lo < 0 < hi, gap
+        value = attr["gaps"][gap]
+        assert lo < value < hi and value - lo > 0.3 * (hi - lo), gap
+    lo, hi = attr["gap_intervals"]["disparate_impact_ratio"]
+    assert lo < 1 < hi
+    assert lo < attr["gaps"]["disparate_impact_ratio"] < hi
+    # TPR 0.5 in both groups: an exact tie still names two groups and a two-sided interval
+    assert attr["gaps"]["equal_opportunity_difference"] == 0
+    assert attr["gap_groups"]["equal_opportunity_difference"] == "F - M"
+    lo, hi = attr["gap_intervals"]["equal_opportunity_difference"]
+    assert lo < 0 < hi
+    # the composites keep the max-gap statistic's interval, which cannot go below 0
+    for gap in ["average_odds_difference", "equalized_odds_difference"]:
+        assert attr["gap_intervals"][gap][0] >= 0
+    assert "max-gap statistic" in attr["interval_definition"]
+
+
+def test_interval_rule_is_printed(near_parity):
+    path, _ = near_parity
+    status, text = run(["audit", "--csv", path, "--target", "y", "--pred", "p",
+                        "--prot-attr", "g", "--n-bootstrap", "200"])
+    assert status == 0
+    line = [x for x in text.splitlines() if x.startswith("Intervals: ")]
+    assert len(line) == 1
+    assert "95% CI = percentile bootstrap (200 resamples) of the named pair's rate(a) - " \
+        "rate(b)" in line[0]
+    assert "average_odds_difference and equalized_odds_difference of the max-gap " \
+        "statistic" in line[0]
+    status, text = run(["audit", "--csv", path, "--target", "y", "--pred", "p",
+                        "--prot-attr", "g", "--priv-group", "M"])
+    assert "of the signed gap as defined (a fixed contrast)" in text
+    status, text = run(["audit", "--csv", path, "--target", "y", "--pred", "p",
+                        "--prot-attr", "g", "--n-bootstrap", "0"])
+    assert "Intervals:" not in text
+    status, text = run(["audit", "--csv", path, "--pred", "p", "--prot-attr", "g",
+                        "--format", "csv"])
+    gaps = pd.read_csv(io.StringIO(text)).query("row == 'gap'")
+    assert gaps["interval_definition"].str.contains("named pair").all()
+
+
+def test_every_single_rate_interval_equals_fairness_reports(tiny_group):
+    path, frame = tiny_group
+    report = audit_json(["--csv", path, "--target", "y", "--pred", "p", "--prot-attr", "g",
+                         "--min-group-size", "1", "--n-bootstrap", "400",
+                         "--random-state", "3", "--confidence", "0.9"])
+    rates = {"statistical_parity_difference": ("selection_rate", "difference"),
+             "equal_opportunity_difference": ("true_positive_rate", "difference"),
+             "false_positive_rate_difference": ("false_positive_rate", "difference"),
+             "accuracy_difference": ("accuracy", "difference"),
+             "disparate_impact_ratio": ("selection_rate", "ratio")}
+    expected = fairness_report(frame["y"], frame["p"], sensitive_features=frame["g"],
+                               metrics=sorted({r for r, _ in rates.values()}),
+                               n_bootstrap=400, random_state=3, confidence=0.9)
+    attr = report["attributes"]["g"]
+    for gap, (rate, row) in rates.items():
+        lo, hi = attr["gap_intervals"][gap]
+        assert lo == pytest.approx(expected.loc[row, f"{rate}_lower"], abs=1e-12), gap
+        assert hi == pytest.approx(expected.loc[row, f"{rate}_upper"], abs=1e-12), gap
+    for gap, (rate, row) in rates.items():
+        pair = expected.attrs["gap_pairs"][rate]
+        sep = " / " if row == "ratio" else " - "
+        shown = pair[::-1] if row == "ratio" else pair
+        assert attr["gap_groups"][gap] == sep.join(shown), gap
+
+
 # ------------------------------------------------------------------------------------------
 # 9. counts are integers named n_rows
 # ------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .streaming import (
     GroupCounts,
     _cell_codes,
     _compare,
+    _divide,
     _is_pos,
     _pool,
     group_rate,
@@ -105,13 +106,30 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
           ``privileged``: whether the group is privileged (only if ``priv_group`` given);
         * one column per rate;
         * with ``n_bootstrap > 0``, ``<rate>_lower`` and ``<rate>_upper`` after each rate:
-          the percentile interval of the group's rate or of the gap. Resamples in which a
-          rate is undefined (e.g. a small group drew no positives) are left out of its
-          interval.
+          the percentile interval of the group's rate or of the gap (see *Gap intervals*
+          below). Resamples in which a rate is undefined (e.g. a small group drew no
+          positives) are left out of its interval.
 
         ``report.attrs`` records ``priv_group``, ``pos_label``, ``method`` (as in the
         ``method`` column), ``comparison`` (``"between_groups"``, ``"to_overall"`` or
-        ``"unprivileged_vs_privileged"``), ``n_bootstrap`` and ``confidence``.
+        ``"unprivileged_vs_privileged"``), ``n_bootstrap`` and ``confidence``; for
+        ``"between_groups"`` also ``gap_pairs``: ``{rate: (largest group, smallest
+        group)}``, the two groups each gap row compares (None if fewer than two groups
+        have the rate defined).
+
+    Notes
+    -----
+    Gap intervals. ``max_g r_g - min_g r_g`` is biased upward under resampling (noise
+    always widens a range), so its own percentile interval sits above the estimate and
+    never reaches 0: two groups with rates 0.302 and 0.303 would get ``0.001 [0.001,
+    0.043]``, which reads as a significant gap. For ``"between_groups"`` the interval is
+    therefore that of the *pair* named in ``attrs["gap_pairs"]``, fixed from the point
+    estimate: the percentile interval of ``r_a - r_b`` (``difference`` row) and of
+    ``r_b / r_a`` (``ratio`` row) over the resamples, which may include 0 (or 1). It
+    describes that pair; it does not account for the pair having been picked as the
+    extremes among more than two groups. ``"to_overall"`` and ``"privileged"`` keep the
+    percentile interval of the gap as defined (the privileged form is already a fixed,
+    signed contrast).
 
     Examples
     --------
@@ -162,6 +180,13 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
             cell = _cell_codes(groups.codes, t, p)
             boot = _bootstrap_counts_weighted(cell, w, groups.n_groups, n_bootstrap, rng)
         boot_values = _rates_and_gaps(boot, metrics, priv, method, zero_division)
+        if method == "between_groups":
+            for m in metrics:
+                pair = extreme_pair(values[m][:groups.n_groups])
+                if pair is not None:
+                    boot_values[m][:, -2:] = np.stack(
+                        [pair_gap(boot_values[m][:, :-2], pair, kind, zero_division)
+                         for kind in ("difference", "ratio")], axis=-1)
         alpha = (1 - confidence) / 2
         intervals = {}
         for m in metrics:
@@ -188,7 +213,40 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
         confidence=confidence, method=method,
         comparison="unprivileged_vs_privileged" if method == "privileged" else method,
     )
+    if method == "between_groups":
+        labels = list(groups.display_labels)
+        pairs = {m: extreme_pair(values[m][:groups.n_groups]) for m in metrics}
+        report.attrs["gap_pairs"] = {m: None if pr is None else (labels[pr[0]], labels[pr[1]])
+                                     for m, pr in pairs.items()}
     return report
+
+
+def extreme_pair(rates):
+    """Indices (largest, smallest) of the defined per-group ``rates``; None if < 2 defined.
+
+    The two are always distinct groups, so a tie (every rate equal) still names a pair
+    whose difference can be resampled, instead of one group against itself.
+    """
+    rates = np.asarray(rates, dtype=float)
+    defined = np.flatnonzero(~np.isnan(rates))
+    if len(defined) < 2:
+        return None
+    hi = defined[np.argmax(rates[defined])]
+    rest = defined[defined != hi]
+    return int(hi), int(rest[np.argmin(rates[rest])])
+
+
+def pair_gap(rates, pair, kind, zero_division=np.nan):
+    """Signed gap of a fixed pair (a, b) of groups in ``rates`` (..., G).
+
+    ``"difference"``: rate(a) - rate(b); ``"ratio"``: rate(b) / rate(a). With (a, b) the
+    largest and smallest group of the point estimate these are the between-groups gaps;
+    on resampled rates they may cross 0 (or 1), which ``max - min`` never can.
+    """
+    a, b = pair
+    if kind == "difference":
+        return rates[..., a] - rates[..., b]
+    return _divide(rates[..., b], rates[..., a], zero_division)
 
 
 def _rates_and_gaps(C, metrics, priv, method, zero_division):

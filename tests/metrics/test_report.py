@@ -218,3 +218,165 @@ def test_method_errors():
     with pytest.raises(ValueError, match="priv_group='a' cannot be combined with "
                                          "method='between_groups'"):
         fairness_report(y, p, sensitive_features=s, priv_group="a", method="between_groups")
+
+
+# ------------------------------------------------------------------------------------------
+# between-groups gap intervals are those of the named pair (issue 14: honest intervals)
+# ------------------------------------------------------------------------------------------
+def _two_equal_groups(rate_a=0.302, rate_b=0.303, n=2000):
+    # group F selects rate_a * n of its n rows, M rate_b * n; half the rows are positives
+    k_a, k_b = round(rate_a * n), round(rate_b * n)
+    s = np.repeat(["F", "M"], n)
+    p = np.concatenate([np.arange(n) < k_a, np.arange(n) < k_b]).astype(int)
+    y = np.zeros(2 * n, dtype=int)
+    y[::2] = 1
+    return y, p, s
+
+
+def test_gap_interval_near_parity_contains_zero_with_the_estimate_inside():
+    # 604/2000 = 0.302 vs 606/2000 = 0.303 selected: the gap "M - F" is 0.001
+    y, p, s = _two_equal_groups()
+    report = fairness_report(y, p, sensitive_features=s, metrics=["selection_rate"],
+                             n_bootstrap=2000, random_state=0)
+    point, lower, upper = report.loc["difference", ["selection_rate", "selection_rate_lower",
+                                                    "selection_rate_upper"]]
+    assert point == pytest.approx(0.303 - 0.302, abs=1e-12)
+    assert lower < 0 < upper
+    width = upper - lower
+    # the estimate sits in the middle, not at the lower edge as for max - min
+    assert point - lower > 0.3 * width and upper - point > 0.3 * width
+    # width of a difference of two proportions: 2 * 1.96 * sqrt(2 * 0.3 * 0.7 / 2000) = 0.0568
+    assert width == pytest.approx(2 * 1.96 * np.sqrt(0.302 * 0.698 / 2000
+                                                      + 0.303 * 0.697 / 2000), rel=0.1)
+    r_point, r_lower, r_upper = report.loc["ratio", ["selection_rate", "selection_rate_lower",
+                                                     "selection_rate_upper"]]
+    assert r_point == pytest.approx(604 / 606, abs=1e-12)
+    assert r_lower < 1 < r_upper and r_lower < r_point < r_upper
+    assert report.attrs["gap_pairs"] == {"selection_rate": ("M", "F")}
+
+
+def test_gap_interval_on_an_exact_tie_names_two_groups():
+    y, p, s = _two_equal_groups(0.3, 0.3)
+    report = fairness_report(y, p, sensitive_features=s, metrics=["selection_rate"],
+                             n_bootstrap=500, random_state=1)
+    assert report.loc["difference", "selection_rate"] == 0
+    assert report.loc["difference", "selection_rate_lower"] < 0 \
+        < report.loc["difference", "selection_rate_upper"]
+    assert report.attrs["gap_pairs"]["selection_rate"] == ("F", "M")
+
+
+def _cell_counts(y, p, codes, n_groups, w=None):
+    w = np.ones(len(y)) if w is None else w
+    return np.bincount(codes * 4 + 2 * y + p, weights=w, minlength=4 * n_groups)
+
+
+def test_gap_interval_equals_the_fixed_pair_percentiles_of_the_same_draw():
+    # unweighted rows are resampled as one multinomial draw of the 4 * G cell counts;
+    # reproduced here from counts made by this test, with the same seed
+    rng = np.random.default_rng(11)
+    n = 900
+    s = rng.choice(["a", "b", "c"], n, p=[0.2, 0.3, 0.5])
+    y = rng.integers(0, 2, n)
+    p = (rng.uniform(size=n) < np.select([s == "a", s == "b"], [0.35, 0.5], 0.45)).astype(int)
+    report = fairness_report(y, p, sensitive_features=s, metrics=["selection_rate",
+                                                                  "true_positive_rate"],
+                             n_bootstrap=1500, random_state=4, confidence=0.9)
+    codes = np.searchsorted(["a", "b", "c"], s)
+    cells = _cell_counts(y, p, codes, 3)
+    draws = np.random.RandomState(4).multinomial(n, cells / n, size=1500).reshape(-1, 3, 2, 2)
+    rate = {"selection_rate": draws[:, :, :, 1].sum(axis=2) / draws.sum(axis=(2, 3)),
+            "true_positive_rate": draws[:, :, 1, 1] / draws[:, :, 1].sum(axis=2)}
+    for m in rate:
+        point = report[m].to_numpy(dtype=float)[:3]
+        a, b = int(np.argmax(point)), int(np.argmin(point))
+        for row, rep in [("difference", rate[m][:, a] - rate[m][:, b]),
+                         ("ratio", rate[m][:, b] / rate[m][:, a])]:
+            expected = np.nanquantile(rep, [0.05, 0.95])
+            got = report.loc[row, [f"{m}_lower", f"{m}_upper"]].to_numpy(dtype=float)
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        assert report.attrs["gap_pairs"][m] == ("abc"[a], "abc"[b])
+
+
+def test_weighted_gap_interval_equals_resampled_rows():
+    # weighted rows are resampled as row indices (one block here: 1000 * 400 draws), the
+    # same draw a plain numpy loop makes with the same seed
+    rng = np.random.default_rng(12)
+    n = 400
+    s = rng.choice(["a", "b"], n, p=[0.4, 0.6])
+    y = rng.integers(0, 2, n)
+    p = (rng.uniform(size=n) < np.where(s == "a", 0.45, 0.5)).astype(int)
+    w = rng.uniform(0.5, 2.0, n)
+    report = fairness_report(y, p, sensitive_features=s, sample_weight=w, n_bootstrap=1000,
+                             random_state=6, metrics=["selection_rate"])
+    idx = np.random.RandomState(6).randint(0, n, size=(1000, n))
+    in_a = s[idx] == "a"
+    sel = w[idx] * p[idx]
+    r_a = (sel * in_a).sum(axis=1) / (w[idx] * in_a).sum(axis=1)
+    r_b = (sel * ~in_a).sum(axis=1) / (w[idx] * ~in_a).sum(axis=1)
+    point = report["selection_rate"].to_numpy(dtype=float)[:2]
+    hi, lo = (r_a, r_b) if point[0] > point[1] else (r_b, r_a)
+    for row, rep in [("difference", hi - lo), ("ratio", lo / hi)]:
+        got = report.loc[row, ["selection_rate_lower", "selection_rate_upper"]]
+        np.testing.assert_allclose(got.to_numpy(dtype=float),
+                                   np.quantile(rep, [0.025, 0.975]), rtol=0, atol=1e-12)
+
+
+def test_gap_interval_agrees_with_an_independent_row_bootstrap():
+    # a different generator (default_rng, row indices): the two percentile estimates differ
+    # by Monte Carlo error only. The 2.5% quantile of 2000 replicates has standard error
+    # sqrt(.025 * .975 / 2000) / phi(1.96) * sd = 0.06 sd; sd = 0.0145 here, so two
+    # independent runs differ by ~0.0012 (sd of the difference); 0.005 is about 4 of those.
+    # At 0.30 vs 0.31 the lower end is below 0, where max - min would fold it over.
+    y, p, s = _two_equal_groups(0.30, 0.31)
+    report = fairness_report(y, p, sensitive_features=s, metrics=["selection_rate"],
+                             n_bootstrap=2000, random_state=0)
+    rng = np.random.default_rng(2)
+    reps = []
+    for _ in range(2000):
+        idx = rng.integers(0, len(y), len(y))
+        g, q = s[idx], p[idx]
+        reps.append(q[g == "M"].mean() - q[g == "F"].mean())
+    expected = np.quantile(reps, [0.025, 0.975])
+    got = report.loc["difference", ["selection_rate_lower", "selection_rate_upper"]]
+    np.testing.assert_allclose(got.to_numpy(dtype=float), expected, atol=0.005)
+
+
+def test_gap_interval_covers_parity_at_the_nominal_rate():
+    # 1000 data sets of two groups with the same true rate 0.3: a 95% interval of the pair's
+    # difference should contain 0 in about 95% of them (binomial sd 0.7 points at 1000
+    # runs, so 93%-97% is about 3 sd); the max - min interval contains it in none
+    rng = np.random.default_rng(13)
+    n = 2000
+    s = np.repeat(["F", "M"], n)
+    y = np.tile([0, 1], n)
+    hits = {"difference": 0, "ratio": 0}
+    for run in range(1000):
+        p = (rng.uniform(size=2 * n) < 0.3).astype(int)
+        r = fairness_report(y, p, sensitive_features=s, metrics=["selection_rate"],
+                            n_bootstrap=400, random_state=run)
+        lo, hi = r.loc["difference", ["selection_rate_lower", "selection_rate_upper"]]
+        hits["difference"] += lo <= 0 <= hi
+        lo, hi = r.loc["ratio", ["selection_rate_lower", "selection_rate_upper"]]
+        hits["ratio"] += lo <= 1 <= hi
+    assert 0.93 <= hits["difference"] / 1000 <= 0.97
+    assert 0.93 <= hits["ratio"] / 1000 <= 0.97
+
+
+def test_privileged_and_to_overall_intervals_are_of_the_gap_itself():
+    # the signed privileged gap is a fixed contrast already: unchanged, percentile of
+    # (pooled unprivileged - privileged) over the same multinomial draw
+    rng = np.random.default_rng(14)
+    n = 600
+    s = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    p = (rng.uniform(size=n) < np.where(s == "a", 0.3, 0.5)).astype(int)
+    report = fairness_report(y, p, sensitive_features=s, priv_group="a", n_bootstrap=800,
+                             random_state=2, metrics=["selection_rate"])
+    assert "gap_pairs" not in report.attrs
+    cells = _cell_counts(y, p, np.searchsorted(["a", "b", "c"], s), 3)
+    d = np.random.RandomState(2).multinomial(n, cells / n, size=800).reshape(-1, 3, 2, 2)
+    sel, tot = d[:, :, :, 1].sum(axis=2), d.sum(axis=(2, 3))
+    signed = sel[:, 1:].sum(axis=1) / tot[:, 1:].sum(axis=1) - sel[:, 0] / tot[:, 0]
+    got = report.loc["difference", ["selection_rate_lower", "selection_rate_upper"]]
+    np.testing.assert_allclose(got.to_numpy(dtype=float), np.quantile(signed, [0.025, 0.975]),
+                               rtol=0, atol=1e-12)
