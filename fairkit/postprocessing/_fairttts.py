@@ -24,7 +24,7 @@ from .._protected import privileged_mask
 from .._validation import same_label
 from ..base import FairClassifierMixin
 from ._fairttts_base import _boosted_features, _fair_docstring, _trees_of, _TTTSBase
-from ._fairttts_engines import _ForestArrays
+from ._fairttts_engines import Simulation, _flip_probability, _ForestArrays
 
 __all__ = ["FairTTTSClassifier", "TTTSClassifier"]
 
@@ -63,6 +63,12 @@ class TTTSClassifier(_TTTSBase):
     distance      :math:`\max(p_{max} - |x_j - t_k| / D,\ 0)`
     ============  =====================================================  ===============
 
+    With ``distance_scale="feature"`` the distance rule is instead
+    :math:`\max(p_{max} - \hat F_j(x_j, t_k),\ 0)`, :math:`\hat F_j(x_j, t_k)` the
+    (``sample_weight``-weighted) fraction of the rows passed to ``fit`` whose feature
+    :math:`j` lies strictly between :math:`x_j` and :math:`t_k`: unlike the paper's
+    :math:`D`, it does not depend on how the features are scaled.
+
     :math:`d_k` is the node depth (root 0), :math:`m_k` the majority-class fraction at the
     node, :math:`\mu_j, \sigma_j` the mean and standard deviation of feature :math:`j` on
     the data passed to ``fit`` (weighted by ``sample_weight``; the reference code uses the
@@ -85,6 +91,10 @@ class TTTSClassifier(_TTTSBase):
     feature_mean_, feature_scale_ : ndarray of shape (n_model_features,)
         Mean and standard deviation (plus 1e-9; 1 for a constant feature) of each input
         feature of the tree model on the data passed to ``fit`` (``"confidence"`` rule).
+    feature_cdf_ : list of (ndarray, ndarray) or None
+        With ``prob_type="distance"`` and ``distance_scale="feature"``: per input feature
+        of the tree model, its distinct values on the data passed to ``fit`` and the
+        weighted fraction of rows at or below each; None otherwise.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Defined when ``X`` has string column names.
@@ -123,6 +133,7 @@ class TTTSClassifier(_TTTSBase):
         *,
         p_max=0.1,
         prob_type="distance",
+        distance_scale="paper",
         method="exact",
         n_simulations=100,
         tol=0.0,
@@ -134,6 +145,7 @@ class TTTSClassifier(_TTTSBase):
         self.estimator = estimator
         self.p_max = p_max
         self.prob_type = prob_type
+        self.distance_scale = distance_scale
         self.method = method
         self.n_simulations = n_simulations
         self.tol = tol
@@ -215,6 +227,16 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
     unprivileged sample headed to the unfavourable side goes either way with probability
     1/2. ``alpha=1`` is plain TTTS.
 
+    That holds for raw features only: :math:`D` is the largest threshold in the tree, so on
+    standard-scaled features (:math:`D` of a few units) :math:`p_k = 0` at every 0/1 split
+    and the boost changes nothing. ``distance_scale="feature"`` (a departure from the
+    paper) measures :math:`|x_j - t_k|` as the fraction of fit rows between :math:`x_j` and
+    :math:`t_k`, which is invariant to the scaling of each feature and gives
+    :math:`p_k = p_{max}` at a 0/1 split; the default ``"paper"`` keeps the paper's rule.
+    When the boost cannot act (every base flip probability at the protected splits is 0
+    for the values seen in ``fit``, or no child there leans to the unfavourable class)
+    ``fit`` warns, naming ``alpha`` and ``p_max``.
+
     Which samples are unprivileged: those whose protected group does not match
     ``priv_group`` (or, if ``unpriv_group`` is given instead, those that match it). With
     several protected attributes (``prot_attr=["sex", "race"]``) groups are intersectional
@@ -265,7 +287,7 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         ``boosted_features_``.
     n_protected_splits_ : int
         Number of such nodes.
-    arrays_, feature_mean_, feature_scale_, n_features_in_, feature_names_in_
+    arrays_, feature_mean_, feature_scale_, feature_cdf_, n_features_in_, feature_names_in_
         As in :class:`TTTSClassifier`.
 
     See Also
@@ -319,6 +341,7 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         alpha=9.0,
         p_max=0.1,
         prob_type="distance",
+        distance_scale="paper",
         method="exact",
         n_simulations=100,
         tol=0.0,
@@ -331,6 +354,7 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
             estimator,
             p_max=p_max,
             prob_type=prob_type,
+            distance_scale=distance_scale,
             method=method,
             n_simulations=n_simulations,
             tol=tol,
@@ -412,7 +436,54 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
                 UserWarning,
                 stacklevel=2,
             )
+        elif self.p_max > 0 and self.alpha != 1 and self._max_protected_flip(Z) <= 0.0:
+            hint = (" Standard-scaled features make D small; distance_scale='feature' is "
+                    "invariant to feature scaling."
+                    if self.prob_type == "distance" and self.distance_scale == "paper" else "")
+            warnings.warn(
+                f"FairTTTSClassifier: the boost alpha={self.alpha!r} cannot act: at every "
+                f"one of the {self.n_protected_splits_} splits on the protected feature(s) "
+                f"the flip probability (prob_type={self.prob_type!r}, "
+                f"distance_scale={self.distance_scale!r}, p_max={self.p_max!r}) is 0 for "
+                "every value seen in fit, or no child leans to the unfavourable class; "
+                f"predictions equal plain TTTS.{hint}",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
+
+    def _max_protected_flip(self, Z):
+        """Largest base flip probability at a boostable protected split over fit values.
+
+        At each such node the candidates are the fit values nearest the threshold on both
+        sides (where the distance rules peak) and nearest the feature mean (confidence).
+        """
+        arrays = self.arrays_
+        nodes = np.flatnonzero(self.protected_split_ & (arrays.unfavourable_left >= 0))
+        if nodes.size == 0:
+            return 0.0
+        rows, cand_nodes = [], []
+        for node in nodes:
+            f = arrays.feature[node]
+            col = Z[:, f].astype(np.float64)
+            t = arrays.threshold[node]
+            below, above = col[col <= t], col[col > t]
+            cands = [np.abs(col - self.feature_mean_[f]).argmin()]
+            if below.size:
+                cands.append(np.flatnonzero(col == below.max())[0])
+            if above.size:
+                cands.append(np.flatnonzero(col == above.min())[0])
+            rows.extend(cands)
+            cand_nodes.extend([node] * len(cands))
+        rows = np.asarray(rows, dtype=np.intp)
+        cand_nodes = np.asarray(cand_nodes, dtype=np.intp)
+        Zc = Z[rows]
+        sim = Simulation(arrays, prob_type=self.prob_type, p_max=float(self.p_max),
+                         feature_mean=self.feature_mean_, feature_scale=self.feature_scale_,
+                         distance_scale=self.distance_scale, **self._rank_inputs(Zc))
+        xv = Zc[np.arange(rows.size), arrays.feature[cand_nodes]].astype(np.float64)
+        p = _flip_probability(sim, cand_nodes, xv, np.arange(rows.size))
+        return float(p.max())
 
     def predict_proba(self, X, *, sensitive_features=None):
         """Expected class distribution under fairness-aware test-time simulation.

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..base import FairEstimatorMixin
 from ..utils._docstring import DOC_FRAGMENTS, Substitution
-from ._fairttts_engines import P_CAP, PROB_TYPES, Simulation, simulate
+from ._fairttts_engines import DISTANCE_SCALES, P_CAP, PROB_TYPES, Simulation, simulate
 
 _TREE_MODELS = (DecisionTreeClassifier, RandomForestClassifier, ExtraTreesClassifier)
 
@@ -32,6 +32,15 @@ p_max : float in [0, 0.5], default=0.1
     Scale of the flip probabilities (see the table of :class:`TTTSClassifier`).
 prob_type : {"fixed", "depth", "agreement", "confidence", "distance"}, default="distance"
     Flip-probability rule.
+distance_scale : {"paper", "feature"}, default="paper"
+    Units of the ``"distance"`` rule. ``"paper"``: :math:`|x_j - t_k| / D` with :math:`D`
+    the tree's largest :math:`|t_k|`, as in the papers; it depends on how the features are
+    scaled (on standard-scaled features :math:`D` is a few units and a 0/1 feature's
+    flip probability :math:`p_{max} - 0.5/D` is 0). ``"feature"``: the weighted fraction
+    of the rows passed to ``fit`` whose feature-:math:`j` value lies strictly between
+    :math:`x_j` and :math:`t_k`; invariant to any increasing transform of each feature
+    (scaling, centring, log), and :math:`p_{max}` at a split on a 0/1 feature (the
+    papers' large-:math:`D` limit). Stores each feature's distinct fit values.
 method : {"exact", "sample"}, default="exact"
     Expected value by reach-probability propagation, or Monte-Carlo traversals.
 n_simulations : int, default=100
@@ -113,6 +122,24 @@ def _boosted_features(estimator_, Z, data):
     return np.flatnonzero(constant_in_groups & varies).astype(np.intp)
 
 
+def _feature_cdfs(Z, sample_weight):
+    """Per feature: the distinct fit values and the weight fraction at or below each."""
+    out = []
+    w = np.ones(Z.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    total = w.sum()
+    for f in range(Z.shape[1]):
+        vals, inv = np.unique(Z[:, f].astype(np.float64), return_inverse=True)
+        cum = np.cumsum(np.bincount(inv.ravel(), weights=w, minlength=vals.size)) / total
+        out.append((vals, cum))
+    return out
+
+
+def _cdf(vals, cum, v, side):
+    """Fit weight fraction below (``side="left"``) or at or below (``"right"``) each v."""
+    idx = np.searchsorted(vals, v, side=side) - 1
+    return np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0)
+
+
 class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Validation, model fitting and prediction shared by the TTTS estimators."""
 
@@ -120,6 +147,7 @@ class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "p_max": [Interval(Real, 0, P_CAP, closed="both")],
         "prob_type": [StrOptions(set(PROB_TYPES))],
+        "distance_scale": [StrOptions(set(DISTANCE_SCALES))],
         "method": [StrOptions({"exact", "sample"})],
         "n_simulations": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, 1, closed="left")],
@@ -215,12 +243,41 @@ class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
         mean, std = _weighted_moments(Z, w)
         self.feature_mean_ = mean
         self.feature_scale_ = np.where(std > 0, std, 1.0) + 1e-9
+        self.feature_cdf_ = (_feature_cdfs(Z, w) if self._feature_distance() else None)
         return Z, model
+
+    def _feature_distance(self):
+        return self.prob_type == "distance" and self.distance_scale == "feature"
+
+    def _rank_inputs(self, Z):
+        """``threshold_cdf`` per node and ``rank_lo`` / ``rank_hi`` per row and feature."""
+        if not self._feature_distance():
+            return {}
+        if getattr(self, "feature_cdf_", None) is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with distance_scale="
+                "'paper' or another prob_type; refit it to use distance_scale='feature'."
+            )
+        arrays = self.arrays_
+        thr_cdf = np.zeros(arrays.threshold.shape[0])
+        internal = arrays.left >= 0
+        lo = np.zeros(Z.shape, dtype=np.float64)
+        hi = np.zeros(Z.shape, dtype=np.float64)
+        for f, (vals, cum) in enumerate(self.feature_cdf_):
+            at = internal & (arrays.feature == f)
+            if at.any():
+                thr_cdf[at] = _cdf(vals, cum, arrays.threshold[at], "right")
+            col = Z[:, f].astype(np.float64)
+            lo[:, f] = _cdf(vals, cum, col, "left")
+            hi[:, f] = _cdf(vals, cum, col, "right")
+        return dict(threshold_cdf=thr_cdf, rank_lo=lo, rank_hi=hi)
 
     # -- prediction --------------------------------------------------------------------
     def _simulate(self, Z, unprivileged=None, protected_split=None, alpha=1.0):
         sim = Simulation(
             self.arrays_,
+            distance_scale=self.distance_scale,
+            **self._rank_inputs(Z),
             prob_type=self.prob_type,
             p_max=float(self.p_max),
             alpha=float(alpha),

@@ -23,6 +23,10 @@ from sklearn.utils import check_random_state
 
 PROB_TYPES = ("fixed", "depth", "agreement", "confidence", "distance")
 
+#: Units of the ``"distance"`` rule: the paper's (|x - t| / D, D the tree's largest
+#: |threshold|) or the scale-free one (the weighted fraction of fit rows between x and t).
+DISTANCE_SCALES = ("paper", "feature")
+
 #: Upper bound on every flip probability (base or boosted), as in the reference code.
 P_CAP = 0.5
 
@@ -118,6 +122,23 @@ class Simulation(NamedTuple):
     feature_scale: np.ndarray | None = None
     protected_split: np.ndarray | None = None
     random_state: object = None
+    distance_scale: str = "paper"
+    #: ``distance_scale="feature"`` only: weighted fit-data CDF at each node's threshold
+    #: (:math:`F(t_k)`, one per node), and per row and feature the fractions of fit weight
+    #: strictly below (``rank_lo``) and at or below (``rank_hi``) the row's value.
+    threshold_cdf: np.ndarray | None = None
+    rank_lo: np.ndarray | None = None
+    rank_hi: np.ndarray | None = None
+
+
+def feature_distance(xv, thr, thr_cdf, lo, hi):
+    """Fraction of fit weight strictly between x and the threshold (x's own value excluded).
+
+    ``lo`` / ``hi`` are the fit weight fractions below / at-or-below x, ``thr_cdf`` the
+    fraction at or below the threshold. Invariant to any increasing transform of the feature.
+    """
+    d = np.where(xv <= thr, thr_cdf - hi, lo - thr_cdf)
+    return np.maximum(d, 0.0)
 
 
 def simulate(sim, X, unprivileged=None, *, engine="auto", n_jobs=None):
@@ -138,8 +159,11 @@ def simulate(sim, X, unprivileged=None, *, engine="auto", n_jobs=None):
 # --------------------------------------------------------------------------------------
 # The numpy engine (reference)
 # --------------------------------------------------------------------------------------
-def _flip_probability(sim, node, xv):
-    """Base flip probability of each particle (before the fairness boost), capped at 0.5."""
+def _flip_probability(sim, node, xv, sample=None):
+    """Base flip probability of each particle (before the fairness boost), capped at 0.5.
+
+    ``sample`` (the particles' rows) is read by the ``"feature"`` distance scale only.
+    """
     arrays, prob_type, p_max = sim.arrays, sim.prob_type, sim.p_max
     if prob_type == "fixed":
         p = np.full(node.shape, p_max / 2.0)
@@ -150,7 +174,12 @@ def _flip_probability(sim, node, xv):
     elif prob_type == "confidence":
         f = arrays.feature[node]
         p = np.maximum(p_max - np.abs(xv - sim.feature_mean[f]) / sim.feature_scale[f], 0.0)
-    else:  # distance
+    elif sim.distance_scale == "feature":
+        f = arrays.feature[node]
+        d = feature_distance(xv, arrays.threshold[node], sim.threshold_cdf[node],
+                             sim.rank_lo[sample, f], sim.rank_hi[sample, f])
+        p = np.maximum(p_max - d, 0.0)
+    else:  # distance, paper scale
         p = np.maximum(
             p_max - np.abs(xv - arrays.threshold[node]) / arrays.distance_scale[node], 0.0
         )
@@ -200,7 +229,7 @@ def _simulate(sim, X, unprivileged=None):
             feat = arrays.feature[node]
             xv = Xd[sample, feat].astype(np.float64)
             go_left = xv <= arrays.threshold[node]
-            p = _flip_probability(sim, node, xv)
+            p = _flip_probability(sim, node, xv, sample)
             if boosting:
                 boost = (
                     protected_split[node]
@@ -235,6 +264,7 @@ def _simulate(sim, X, unprivileged=None):
 # Compiled engine (numba), built lazily on first use
 # --------------------------------------------------------------------------------------
 _PROB_CODES = {name: i for i, name in enumerate(PROB_TYPES)}
+_FEATURE_DISTANCE_CODE = len(PROB_TYPES)  # "distance" with distance_scale="feature"
 _NUMBA_KERNELS = None
 
 #: Rows per task when ``n_jobs > 1`` splits a batch over threads.
@@ -256,7 +286,7 @@ class _NodeColumns(NamedTuple):
     right: np.ndarray  # int64
     feature: np.ndarray  # int64
     threshold: np.ndarray  # float64
-    scale: np.ndarray  # float64, distance scale D of the node's tree
+    scale: np.ndarray  # float64, D of the node's tree (paper) or F(t_k) (feature scale)
     base_p: np.ndarray  # float64, flip probability of the rules that ignore x
     side: np.ndarray  # int8: unfavourable_left at protected splits, -1 elsewhere
 
@@ -286,7 +316,9 @@ def _node_columns(sim):
         np.ascontiguousarray(arrays.right, dtype=np.int64),
         np.ascontiguousarray(arrays.feature, dtype=np.int64),
         np.ascontiguousarray(arrays.threshold, dtype=np.float64),
-        np.ascontiguousarray(arrays.distance_scale, dtype=np.float64),
+        np.ascontiguousarray(
+            sim.threshold_cdf if sim.prob_type == "distance" and sim.distance_scale == "feature"
+            else arrays.distance_scale, dtype=np.float64),
         np.ascontiguousarray(base_p, dtype=np.float64),
         side,
     )
@@ -305,8 +337,14 @@ def _build_numba_kernels():
     from numba import njit
 
     @njit(nogil=True, inline="always")
-    def flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale):
+    def flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i, rlo, rhi):
         """Base flip probability before the boost; <= 0 means the walk never flips here."""
+        if code == 5:  # distance, feature scale (scale holds F(t) per node)
+            if xv <= thr:
+                d = scale[node] - rhi[i, f]
+            else:
+                d = rlo[i, f] - scale[node]
+            return p_max - max(d, 0.0)
         if code == 4:  # distance
             return p_max - abs(xv - thr) / scale[node]
         if code == 3:  # confidence
@@ -323,7 +361,7 @@ def _build_numba_kernels():
 
     @njit(nogil=True, cache=False)
     def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
-              max_depth, code, p_max, alpha, tol, fmean, fscale):
+              max_depth, code, p_max, alpha, tol, fmean, fscale, rlo, rhi):
         n = X.shape[0]
         n_classes = value.shape[1]
         n_trees = roots.shape[0]
@@ -348,7 +386,7 @@ def _build_numba_kernels():
                         thr = threshold[node]
                         go_left = xv <= thr
                         p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
-                                   fscale)
+                                   fscale, i, rlo, rhi)
                         if p > 0.0:
                             flip_mass = mass * boosted(p, up, side[node], go_left, alpha)
                             if flip_mass > tol:
@@ -376,7 +414,7 @@ def _build_numba_kernels():
 
     @njit(nogil=True, cache=False)
     def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
-               row0, n_sims, seed, code, p_max, alpha, fmean, fscale):
+               row0, n_sims, seed, code, p_max, alpha, fmean, fscale, rlo, rhi):
         n = X.shape[0]
         n_classes = value.shape[1]
         n_trees = roots.shape[0]
@@ -399,7 +437,7 @@ def _build_numba_kernels():
                         thr = threshold[node]
                         go_left = xv <= thr
                         p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
-                                   fscale)
+                                   fscale, i, rlo, rhi)
                         flip = False
                         if p > 0.0:
                             p = boosted(p, up, side[node], go_left, alpha)
@@ -438,6 +476,12 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
     fscale = np.ones(n_features) if sim.feature_scale is None else \
         np.asarray(sim.feature_scale, float)
     code, p_max, alpha = _PROB_CODES[sim.prob_type], float(sim.p_max), float(sim.alpha)
+    if sim.prob_type == "distance" and sim.distance_scale == "feature":
+        code = _FEATURE_DISTANCE_CODE
+        rlo = np.ascontiguousarray(sim.rank_lo, dtype=np.float64)
+        rhi = np.ascontiguousarray(sim.rank_hi, dtype=np.float64)
+    else:
+        rlo = rhi = np.zeros((n, 1))
     tol, n_simulations = float(sim.tol), int(sim.n_simulations)
     if method == "sample":
         seed = np.uint64(
@@ -445,12 +489,12 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
         )
 
     def run(lo, hi):
-        Xb, ub = X[lo:hi], unprivileged[lo:hi]
+        Xb, ub, rl, rh = X[lo:hi], unprivileged[lo:hi], rlo[lo:hi], rhi[lo:hi]
         if method == "exact":
             return exact(Xb, ub, *cols, arrays.value, arrays.roots, arrays.max_depth, code,
-                         p_max, alpha, tol, fmean, fscale)
+                         p_max, alpha, tol, fmean, fscale, rl, rh)
         return sample(Xb, ub, *cols, arrays.value, arrays.roots, lo, n_simulations,
-                      seed, code, p_max, alpha, fmean, fscale)
+                      seed, code, p_max, alpha, fmean, fscale, rl, rh)
 
     n_jobs = effective_n_jobs(n_jobs)
     if n_jobs == 1 or n <= _ROWS_PER_TASK:

@@ -735,3 +735,194 @@ def test_bad_sample_weight_and_prefit_fit_params(small_tree, data):
                                          r"parameters \['check_input'\] would be ignored"):
         FairTTTSClassifier(small_tree, prot_attr=0, priv_group=1, prefit=True).fit(
             X, check_input=True)
+
+
+# ------------------------------------------------------------------------------------
+# distance_scale="feature": the distance rule in units of each feature's fit distribution
+# ------------------------------------------------------------------------------------
+def _feature_rule_p(x, f, t, X_fit, w_fit, p_max):
+    """Oracle: p_max minus the weighted fraction of fit rows strictly between x and t."""
+    col = X_fit[:, f].astype(np.float32).astype(np.float64)
+    xv = float(np.float32(x[f]))
+    lo, hi = min(xv, t), max(xv, t)
+    d = w_fit[(col > lo) & (col < hi)].sum() / w_fit.sum()
+    return min(max(p_max - d, 0.0), 0.5)
+
+
+def _brute_force_feature(model, X, X_fit, *, p_max, alpha=1.0, unpriv=None, prot=(),
+                         w_fit=None):
+    w_fit = np.ones(len(X_fit)) if w_fit is None else np.asarray(w_fit, float)
+    trees = [model.tree_] if hasattr(model, "tree_") else [e.tree_ for e in model.estimators_]
+    out = np.zeros((len(X), trees[0].value.shape[2]))
+
+    def walk(tree, frac, x, node, mass, up):
+        left, right = tree.children_left[node], tree.children_right[node]
+        if left < 0:
+            return mass * frac[node]
+        f, t = tree.feature[node], tree.threshold[node]
+        p = _feature_rule_p(x, f, t, X_fit, w_fit, p_max)
+        goes_left = np.float32(x[f]) <= t
+        if up and f in prot:
+            fl, fr = frac[left, 1], frac[right, 1]
+            if fl != fr and (fl < fr) == goes_left:
+                p = min(alpha * p, 0.5)
+        near, far = (left, right) if goes_left else (right, left)
+        return (walk(tree, frac, x, near, mass * (1 - p), up)
+                + walk(tree, frac, x, far, mass * p, up))
+
+    for i, x in enumerate(X):
+        up = unpriv is not None and unpriv[i]
+        for tree in trees:
+            frac = tree.value[:, 0, :] / tree.value[:, 0, :].sum(axis=1, keepdims=True)
+            out[i] += walk(tree, frac, x, 0, 1.0, up)
+        out[i] /= len(trees)
+    return out
+
+
+def test_feature_distance_hand_values_on_a_stump():
+    # x = 1..10, y = x > 5: one stump at 5.5 with pure leaves, so P(y=1) is the reach
+    # probability of the right leaf. p = p_max - (fraction of fit rows strictly between
+    # x and 5.5); p_max = 0.3.
+    X = np.arange(1.0, 11.0)[:, None]
+    y = (X[:, 0] > 5).astype(int)
+    stump = DecisionTreeClassifier(max_depth=1).fit(X, y)
+    assert stump.tree_.threshold[0] == 5.5
+    Xt = np.array([[3.0], [5.0], [5.2], [8.0], [10.0]])
+    # x=3: {4, 5} between -> d = 0.2, p = 0.1; x=5 or 5.2: none -> p = 0.3 (goes left);
+    # x=8: {6, 7} -> p = 0.1, stays right with 0.9; x=10: {6..9} -> d = 0.4, p = 0.
+    expected = [0.1, 0.3, 0.3, 0.9, 1.0]
+    for engine in ("numpy", "numba"):
+        est = TTTSClassifier(stump, prefit=True, p_max=0.3, distance_scale="feature",
+                             engine=engine).fit(X)
+        np.testing.assert_allclose(est.predict_proba(Xt)[:, 1], expected, rtol=0,
+                                   atol=1e-15)
+    # weight 2 on x = 4 (total 11): x=3 -> d = 3/11, p = 0.3 - 3/11 = 0.3/11
+    w = np.ones(10)
+    w[3] = 2.0
+    est = TTTSClassifier(stump, prefit=True, p_max=0.3, distance_scale="feature").fit(
+        X, sample_weight=w)
+    np.testing.assert_allclose(est.predict_proba(Xt[:1])[:, 1], [0.3 / 11], rtol=0,
+                               atol=1e-15)
+
+
+def test_feature_distance_binary_split_hand_value():
+    # The tree of test_distance_rule_hand_value: income at 2000, then sex at 0.5. Under
+    # distance_scale="feature" no fit row lies strictly between a 0/1 value and 0.5, nor
+    # between income 1000 (or 3000) and 2000, so every base p is p_max = 0.1 whatever
+    # the units of income.
+    income = np.repeat([1000.0, 1000.0, 3000.0, 3000.0], 4)
+    sex = np.tile(np.repeat([0.0, 1.0], 4), 2)
+    y = np.array([0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1])
+    X = np.column_stack([sex, income])
+    tree = DecisionTreeClassifier(max_depth=2).fit(X, y)
+    est = FairTTTSClassifier(tree, prot_attr=0, priv_group=1, prefit=True,
+                             distance_scale="feature").fit(X)
+    proba = est.predict_proba(np.array([[0.0, 1000.0], [1.0, 1000.0]]))[:, 1]
+    # woman: 0.9 * (0.5 * 0 + 0.5 * 1/4) + 0.1 * (0.5 * 3/4 + 0.5 * 1) = 0.2 (boost 9 * 0.1
+    # capped at 0.5 at both sex splits, where she heads to the lower leaf);
+    # man: 0.9 * (0.9 * 1/4 + 0.1 * 0) + 0.1 * (0.9 * 1 + 0.1 * 3/4) = 0.3.
+    np.testing.assert_allclose(proba, [0.2, 0.3], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("which", ["tree", "forest"])
+def test_feature_distance_exact_equals_brute_force(data, small_tree, small_forest, which):
+    X, _ = data
+    model = small_tree if which == "tree" else small_forest
+    Xt = X[:40]
+    unpriv = Xt[:, 0] != 1
+    ref = _brute_force_feature(model, Xt, X, p_max=0.15, alpha=9.0, unpriv=unpriv, prot=(0,))
+    for engine in ("numpy", "numba"):
+        est = FairTTTSClassifier(model, prot_attr=0, priv_group=1, prefit=True, p_max=0.15,
+                                 distance_scale="feature", engine=engine).fit(X)
+        np.testing.assert_allclose(est.predict_proba(Xt), ref, rtol=0, atol=1e-12)
+    ref_plain = _brute_force_feature(model, Xt, X, p_max=0.15)
+    plain = TTTSClassifier(model, prefit=True, p_max=0.15, distance_scale="feature").fit(X)
+    np.testing.assert_allclose(plain.predict_proba(Xt), ref_plain, rtol=0, atol=1e-12)
+
+
+def _scaling_data(n, frac_unpriv, seed):
+    """Raw features on very different scales (a 0/1 attribute, an age-like and an
+    income-like column); imbalance of the group set by ``frac_unpriv``."""
+    rng = np.random.default_rng(seed)
+    sex = (rng.random(n) >= frac_unpriv).astype(float)  # 1 = privileged
+    # continuous values: with integer ages a row can sit exactly on a midpoint threshold
+    # (33 | 35 -> 34.0) and float32 rounding of the scaled copy then sends it the other way
+    age = 40 + 12 * rng.normal(size=n)
+    income = np.exp(10 + 0.5 * rng.normal(size=n))
+    score = (age - 40) / 12 + 2 * (np.log(income) - 10) + 1.0 * sex
+    y = (score + rng.normal(scale=0.8, size=n) > 0.7).astype(int)
+    X = np.column_stack([sex, age, income])
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0)  # the standard-scaled copy
+    return X, Xs, y
+
+
+@pytest.mark.parametrize("n, frac_unpriv, seed", [(300, 0.5, 0), (2000, 0.15, 1),
+                                                  (800, 0.3, 2)])
+def test_feature_scale_is_invariant_to_standard_scaling(n, frac_unpriv, seed):
+    X, Xs, y = _scaling_data(n, frac_unpriv, seed)
+    kw = dict(n_estimators=15, max_depth=6, random_state=seed)
+    f_raw = RandomForestClassifier(**kw).fit(X, y)
+    f_std = RandomForestClassifier(**kw).fit(Xs, y)
+    # the same forest: the same splits (features and partitions of the rows) on both copies
+    for a, b in zip(f_raw.estimators_, f_std.estimators_):
+        np.testing.assert_array_equal(a.tree_.feature, b.tree_.feature)
+        np.testing.assert_array_equal(a.apply(X), b.apply(Xs))
+    assert any((e.tree_.feature == 0).any() for e in f_raw.estimators_)
+    priv_std = Xs[:, 0].max()
+    fair = dict(prot_attr=0, alpha=9.0, prefit=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the boost acts on both copies: no warning
+        raw = FairTTTSClassifier(f_raw, priv_group=1.0, distance_scale="feature",
+                                 **fair).fit(X)
+        std = FairTTTSClassifier(f_std, priv_group=priv_std, distance_scale="feature",
+                                 **fair).fit(Xs)
+    p_raw, p_std = raw.predict_proba(X), std.predict_proba(Xs)
+    np.testing.assert_allclose(p_raw, p_std, rtol=0, atol=1e-12)
+    plain = TTTSClassifier(f_raw, prefit=True, distance_scale="feature").fit(X)
+    np.testing.assert_allclose(plain.predict_proba(X),
+                               TTTSClassifier(f_std, prefit=True, distance_scale="feature")
+                               .fit(Xs).predict_proba(Xs), rtol=0, atol=1e-12)
+    # the boost acts: it changes the unprivileged rows and raises their mean favourable
+    # probability over plain TTTS
+    unpriv = X[:, 0] == 0
+    assert np.abs(p_raw[unpriv, 1] - plain.predict_proba(X)[unpriv, 1]).max() > 0.01
+    assert p_raw[unpriv, 1].mean() > plain.predict_proba(X)[unpriv, 1].mean()
+    np.testing.assert_array_equal(p_raw[~unpriv], plain.predict_proba(X)[~unpriv])
+
+    # The paper's rule: D is the tree's largest |threshold|. On the standard-scaled copy a
+    # 0/1 split sits d0 = 0.5 / std(sex) >= 1 from every value, so p = max(0.1 - d0 / D, 0)
+    # is 0 at every protected split when D <= 10 d0 (here D < 10 in every tree): the boost
+    # cannot act, and it warns naming alpha and p_max.
+    d0 = 0.5 / X[:, 0].std()
+    for e in f_std.estimators_:
+        D = np.abs(e.tree_.threshold[e.tree_.children_left >= 0]).max()
+        assert d0 >= 1 and D < 10 <= 10 * d0
+    with pytest.warns(UserWarning, match=r"alpha=9\.0 cannot act.*p_max=0\.1"):
+        paper_std = FairTTTSClassifier(f_std, priv_group=priv_std, **fair).fit(Xs)
+    np.testing.assert_array_equal(
+        paper_std.predict_proba(Xs),
+        TTTSClassifier(f_std, prefit=True).fit(Xs).predict_proba(Xs))
+    # on the raw copy (D is an income threshold, ~1e4 or more) the paper rule does act
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paper_raw = FairTTTSClassifier(f_raw, priv_group=1.0, **fair).fit(X)
+    assert np.abs(paper_raw.predict_proba(X)[unpriv, 1]
+                  - TTTSClassifier(f_raw, prefit=True).fit(X).predict_proba(X)[unpriv, 1]
+                  ).max() > 0.01
+
+
+def test_boost_cannot_act_warns_for_other_rules(data, small_forest):
+    X, _ = data
+    # confidence rule on a 0/1 attribute: |x - mean| / std >= 1 > p_max, so p = 0 there
+    with pytest.warns(UserWarning, match=r"alpha=9\.0 cannot act.*'confidence'"):
+        FairTTTSClassifier(small_forest, prot_attr=0, priv_group=1, prefit=True,
+                           prob_type="confidence").fit(X)
+    # no warning when the boost is off (alpha=1) or the rule acts ("fixed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FairTTTSClassifier(small_forest, prot_attr=0, priv_group=1, prefit=True,
+                           prob_type="confidence", alpha=1.0).fit(X)
+        FairTTTSClassifier(small_forest, prot_attr=0, priv_group=1, prefit=True,
+                           prob_type="fixed").fit(X)
+    with pytest.raises(ValueError, match="distance_scale"):
+        TTTSClassifier(small_forest, prefit=True, distance_scale="tree").fit(X)
