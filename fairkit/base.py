@@ -51,8 +51,9 @@ from .utils._outputs import (
     proba_columns,
 )
 
-__all__ = ["BasePostProcessor", "FairClassifierMixin", "FairEstimatorMixin",
-           "FairTransformerMixin", "map_to_fitted_groups"]
+__all__ = ["BasePostProcessor", "ConstantFitWarning", "FairClassifierMixin",
+           "FairEstimatorMixin", "FairTransformerMixin", "map_to_fitted_groups",
+           "warn_if_constant"]
 
 
 class FairEstimatorMixin:
@@ -103,8 +104,13 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
     Subclasses set the class attributes below and implement ``_fit_rule`` and
     ``_positive_probability``; everything else (checking ``X``, ``y``, weights and the
     protected attribute, fitting the wrapped model, routing, ``predict``, ``score``) is here.
-    Subclasses need the parameters ``estimator``, ``prot_attr``, ``prefit``, ``pos_label``,
-    ``drop_prot_attr`` (and ``random_state`` when ``_randomized``).
+    Subclasses need the parameters ``estimator``, ``prot_attr``, ``prefit``, ``cv``,
+    ``pos_label``, ``drop_prot_attr`` (and ``random_state`` when ``_randomized``).
+
+    With ``cv`` set (the ``{cv}`` docstring fragment), ``fit`` computes out-of-fold outputs of the model
+    and the rule's ``_model_output`` on the fitting rows returns them while ``_fit_rule``
+    runs; a rule that reads the model itself (``_estimator_output = None``) reads
+    ``self._oof_output`` instead.
     """
 
     #: What the rule reads from the wrapped model: ``"proba"`` (favourable-class
@@ -170,9 +176,61 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
                 f"{float(bad)!r}."
             )
         est_params = self._estimator_fit_params(sample_weight, fit_params)
+        cv = getattr(self, "cv", None)
+        if cv is not None and getattr(self, "prefit", False):
+            raise ValueError(
+                f"{type(self).__name__}: cv={cv!r} cross-fits the wrapped model, but "
+                "prefit=True says it is already fitted and is not refitted; use cv=None "
+                "with prefit=True (and fit the rule on held-out data), or prefit=False."
+            )
+        oof = None
+        if cv is not None:
+            if self.estimator is None:
+                raise ValueError(
+                    f"{type(self).__name__} needs an estimator; got estimator=None.")
+            oof = self._out_of_fold_output(data, y, est_params, cv)
         self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
-        self._fit_rule(data.X, data.y, data.codes, data.sample_weight)
+        self._oof_output = oof
+        try:
+            self._fit_rule(data.X, data.y, data.codes, data.sample_weight)
+        finally:
+            del self._oof_output
         return self
+
+    def _out_of_fold_output(self, data, y, est_params, cv):
+        """The model's output (what the rule reads) on each row from a clone fitted
+        without that row's fold."""
+        from sklearn.base import clone
+        from sklearn.model_selection import check_cv
+        from sklearn.utils import _safe_indexing
+        from sklearn.utils.validation import _check_method_params, _num_samples
+
+        n_groups = len(self.groups_)
+        cells = np.asarray(data.y) * n_groups + np.asarray(data.codes)
+        splitter = check_cv(cv, cells, classifier=True)
+        n_rows = _num_samples(data.X)
+        oof, seen = None, np.zeros(n_rows, dtype=bool)
+        for train, test in splitter.split(data.X, cells):
+            params = _check_method_params(data.X, est_params, indices=train)
+            fold_est = clone(self.estimator).fit(
+                _safe_indexing(data.X, train), _safe_indexing(y, train), **params)
+            out = np.asarray(self._fold_output(fold_est, _safe_indexing(data.X, test)))
+            if oof is None:
+                oof = np.empty(n_rows, dtype=out.dtype)
+            oof[test] = out
+            seen[test] = True
+        if oof is None or not seen.all():
+            raise ValueError(
+                f"{type(self).__name__}: cv={cv!r} must put every row in exactly one "
+                f"held-out fold; {int((~seen).sum())} row(s) were never held out."
+            )
+        return oof
+
+    def _fold_output(self, estimator, X_model):
+        """Output of a fold's model that the rule reads (see ``_estimator_output``)."""
+        if self._estimator_output == "label":
+            return hard_positive(self, estimator, X_model, self.pos_label_)
+        return positive_scores(self, estimator, X_model, self.pos_label_)
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -188,7 +246,11 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
 
     # -- helpers for subclasses -------------------------------------------------------
     def _model_output(self, X_model):
-        """The wrapped model's output that the rule reads (see ``_estimator_output``)."""
+        """The wrapped model's output that the rule reads (see ``_estimator_output``);
+        the out-of-fold output while a cross-fitted rule is being fitted."""
+        oof = getattr(self, "_oof_output", None)
+        if oof is not None:
+            return oof
         if self._estimator_output == "label":
             return hard_positive(self, self.estimator_, X_model, self.pos_label_)
         return positive_scores(self, self.estimator_, X_model, self.pos_label_)
@@ -346,3 +408,115 @@ class FairTransformerMixin(FairEstimatorMixin, TransformerMixin):
         for j, v in prot_cols.items():
             out[:, j] = v
         return out
+
+
+class ConstantFitWarning(UserWarning):
+    """A fit ended with a constant model: the same score, or the same class, for every
+    training row although the target varies (see :func:`warn_if_constant`)."""
+
+
+def _is_constant_scores(scores, rtol):
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim == 1:
+        s = s[:, None]
+    if s.shape[0] < 2 or not np.all(np.isfinite(s)):
+        return False, 0.0, 0.0
+    spread = float(np.max(np.ptp(s, axis=0)))
+    magnitude = float(np.max(np.abs(s)))
+    return spread <= rtol * magnitude, spread, magnitude
+
+
+def warn_if_constant(est, scores=None, *, y=None, predictions=None, sample_weight=None,
+                     params=(), advice=None, where="fit", rtol=1e-9, stacklevel=3):
+    """Warn with :class:`ConstantFitWarning` when a fitted model is constant on its
+    training set.
+
+    The model is constant when
+
+    * the spread (max - min over the rows, per column) of ``scores`` (probabilities,
+      decision values or regression predictions on the training rows) is at most ``rtol``
+      times their largest absolute value, or
+    * every hard prediction in ``predictions`` is the same class while ``y`` holds at least
+      two classes.
+
+    Nothing is reported when ``y`` is given and itself constant (a constant model is then
+    right). The message names the estimator, the parameters in ``params`` with their
+    values (the ones that can make the fit constant), the training accuracy against the
+    majority-class rate (classification) or the constant value against the mean of ``y``
+    (regression), and ``advice``.
+
+    Parameters
+    ----------
+    est : estimator
+        The fitted estimator (its class name and ``get_params()`` are read).
+    scores : array-like of shape (n_samples,) or (n_samples, k), default=None
+        Continuous outputs of the model on the training rows.
+    y : array-like of shape (n_samples,), default=None
+        Training target, in the label space of ``predictions``.
+    predictions : array-like of shape (n_samples,), default=None
+        Hard class predictions on the training rows (classification only).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the reported accuracy and majority-class rate.
+    params : sequence of str, default=()
+        Names of the parameters that can make the fit constant.
+    advice : str, default=None
+        What to try, appended to the message.
+    where : str, default="fit"
+        Where the check runs (named in the message).
+    rtol : float, default=1e-9
+        Relative spread below which ``scores`` count as constant.
+    stacklevel : int, default=3
+
+    Returns
+    -------
+    bool
+        True when the warning was raised.
+    """
+    import warnings
+
+    name = type(est).__name__
+    y_arr = None if y is None else np.asarray(y).ravel()
+    classification = predictions is not None
+    if y_arr is not None:
+        if classification and len(np.unique(y_arr)) < 2:
+            return False
+        if not classification and y_arr.dtype.kind in "fiub" and np.ptp(
+                y_arr.astype(np.float64)) == 0:
+            return False
+    reasons = []
+    if scores is not None:
+        const, spread, magnitude = _is_constant_scores(scores, rtol)
+        if const:
+            reasons.append(f"the spread of its training scores is {spread:.3g} at a magnitude "
+                           f"of {magnitude:.3g} (relative spread <= {rtol:g})")
+    pred_arr = None
+    if classification:
+        pred_arr = np.asarray(predictions).ravel()
+        if len(pred_arr) and len(np.unique(pred_arr)) == 1:
+            label = pred_arr[0].item() if isinstance(pred_arr[0], np.generic) else pred_arr[0]
+            reasons.append(f"it predicts class {label!r} for every training row")
+    if not reasons:
+        return False
+    msg = f"{name}: the {where} ended with a constant model: " + "; ".join(reasons) + "."
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if classification and y_arr is not None:
+        acc = float(np.average(pred_arr == y_arr, weights=w))
+        classes, inv = np.unique(y_arr, return_inverse=True)
+        freq = np.bincount(inv, weights=w, minlength=len(classes))
+        msg += (f" Training accuracy {acc:.4f} against a majority-class rate of "
+                f"{float(freq.max() / freq.sum()):.4f}.")
+    elif y_arr is not None and scores is not None:
+        value = float(np.ravel(np.asarray(scores, dtype=np.float64))[0])
+        mean = float(np.average(y_arr.astype(np.float64), weights=w))
+        msg += f" It predicts {value:.6g} for every training row (mean of y: {mean:.6g})."
+    if params:
+        try:
+            values = est.get_params(deep=False)
+        except Exception:  # pragma: no cover - a non-scikit-learn object
+            values = {}
+        shown = ", ".join(f"{p}={values[p]!r}" if p in values else p for p in params)
+        msg += f" Parameter(s) that can cause this: {shown}."
+    if advice:
+        msg += " " + advice
+    warnings.warn(msg, ConstantFitWarning, stacklevel=stacklevel)
+    return True

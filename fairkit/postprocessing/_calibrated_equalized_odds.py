@@ -76,6 +76,7 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     threshold : float, default=0.5
         ``predict`` outputs the favourable label where the mixed score is ``>= threshold``.
     {prefit}
+    {cv}
     {pos_label}
     {drop_prot_attr}
     {random_state}
@@ -132,19 +133,21 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         "cost_constraint": [StrOptions({"fpr", "fnr", "weighted"})],
         "threshold": [Interval(Real, 0, 1, closed="both")],
         "prefit": ["boolean"],
+        "cv": ["cv_object"],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, cost_constraint="weighted",
-                 threshold=0.5, prefit=False, pos_label=None, drop_prot_attr=False,
+                 threshold=0.5, prefit=False, cv=None, pos_label=None, drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.cost_constraint = cost_constraint
         self.threshold = threshold
         self.prefit = prefit
+        self.cv = cv
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state

@@ -119,6 +119,7 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
     objective : {"accuracy", "balanced_accuracy"}, default="accuracy"
         The LP's loss: expected 0-1 loss, or 1 - mean over groups of balanced accuracy.
     {prefit}
+    {cv}
     {pos_label}
     {drop_prot_attr}
     {random_state}
@@ -172,17 +173,20 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
         "prot_attr": "no_validation",
         "objective": [StrOptions({"accuracy", "balanced_accuracy"})],
         "prefit": ["boolean"],
+        "cv": ["cv_object"],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, objective="accuracy", prefit=False,
+                 cv=None,
                  pos_label=None, drop_prot_attr=False, random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.objective = objective
         self.prefit = prefit
+        self.cv = cv
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state

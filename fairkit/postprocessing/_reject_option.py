@@ -48,7 +48,8 @@ class RejectOptionClassifier(BasePostProcessor):
     As in AIF360's ``RejectOptionClassification``, :math:`(t, m)` is searched on a grid
     (``n_thresholds`` values of :math:`t` in ``threshold_range``, ``n_margins`` values of
     :math:`m` in :math:`[0, \min(t, 1-t)]`) for the highest balanced accuracy among the
-    pairs whose fairness metric lies in ``[metric_lb, metric_ub]``. The search is vectorised:
+    pairs whose fairness metric lies in ``[metric_lb, metric_ub]`` (``objective``: balanced
+    accuracy, as AIF360, or accuracy). The search is vectorised:
     each pair costs four binary searches in the sorted scores of the four (group, label)
     cells instead of a prediction pass over the data.
 
@@ -75,6 +76,13 @@ class RejectOptionClassifier(BasePostProcessor):
     {prefit}
         AIF360 searches on a validation split: fit the model on training data, then this
         post-processor with ``prefit=True`` on validation data.
+    {cv}
+    objective : {"balanced_accuracy", "accuracy"}, default="balanced_accuracy"
+        What the search maximises among the pairs that meet the bound: balanced accuracy
+        :math:`(\mathrm{TPR} + \mathrm{TNR}) / 2` (AIF360's choice) or accuracy. On
+        imbalanced data balanced accuracy favours the minority label and can give an
+        accuracy far below the majority-class predictor's; ``"accuracy"`` does not. Both
+        are weighted by ``sample_weight``.
     {pos_label}
     {drop_prot_attr}
 
@@ -86,11 +94,13 @@ class RejectOptionClassifier(BasePostProcessor):
     margin_ : float
         Chosen half-width :math:`m` of the critical region.
     balanced_accuracy_ : float
+    accuracy_ : float
     metric_value_ : float
-        Balanced accuracy and fairness metric at the chosen pair on the fitting data.
+        Balanced accuracy, accuracy and fairness metric at the chosen pair on the fitting
+        data (whichever ``objective`` was maximised).
     search_results_ : dict of ndarray
-        ``threshold``, ``margin``, ``balanced_accuracy``, ``metric`` for every grid pair, in
-        AIF360's order (threshold-major).
+        ``threshold``, ``margin``, ``balanced_accuracy``, ``accuracy``, ``metric`` for every
+        grid pair, in AIF360's order (threshold-major).
     privileged_groups_ : ndarray of bool
         Which of ``groups_`` are privileged.
     groups_ : list
@@ -105,7 +115,7 @@ class RejectOptionClassifier(BasePostProcessor):
     -----
     If no pair meets the bound a warning is issued and the pair whose metric is closest to
     ``[metric_lb, metric_ub]`` is used (AIF360 takes the smallest signed metric instead).
-    Ties in balanced accuracy go to the first pair in grid order, as in AIF360.
+    Ties in the objective go to the first pair in grid order, as in AIF360.
     ``sample_weight`` in ``fit`` weights the rates of the search (a weighted fit equals a fit
     on repeated rows). There is no ``predict_proba``: the rule is a deterministic cut.
 
@@ -139,6 +149,8 @@ class RejectOptionClassifier(BasePostProcessor):
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
         "n_margins": [Interval(Integral, 1, None, closed="left")],
         "prefit": ["boolean"],
+        "cv": ["cv_object"],
+        "objective": [StrOptions({"balanced_accuracy", "accuracy"})],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
     }
@@ -146,7 +158,7 @@ class RejectOptionClassifier(BasePostProcessor):
     def __init__(self, estimator=None, *, prot_attr=None, priv_group=None,
                  metric="statistical_parity", metric_lb=-0.05, metric_ub=0.05,
                  threshold_range=(0.01, 0.99), n_thresholds=100, n_margins=50, prefit=False,
-                 pos_label=None, drop_prot_attr=False):
+                 cv=None, objective="balanced_accuracy", pos_label=None, drop_prot_attr=False):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.priv_group = priv_group
@@ -157,6 +169,8 @@ class RejectOptionClassifier(BasePostProcessor):
         self.n_thresholds = n_thresholds
         self.n_margins = n_margins
         self.prefit = prefit
+        self.cv = cv
+        self.objective = objective
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
 
@@ -208,10 +222,14 @@ class RejectOptionClassifier(BasePostProcessor):
         tpr = (fav[True, 1] + fav[False, 1]) / n_pos
         tnr = 1.0 - (fav[True, 0] + fav[False, 0]) / n_neg
         bal_acc = 0.5 * (tpr + tnr)
+        # weight of correct decisions over the total weight
+        acc = (fav[True, 1] + fav[False, 1] + n_neg - fav[True, 0] - fav[False, 0]) / (
+            n_pos + n_neg)
+        score = bal_acc if self.objective == "balanced_accuracy" else acc
         metric = self._metric(fav, size)
         feasible = (metric >= self.metric_lb) & (metric <= self.metric_ub)
         if feasible.any():
-            best = np.argmax(np.where(feasible, bal_acc, -np.inf).ravel())
+            best = np.argmax(np.where(feasible, score, -np.inf).ravel())
         else:
             gap = np.abs(metric - np.clip(metric, self.metric_lb, self.metric_ub))
             best = np.argmin(gap.ravel())
@@ -223,10 +241,11 @@ class RejectOptionClassifier(BasePostProcessor):
             )
         self.search_results_ = {"threshold": t.ravel().copy(), "margin": m.ravel(),
                                 "balanced_accuracy": bal_acc.ravel(),
-                                "metric": metric.ravel()}
+                                "accuracy": acc.ravel(), "metric": metric.ravel()}
         self.threshold_ = float(t.ravel()[best])
         self.margin_ = float(m.ravel()[best])
         self.balanced_accuracy_ = float(bal_acc.ravel()[best])
+        self.accuracy_ = float(acc.ravel()[best])
         self.metric_value_ = float(metric.ravel()[best])
 
     def _metric(self, fav, size):

@@ -7,6 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from fairlearn.postprocessing import ThresholdOptimizer as _FairlearnThresholdOptimizer
+from fairlearn.utils._common import _get_soft_predictions
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -15,6 +17,23 @@ from ..utils._docstring import fair_docstring
 from ..utils._outputs import BinarizedEstimator
 
 __all__ = ["ThresholdOptimizer"]
+
+
+class _FixedOutput(BaseEstimator):
+    """A fitted stand-in whose ``predict`` returns precomputed scores (the out-of-fold
+    scores of a cross-fitted fit), whatever ``X``."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def fit(self, X, y, **kwargs):  # pragma: no cover - fairlearn is told prefit=True
+        raise RuntimeError("_FixedOutput holds precomputed scores; it is never fitted.")
+
+    def predict(self, X):
+        return self.output
 
 
 @fair_docstring
@@ -54,6 +73,7 @@ class ThresholdOptimizer(BasePostProcessor):
     flip : bool, default=False
         Allow decisions that flip the score's direction.
     {prefit}
+    {cv}
     predict_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
         Which method of ``estimator`` gives the scores. With ``"predict"`` a classifier's
         labels are read as 0/1 (1 = ``pos_label``) and any other output (a regressor's
@@ -121,6 +141,7 @@ class ThresholdOptimizer(BasePostProcessor):
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "flip": ["boolean"],
         "prefit": ["boolean"],
+        "cv": ["cv_object"],
         "predict_method": [StrOptions({"auto", "predict_proba", "decision_function",
                                        "predict"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -131,6 +152,7 @@ class ThresholdOptimizer(BasePostProcessor):
 
     def __init__(self, estimator=None, *, prot_attr=None, constraints="demographic_parity",
                  objective="accuracy_score", grid_size=1000, flip=False, prefit=False,
+                 cv=None,
                  predict_method="auto", tol=None, pos_label=None, drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator
@@ -140,6 +162,7 @@ class ThresholdOptimizer(BasePostProcessor):
         self.grid_size = grid_size
         self.flip = flip
         self.prefit = prefit
+        self.cv = cv
         self.predict_method = predict_method
         self.tol = tol
         self.pos_label = pos_label
@@ -172,12 +195,31 @@ class ThresholdOptimizer(BasePostProcessor):
         return super().fit(X, y, sensitive_features=sensitive_features, **fit_params)
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
-        self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
-            estimator=BinarizedEstimator(self.estimator_, self.pos_label_),
-            constraints=self.constraints, objective=self.objective,
-            grid_size=self.grid_size, flip=self.flip, prefit=True,
-            predict_method=self.predict_method, tol=self.tol,
+        model = BinarizedEstimator(self.estimator_, self.pos_label_)
+        oof = getattr(self, "_oof_output", None)
+        if oof is None:
+            self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
+                estimator=model, constraints=self.constraints, objective=self.objective,
+                grid_size=self.grid_size, flip=self.flip, prefit=True,
+                predict_method=self.predict_method, tol=self.tol,
+            ).fit(X_model, y01, sensitive_features=codes)
+            return
+        # cross-fitted: fairlearn searches the thresholds on the out-of-fold scores, then
+        # its thresholder reads the final model's scores at predict time
+        to = _FairlearnThresholdOptimizer(
+            estimator=_FixedOutput(oof), constraints=self.constraints,
+            objective=self.objective, grid_size=self.grid_size, flip=self.flip, prefit=True,
+            predict_method="predict", tol=self.tol,
         ).fit(X_model, y01, sensitive_features=codes)
+        for obj in (to, to.interpolated_thresholder_):
+            obj.estimator = obj.estimator_ = model
+            obj.predict_method = obj._predict_method = self.predict_method
+        self.threshold_optimizer_ = to
+
+    def _fold_output(self, estimator, X_model):
+        # the scores fairlearn reads through predict_method, from a fold's model
+        return np.asarray(_get_soft_predictions(
+            BinarizedEstimator(estimator, self.pos_label_), X_model, self.predict_method))
 
     def _positive_probability(self, X_model, codes):
         pmf = self.threshold_optimizer_._pmf_predict(X_model, sensitive_features=codes)

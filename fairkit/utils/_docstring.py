@@ -48,6 +48,19 @@ sample_weight : array-like of shape (n_samples,), default=None
 estimator : estimator object
     The model to post-process; a whole ``Pipeline`` on raw data is fine. It receives
     ``X`` as given (protected columns included unless ``drop_prot_attr=True``).""",
+    "cv": """\
+cv : int, cross-validation generator, iterable or None, default=None
+    Cross-fitting of the rule (only with ``prefit=False``). None fits the rule on the
+    model's outputs on the rows the model was trained on. An int ``k`` (or a splitter, or
+    an iterable of (train, test) splits) fits the rule on out-of-fold outputs: for each
+    fold a clone of ``estimator`` is fitted on the other folds (with the same
+    ``sample_weight`` and fit parameters, restricted to those rows) and its output is taken
+    on the held-out fold; the rule is fitted on these outputs and ``y``, and ``estimator_``
+    is then fitted on all the data (as scikit-learn's ``CalibratedClassifierCV(
+    ensemble=False)``). An int gives ``StratifiedKFold(k)`` on the (label, group) cells, so
+    every fold holds every group and label; a splitter is given the same cell codes as its
+    ``y``. With an overfit model (a deep forest) in-sample outputs are too confident and the
+    rule misses its fairness target on new data; cross-fitting avoids that.""",
     "prefit": """\
 prefit : bool, default=False
     Use ``estimator`` as already fitted instead of fitting a clone (e.g. to learn the

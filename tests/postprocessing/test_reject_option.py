@@ -171,3 +171,68 @@ def test_bad_input_and_infeasible_bound():
         far = RejectOptionClassifier(clf, prot_attr=0, priv_group=1, metric_lb=1.5,
                                      metric_ub=2.0).fit(X, y)
     assert far.metric_value_ == pytest.approx(far.search_results_["metric"].max())
+
+
+def objective_case():
+    # 2 positives (scores .5 .3) and 8 negatives (.45 .35 .25 .2 .15 .1 .05 .02); groups
+    # alternate. Thresholds .2 .4 .6, margin 0 only, every pair feasible (bounds [-1, 1]):
+    #   t=.2: favourable s > .2 -> TP 2, FP 3 (.45 .35 .25): accuracy 7/10, balanced
+    #         accuracy (1 + 5/8) / 2 = .8125
+    #   t=.4: TP 1 (.5), FP 1 (.45): accuracy 8/10, balanced accuracy (1/2 + 7/8) / 2 = .6875
+    #   t=.6: nothing favourable: accuracy 8/10, balanced accuracy .5
+    # balanced accuracy picks t=.2; accuracy picks t=.4 (tie with .6: first in grid order)
+    s = np.r_[.5, .3, .45, .35, .25, .2, .15, .1, .05, .02]
+    y = np.r_[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    a = np.arange(10) % 2
+    return np.c_[a, s], y
+
+
+def objective_roc(objective):
+    # prefit: the score column is the model (its fit takes no sample_weight)
+    return RejectOptionClassifier(ScoreColumn().fit([[0, 0]] * 2, [0, 1]), prot_attr=0,
+                                  priv_group=1, prefit=True, threshold_range=(0.2, 0.6),
+                                  n_thresholds=3, n_margins=1, metric_lb=-1, metric_ub=1,
+                                  objective=objective)
+
+
+def test_objective_by_hand():
+    X, y = objective_case()
+    bal = objective_roc("balanced_accuracy").fit(X, y)
+    acc = objective_roc("accuracy").fit(X, y)
+    assert (bal.threshold_, bal.margin_) == (pytest.approx(0.2), 0.0)
+    assert (acc.threshold_, acc.margin_) == (pytest.approx(0.4), 0.0)
+    assert bal.balanced_accuracy_ == pytest.approx(0.8125)
+    assert bal.accuracy_ == pytest.approx(0.7)
+    assert acc.balanced_accuracy_ == pytest.approx(0.6875)
+    assert acc.accuracy_ == pytest.approx(0.8)
+    np.testing.assert_allclose(acc.search_results_["accuracy"], [.7, .8, .8])
+    np.testing.assert_allclose(acc.search_results_["balanced_accuracy"], [.8125, .6875, .5])
+    # the default is balanced accuracy (AIF360's objective)
+    assert RejectOptionClassifier().objective == "balanced_accuracy"
+    default = RejectOptionClassifier(ScoreColumn(), prot_attr=0, priv_group=1,
+                                     threshold_range=(0.2, 0.6), n_thresholds=3,
+                                     n_margins=1, metric_lb=-1, metric_ub=1).fit(X, y)
+    assert default.threshold_ == bal.threshold_
+
+
+def test_objective_accuracy_with_sample_weight():
+    # weight 4 on the two positives (total weight 8 + 8): accuracy at
+    #   t=.2: (8 + 5) / 16 = .8125, t=.4: (4 + 7) / 16 = .6875, t=.6: 8 / 16 = .5
+    # so the weighted accuracy picks t=.2, where the unweighted one picked t=.4
+    X, y = objective_case()
+    w = np.where(y == 1, 4.0, 1.0)
+    acc = objective_roc("accuracy").fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(acc.search_results_["accuracy"], [.8125, .6875, .5])
+    assert acc.threshold_ == pytest.approx(0.2)
+    # integer weights equal repeated rows
+    rep = objective_roc("accuracy").fit(np.repeat(X, w.astype(int), axis=0),
+                                        np.repeat(y, w.astype(int)))
+    np.testing.assert_allclose(rep.search_results_["accuracy"],
+                               acc.search_results_["accuracy"], rtol=0, atol=1e-15)
+    assert rep.threshold_ == acc.threshold_
+
+
+def test_objective_rejects_unknown_value():
+    X, y = objective_case()
+    with pytest.raises(ValueError, match="objective"):
+        objective_roc("f1").fit(X, y)
