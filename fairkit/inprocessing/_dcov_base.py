@@ -7,12 +7,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..base import FairEstimatorMixin
+from ..base import FairEstimatorMixin, warn_if_constant
 from ..metrics.dependence import encode_protected_attributes
 from ._dcov_model import (
     _ACTIVATIONS,
@@ -165,7 +166,27 @@ class _BaseDCov(FairEstimatorMixin, BaseEstimator):
             self.coef_ = self.coefs_[0][:, 0].copy()
             self.intercept_ = float(self.intercepts_[0][0])
         self.n_layers_ = len(hidden) + 2
+        self._warn_if_constant(Xm, y, offset, fitted)
         return self
+
+    def _warn_if_constant(self, Xm, y, offset, fitted):
+        """Warn (``ConstantFitWarning``) when the fitted model is constant on the training
+        rows: the penalty can pull every weight to 0 (lam too large)."""
+        eta, _, _ = _forward([(w, b) for w, b in fitted], Xm, self.activation)
+        eta = np.asarray(eta, dtype=np.float64).ravel()
+        advice = ("Try a smaller lam (lam=0 gives the unpenalised model) and choose it on "
+                  "held-out data; a larger max_iter helps if the fit stopped early "
+                  f"(n_iter_={self.n_iter_}).")
+        if self._loss == "log_loss":
+            positive = (eta > 0).astype(int)
+            warn_if_constant(self, expit(eta), y=self.classes_[y.astype(int)],
+                             predictions=self.classes_[positive], params=("lam",),
+                             advice=advice, stacklevel=6)
+        else:
+            # the model's own part (the rate for Poisson), without the offset
+            rate = eta if self._loss == "squared_error" else np.exp(eta)
+            warn_if_constant(self, rate, y=y if offset is None else None, params=("lam",),
+                             advice=advice, stacklevel=6)
 
     def _eta(self, X, offset=None):
         check_is_fitted(self)

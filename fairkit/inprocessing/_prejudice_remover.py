@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import FairClassifierMixin, FairEstimatorMixin
+from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01, proba_columns
 
@@ -242,6 +242,14 @@ class PrejudiceRemover(FairEstimatorMixin, FairClassifierMixin, ClassifierMixin,
         self.intercept_ = W[:, -1] if self.fit_intercept else np.zeros(len(counts))
         self.n_iter_ = int(init.nit + (0 if res is init else res.nit))
         self.objective_ = float(res.fun)
+        dec = np.einsum("ij,ij->i", Xd, W[codes])
+        warn_if_constant(
+            self, expit(dec), y=labels_from01(self.classes_, self.pos_label_, data.y == 1),
+            predictions=labels_from01(self.classes_, self.pos_label_, dec > 0),
+            sample_weight=sw, params=("eta", "alpha"),
+            advice=("Try a smaller eta (eta=0 gives per-group logistic regressions) or a "
+                    "smaller alpha, chosen on held-out data."),
+        )
         return self
 
     def decision_function(self, X, *, sensitive_features=None):

@@ -10,6 +10,7 @@ building, validation, routing, tags) is in :mod:`fairkit.inprocessing._reduction
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -50,7 +51,9 @@ class ExponentiatedGradientReduction(_ReductionBase):
     {prot_attr}
     {constraints}
     eps : float, default=0.01
-        Allowed constraint violation (:math:`B = 1/\epsilon`).
+        fairlearn's ``eps``: how far the found solution may exceed the constraint's bound
+        (it sets the multipliers' L1 limit :math:`B = 1/\epsilon`). It is not the bound
+        itself: the bound is ``difference_bound`` / ``ratio_bound`` (see Notes).
     max_iter : int, default=50
         Largest number of exponentiated-gradient iterations.
     nu : float or None, default=None
@@ -85,9 +88,26 @@ class ExponentiatedGradientReduction(_ReductionBase):
 
     Notes
     -----
+    **The bound and** ``eps`` **are two different numbers.** The constraint is
+    :math:`M\mu(Q) \le c`: for the parity constraints every group's rate may differ from
+    the overall rate by at most ``difference_bound`` (:math:`c`; fairlearn's default 0.01),
+    or lie within ``ratio_bound`` of it (plus ``ratio_bound_slack``). ``eps``
+    (:math:`\epsilon`) does not enter :math:`c`: it caps the multipliers,
+    :math:`\|\lambda\|_1 \le B = 1/\epsilon`, and so sets how much violation of
+    :math:`c` the saddle-point solution may keep. fairlearn guarantees an error within
+    :math:`2\nu` (twice the duality gap reached, ``reduction_.best_gap_``) of the best
+    error under the bound and a violation of at most :math:`2(\epsilon + \nu)` beyond
+    :math:`c` (as fairlearn documents ``eps``). So ``difference_bound`` moves the
+    target, and ``eps`` moves how tightly it is met: a
+    small ``eps`` allows large multipliers, a tight fit of the bound, and slower
+    convergence; a large ``eps`` can leave the bound violated on the training data.
+    Check the result with a held-out disparity, not with either number.
+
     ``sample_weight`` is refused: fairlearn's moments have no weighted form and the learner
     is fitted with the reduction's own weights. The groups are used in ``fit`` only; the
     protected columns are read in ``predict`` only to drop them (``drop_prot_attr=True``).
+    A fit whose randomised classifier gives every training row the same probability of the
+    favourable label raises :class:`fairkit.base.ConstantFitWarning`.
 
     References
     ----------
@@ -169,6 +189,13 @@ class ExponentiatedGradientReduction(_ReductionBase):
             sample_weight_name=self.sample_weight_name,
         ).fit(X_model, y_fit, sensitive_features=codes)
         self.n_iter_ = self.reduction_.last_iter_ + 1
+        self._warn_if_constant(
+            X_model, y_fit, ("constraints", "difference_bound", "ratio_bound", "eps"),
+            "The constraint may be met on these data only by a predictor that ignores X: "
+            "loosen difference_bound / ratio_bound (eps only sets how far the found "
+            "solution may exceed that bound), or check that the learner uses the weights "
+            "passed as sample_weight_name.",
+        )
         return self
 
     def predict(self, X, *, sensitive_features=None):
@@ -229,7 +256,11 @@ class GridSearchReduction(_ReductionBase):
     selection_rule : {"tradeoff_optimization"}, default="tradeoff_optimization"
         How the predictor is chosen among the grid's.
     constraint_weight : float, default=0.5
-        Weight of the disparity in the selection (the error gets ``1 - constraint_weight``).
+        Weight :math:`w` of the disparity when *selecting* one of the grid's fitted
+        predictors (the error gets :math:`1 - w`). It changes neither the grid nor the
+        predictors fitted, only which of them is kept, and only at a few break points
+        (see Notes); ``constraint_weight_range_`` gives the interval over which the kept
+        predictor stays the same.
     grid_size : int, default=10
         Number of grid points.
     grid_limit : float, default=2.0
@@ -259,11 +290,47 @@ class GridSearchReduction(_ReductionBase):
         Classification only.
     pos_label_ : scalar
         Classification only.
+    constraint_weight_range_ : tuple of float
+        ``(low, high)``: every ``constraint_weight`` in this interval selects the same
+        predictor from the same grid (refitting with a value outside it changes the
+        selection).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
     Notes
     -----
+    **What** ``constraint_weight`` **does** (fairlearn's ``GridSearch``, selection rule
+    ``"tradeoff_optimization"``). Grid point :math:`j` gives a predictor :math:`h_j` with
+    training error :math:`e_j` (``reduction_.objectives_``) and disparity :math:`d_j`, the
+    largest entry of its constraint vector (``reduction_.gammas_``; for demographic parity
+    the largest difference between a group's selection rate and the overall rate). The
+    kept predictor minimises :math:`(1 - w)\, e_j + w\, d_j`. As :math:`w` goes from 0 to
+    1 the choice moves along the lower-left convex hull of the points :math:`(d_j, e_j)`,
+    from the most accurate predictor to the least disparate one, and changes only at the
+    break points :math:`w = \Delta e / (\Delta e + \Delta d)` between neighbouring hull
+    vertices. Hence:
+
+    - it can act only when the grid holds predictors that trade error for disparity. When
+      one predictor has both the lowest error and the lowest disparity, no value changes
+      the choice and ``fit`` warns (``UserWarning``). This is common with a coarse grid:
+      the multipliers next to 0 overshoot parity in both directions, so the unconstrained
+      predictor (or its neighbour) is also the least disparate one;
+    - where removing most of the disparity costs little error (:math:`\Delta e \ll
+      \Delta d`), every break point lies near 0 and all larger values select the same
+      predictor.
+
+    Either way a sweep of ``constraint_weight`` across its range can change nothing, as
+    was reported on three public data sets (fairlearn behaves the same). The
+    trade-off is moved by the grid itself (``grid_limit``, ``grid_size``, or an explicit
+    ``grid`` dense near the multipliers that reach parity); ``constraint_weight_range_``
+    tells whether a different ``constraint_weight`` would select another predictor.
+    - ``difference_bound`` has no effect here: fairlearn's ``GridSearch`` reads neither the
+      bound in its Lagrangian weights nor in its selection (``ratio_bound`` does act, as it
+      changes the form of the constraint).
+
+    A selected predictor that gives every training row the same class although ``y`` has
+    two raises :class:`fairkit.base.ConstantFitWarning`.
+
     ``sample_weight`` is refused: fairlearn's moments have no weighted form and the learner
     is fitted with the reduction's own weights. fairlearn is given group codes
     ``0 .. k-1``; ``grid_offset`` and ``grid`` are translated from the group labels to
@@ -351,7 +418,43 @@ class GridSearchReduction(_ReductionBase):
             grid_limit=self.grid_limit, grid_offset=grid_offset, grid=grid,
             sample_weight_name=self.sample_weight_name,
         ).fit(X_model, y_fit, sensitive_features=codes)
+        self.constraint_weight_range_ = self._selection_range()
+        if self.constraint_weight_range_ == (0.0, 1.0) and len(self.reduction_.predictors_) > 1:
+            red = self.reduction_
+            b = red.best_idx_
+            warnings.warn(
+                f"GridSearchReduction: constraint_weight={self.constraint_weight!r} cannot "
+                f"act on these data: grid point {b} has both the lowest error "
+                f"({float(red.objectives_[b]):.4g}) and the lowest disparity "
+                f"({float(red.gammas_.max(axis=0).iloc[b]):.4g}) of the "
+                f"{len(red.predictors_)} predictors, so every constraint_weight in [0, 1] "
+                "selects it. A wider grid (grid_limit, grid_size) can add predictors that "
+                "trade error for disparity.",
+                UserWarning, stacklevel=2,
+            )
+        self._warn_if_constant(
+            X_model, y_fit, ("constraint_weight", "grid_limit", "constraints"),
+            "Try a smaller constraint_weight (the error gets 1 - constraint_weight), a "
+            "smaller grid_limit or a larger grid_size.",
+        )
         return self
+
+    def _selection_range(self):
+        """Interval of ``constraint_weight`` over which the selected predictor stays the
+        minimiser of ``(1 - w) * error + w * disparity`` among the grid's predictors."""
+        red = self.reduction_
+        err = np.asarray(red.objectives_, dtype=np.float64)
+        disp = red.gammas_.max(axis=0).to_numpy(dtype=np.float64)
+        b = red.best_idx_
+        lo, hi = 0.0, 1.0
+        for i in range(len(err)):
+            a0, a1 = err[b] - err[i], disp[b] - disp[i]  # loss_b - loss_i at w = 0 and 1
+            slope = a1 - a0
+            if slope > 0:
+                hi = min(hi, -a0 / slope)
+            elif slope < 0:
+                lo = max(lo, -a0 / slope)
+        return float(min(max(lo, 0.0), 1.0)), float(min(max(hi, 0.0), 1.0))
 
     def predict(self, X, *, sensitive_features=None):
         """Predictions of the selected base learner.

@@ -13,6 +13,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 from fairlearn.reductions import (
+    ExponentiatedGradient,
     AbsoluteLoss,
     BoundedGroupLoss,
     ClassificationMoment,
@@ -38,7 +39,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import _key
-from ..base import FairClassifierMixin, FairEstimatorMixin
+from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01
 
@@ -179,6 +180,41 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
             pos_label=self.pos_label,
         )
         return data.X, data.y, data.codes, self._build_moment(data.y)
+
+    def _warn_if_constant(self, X_model, y_fit, params, advice):
+        """``ConstantFitWarning`` when the fitted reduction is constant on the training rows
+        (see :func:`fairkit.base.warn_if_constant`); a randomised classifier is constant
+        when its probability of the favourable label is the same on every row."""
+        red = self.reduction_
+        if not self._is_classification():
+            if isinstance(red, ExponentiatedGradient):
+                pred = np.asarray(red._pmf_predict(X_model), dtype=np.float64)
+                scores = pred[:, np.asarray(red.weights_) > 0]
+            else:
+                scores = np.asarray(red.predict(X_model), dtype=np.float64)
+            return warn_if_constant(self, scores, y=y_fit, params=params, advice=advice,
+                                    stacklevel=4)
+        y_labels = self._to_labels(np.asarray(y_fit) == 1)
+        if isinstance(red, ExponentiatedGradient):
+            pmf = np.asarray(red._pmf_predict(X_model), dtype=np.float64)
+            if self._is_classification_moment():
+                p = pmf[:, 1]
+            else:  # one 0/1 column per predictor of Q
+                p = pmf @ np.asarray(red.weights_, dtype=np.float64)
+            # expected accuracy of the randomised classifier Q
+            y1 = np.asarray(y_fit) == 1
+            acc = float(np.mean(np.where(y1, p, 1.0 - p)))
+            majority = float(max(y1.mean(), 1.0 - y1.mean()))
+            if len(np.unique(y1)) < 2:
+                return False
+            return warn_if_constant(
+                self, p, params=params, stacklevel=4,
+                advice=(f"Q gives the favourable label with probability {p[0]:.4g} on every "
+                        f"row: expected training accuracy {acc:.4f} against a majority-class "
+                        f"rate of {majority:.4f}. " + advice))
+        pred = self._to_labels(np.asarray(red.predict(X_model)) == 1)
+        return warn_if_constant(self, y=y_labels, predictions=pred, params=params,
+                                advice=advice, stacklevel=4)
 
     def _group_indexed(self, obj, name):
         """``obj`` (fairlearn's layout: a ``group_id`` index level holding the user's group

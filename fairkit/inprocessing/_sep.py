@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_binary_target, same_label
-from ..base import FairEstimatorMixin
+from ..base import FairEstimatorMixin, warn_if_constant
 from ..metrics.sep import condition_mask, unprivileged_mask
 from ..utils._docstring import fair_docstring
 from ._sep_solvers import _wmean, solve
@@ -407,6 +407,15 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         self.n_samples_solved_ = int(rows)
         self.fit_time_ = fit_time
         self.n_iter_ = int(iters)
+        # e.g. the trivial all-favourable classifier, when epsilon can be met no other way
+        warn_if_constant(
+            self, dec, y=y, predictions=classes[(dec > 0).astype(int)], sample_weight=sw,
+            params=("epsilon", "constraint", "C"),
+            advice=("epsilon is a bound on the mean decision-score gap (log-odds units for "
+                    "the logistic loss): try a larger epsilon (numpy.inf removes the "
+                    "constraint) or a larger C, chosen on held-out data."),
+            stacklevel=4,
+        )
         return self
 
     def _subgroups(self, X_raw, prot, n):

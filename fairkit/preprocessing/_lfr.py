@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._protected import privileged_mask
-from ..base import FairTransformerMixin
+from ..base import FairTransformerMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 
 __all__ = ["LearnedFairRepresentations", "lfr_objective"]
@@ -303,6 +303,20 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         elif res.status not in (0, 1):
             warnings.warn(f"L-BFGS-B failed to converge: {res.message}", ConvergenceWarning,
                           stacklevel=2)
+        # the classifier of the representation on the training rows: a fairness term that
+        # dominates can leave every row with the same class
+        M = softmax(-_distances(Xf, self.prototypes_), axis=1)
+        out = M @ self.coef_
+        proba = np.c_[1.0 - out[:, 0], out[:, 0]] if out.shape[1] == 1 else softmax(out, axis=1)
+        warn_if_constant(
+            self, proba, y=data.y, predictions=self.classes_[proba.argmax(axis=1)],
+            params=("fairness_weight", "target_weight"),
+            advice=("Try a smaller fairness_weight (fairness_weight=0 keeps the prototype "
+                    "classifier unconstrained) or a larger target_weight, chosen on held-out "
+                    "data. The memberships softmax(-distance) are nearly uniform when the "
+                    "features spread little (distances well below 1): standardise them "
+                    "first."),
+        )
         return self
 
     def _used(self, X, sensitive_features):
