@@ -125,19 +125,12 @@ EXPECTED_FAILED_CHECKS["Reweighing"] = {"check_estimators_pickle": _NAN_IN_PROT}
 EXPECTED_FAILED_CHECKS["ReweighingSampler"] = {"check_estimators_pickle": _NAN_IN_PROT}
 # Cause 4 - default settings that do not learn the check's easy blobs (known defects of
 # the defaults, owned by the issue "Good answers on data nobody tuned to": kept visible)
-EXPECTED_FAILED_CHECKS["AranyaniClassifier"] = {
-    "check_classifiers_train": (
-        "one online pass (the default, the paper's protocol) over the check's 150 rows stays "
-        "below the check's 0.83 training accuracy; 20 passes reach it. Passes or learning "
-        "rate set from the data size are item 1 of the issue on safe defaults"
-    ),
-}
 EXPECTED_FAILED_CHECKS["LearnedFairRepresentations"] = {
     "check_classifiers_train": (
         "with AIF360's default weights (fairness 50, reconstruction 0.01, target 1) L-BFGS "
         "stops at a constant predictor on the check's blobs (accuracy 0.50; 0.98 with "
-        "fairness_weight=0) although the groups are independent of the label: a collapse to "
-        "a constant that the issue on safe defaults must turn into a warning or a fix"
+        "fairness_weight=0) although the groups are independent of the label; the fit now "
+        "raises ConstantFitWarning, the default weights themselves are still to be fixed"
     ),
 }
 # Cause 5 - a conic solver's tolerance is above the check's rtol=1e-7

@@ -263,6 +263,8 @@ class _SoftForest:
         eo = self._n_strata > 1
         lam = self.lam
         logs = np.empty(2 * TN)
+        inv_T = 1.0 / self.n_trees
+        loss = 0.0
         for k in range(Xa.shape[0]):
             x = Xa[k]
             yk = ycode[k]
@@ -277,6 +279,7 @@ class _SoftForest:
             proba = mu @ Q
             if preds is not None:
                 preds[k] = proba.argmax()
+            loss -= np.log(proba[yk] * inv_T)
             r = -1.0 / proba[yk]  # the forest mean's 1/T cancels: proba here is T * p
             Gmu = (r * Q[:, yk]) * mu  # dL/dmu * mu, with p = proba / T
             back = P @ Gmu  # (2 T*N,)
@@ -310,6 +313,7 @@ class _SoftForest:
                             hp = smoothed_abs_derivative(gaps, self.delta, self.smoothing)
                             gW += lam * np.einsum("pi,pij->ij", hp, grads)
             self._adam()
+        self._loss_sum = getattr(self, "_loss_sum", 0.0) + loss
 
     def _block_paths(self):
         """Path matrix of all trees at once (block diagonal, (2 T*N, T*L)): log reach =
@@ -325,9 +329,12 @@ class _SoftForest:
             self._paths_block = fwd
         return self._paths_block
 
-    def _learn(self, Xv, ycode, gcode, *, record):
-        """Online steps over the rows in order; returns pre-update predictions if ``record``."""
-        Xa = self._augment(Xv)
+    def _learn(self, Xv, ycode, gcode, *, record, scaled=False):
+        """Online steps over the rows in order; returns pre-update predictions if ``record``.
+
+        ``Xv`` is standardised with ``fit``'s statistics unless ``scaled``. The summed
+        pre-update cross-entropy of the rows is added to ``_loss_sum``."""
+        Xa = self._augment(Xv if scaled else self._scaled(Xv))
         n = Xa.shape[0]
         bs = self.batch_size
         preds = np.empty(n, dtype=np.intp) if record else None
@@ -342,6 +349,8 @@ class _SoftForest:
             proba, mu, s, Q = self._forward(xb)
             if record:
                 preds[start:stop] = np.argmax(proba, axis=1)
+            self._loss_sum = getattr(self, "_loss_sum", 0.0) - float(
+                np.log(proba[np.arange(stop - start), yb]).sum())
             self._gradient(xb, yb, gcode[start:stop], proba, mu, s, Q)
             self._adam()
         self.n_seen_ += n

@@ -272,7 +272,6 @@ def _aranyani(ctx):
 
     return Pipeline([("encode", ctx.encoder(keep_prot_attr="ordinal")),
                      ("model", AranyaniClassifier(prot_attr=ctx.prot_attr, lam=1.0,
-                                                  batch_size=32, max_iter=2,
                                                   random_state=ctx.random_state))])
 
 
@@ -292,7 +291,9 @@ def _fairttts(ctx):
         raise MethodUnavailable("FairTTTS needs the privileged group (--priv-group).")
     return FairTTTSClassifier(_forest_baseline(ctx), prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
                               pos_label=ctx.pos_label, method="sample", n_simulations=1,
-                              random_state=ctx.random_state)
+                              # the forest's inputs are standardised: the paper's distance
+                              # rule would give flip probability 0 at every protected split
+                              distance_scale="feature", random_state=ctx.random_state)
 
 
 def _equalized_odds(ctx):
@@ -357,7 +358,8 @@ register_method("sep_constrained", _sep_constrained, stage="in",
                 base_model="parity-constrained logistic model",
                 uses_prot_attr="no: column dropped before predicting")
 register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.0, 1.0]},
-                description="Aranyani online oblique forest, two passes",
+                description="Aranyani online oblique forest (fit's defaults: standardised "
+                "inputs, passes from the data size)",
                 base_model="online oblique forest", uses_prot_attr=_FEATURE)
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
                 description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)",
