@@ -404,6 +404,7 @@ def _interval_rule(priv, decisions_only, args):
 
 def _gap_table(counts, priv, gaps, args):
     """Headline gaps over the groups with at least --min-group-size rows."""
+    from .metrics.report import _bootstrap_counts_unweighted
     from .metrics.streaming import metric_from_counts
 
     keep = counts.n_rows >= args.min_group_size
@@ -423,14 +424,11 @@ def _gap_table(counts, priv, gaps, args):
         return table, keep
     inc = _subset(counts, keep)
     mask = None if priv is None else inc.privileged_mask(priv)
-    rng = np.random.RandomState(args.random_state)
-    flat = inc.counts.ravel()
     boot = None
     if args.n_bootstrap:
-        # resampling the rows with replacement is a multinomial draw of the cell counts
-        boot = rng.multinomial(int(round(flat.sum())), flat / flat.sum(),
-                               size=args.n_bootstrap).reshape(-1, *inc.counts.shape)
-        boot = boot.astype(float)
+        # fairness_report's own draw, so the CLI's intervals equal the report's
+        boot = _bootstrap_counts_unweighted(inc.counts, args.n_bootstrap,
+                                            np.random.RandomState(args.random_state))
     alpha = (1 - args.confidence) / 2
     for name in gaps:
         try:

@@ -25,10 +25,11 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._protected import GroupEncoding, ProtectedData, _param_repr, resolve_protected
+from ._protected import GroupEncoding, ProtectedData, _eq, _param_repr, resolve_protected
 
-__all__ = ["FairData", "validate_fair_data", "check_binary_target", "map_to_fitted_groups",
-           "same_label"]
+__all__ = ["FairData", "validate_fair_data", "check_binary_target", "check_priv_group",
+           "map_to_fitted_groups",
+           "near_constant", "same_label"]
 
 
 @dataclass
@@ -65,12 +66,26 @@ class FairData:
         return None if self.groups is None else self.groups.codes
 
 
-def same_label(a, b) -> bool:
-    """``a == b`` for labels of any type (never raises)."""
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
+#: ``a == b`` for labels of any type (never raises): the contract's own comparison.
+same_label = _eq
+
+#: A spread at most this fraction of a variable's magnitude counts as none.
+CONSTANT_RTOL = 1e-9
+
+
+def near_constant(values, rtol=CONSTANT_RTOL) -> bool:
+    """Whether every column of ``values`` is constant up to round-off.
+
+    The one rule for "constant" (a model shrunk to a constant still returns values that
+    differ by ~1e-17): the range of each column is at most ``rtol`` times
+    ``max(1, max |value|)``. Used by the dependence measures (ratios of such noise are
+    arbitrary numbers) and by :func:`fairkit.base.warn_if_constant`.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return True
+    scale = np.maximum(1.0, np.abs(values).max(axis=0))
+    return bool(np.all(np.ptp(values, axis=0) <= rtol * scale))
 
 
 def _key(label):
@@ -101,6 +116,27 @@ def map_to_fitted_groups(groups: GroupEncoding, fitted_labels, *, where="predict
             )
         lookup[code] = index[k]
     return lookup[groups.codes]
+
+
+def check_priv_group(est, purpose, *, alternative=None):
+    """Refuse ``priv_group=None`` for a method that needs a privileged group.
+
+    ``priv_group=None`` means one thing everywhere: no privileged group was given. A
+    method that cannot work without one calls this before anything is fitted, so every
+    such method asks for it in the same words. ``alternative`` names a parameter that may
+    be given instead (e.g. ``"unpriv_group"``).
+    """
+    if getattr(est, "priv_group", None) is not None:
+        return
+    if alternative is not None and getattr(est, alternative, None) is not None:
+        return
+    also = f" (or {alternative}=<label(s) of the unprivileged group(s)>)" if alternative else ""
+    got = "priv_group=None" + (f", {alternative}=None" if alternative else "")
+    raise ValueError(
+        f"{type(est).__name__} needs priv_group, {purpose}; got {got}. Pass "
+        f"priv_group=<label of the privileged group>{also}, e.g. priv_group='Male' or "
+        "priv_group=1."
+    )
 
 
 def check_binary_target(est, y, pos_label):
@@ -308,10 +344,15 @@ def validate_fair_data(
     if reset and y_classes is not None:
         est.classes_, est.pos_label_ = y_classes
     groups = prot.groups if prot is not None else None
+    if reset and prot is not None:
+        # names of continuous attributes too (dependence penalties take them as numbers);
+        # groups_ only when the attributes are discrete, never left over from a former fit
+        est.prot_attr_names_ = [str(c) for c in prot.values.columns]
+        if groups is None:
+            est.__dict__.pop("groups_", None)
     if groups is not None:
         if reset:
             est.groups_ = list(groups.labels)
-            est.prot_attr_names_ = list(groups.names)
         elif map_groups and hasattr(est, "groups_"):
             codes = map_to_fitted_groups(groups, est.groups_)
             groups = GroupEncoding(codes=codes, labels=list(est.groups_), names=groups.names)

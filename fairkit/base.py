@@ -41,7 +41,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._protected import ProtectedData, resolve_protected
-from ._validation import FairData, map_to_fitted_groups, validate_fair_data
+from ._validation import FairData, map_to_fitted_groups, near_constant, validate_fair_data
 from .utils._outputs import (
     classifier_tags,
     fit_or_check_estimator,
@@ -415,15 +415,10 @@ class ConstantFitWarning(UserWarning):
     training row although the target varies (see :func:`warn_if_constant`)."""
 
 
-def _is_constant_scores(scores, rtol):
+def _score_spread(scores):
     s = np.asarray(scores, dtype=np.float64)
-    if s.ndim == 1:
-        s = s[:, None]
-    if s.shape[0] < 2 or not np.all(np.isfinite(s)):
-        return False, 0.0, 0.0
-    spread = float(np.max(np.ptp(s, axis=0)))
-    magnitude = float(np.max(np.abs(s)))
-    return spread <= rtol * magnitude, spread, magnitude
+    s = s[:, None] if s.ndim == 1 else s
+    return float(np.max(np.ptp(s, axis=0))), float(np.max(np.abs(s)))
 
 
 def warn_if_constant(est, scores=None, *, y=None, predictions=None, sample_weight=None,
@@ -485,8 +480,10 @@ def warn_if_constant(est, scores=None, *, y=None, predictions=None, sample_weigh
             return False
     reasons = []
     if scores is not None:
-        const, spread, magnitude = _is_constant_scores(scores, rtol)
-        if const:
+        s = np.asarray(scores, dtype=np.float64)
+        # the layer's one rule for "constant up to round-off" (nothing to judge on one row)
+        if len(s) >= 2 and np.all(np.isfinite(s)) and near_constant(s, rtol):
+            spread, magnitude = _score_spread(s)
             reasons.append(f"the spread of its training scores is {spread:.3g} at a magnitude "
                            f"of {magnitude:.3g} (relative spread <= {rtol:g})")
     pred_arr = None

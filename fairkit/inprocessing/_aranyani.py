@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import map_to_fitted_groups, same_label
-from ..base import FairEstimatorMixin
+from ..base import FairEstimatorMixin, warn_if_constant
 from ..model_selection._prequential import PrequentialResult, prequential_evaluation
 from ..plotting._prequential import plot_prequential
 from ..utils._docstring import fair_docstring
@@ -353,22 +353,17 @@ class AranyaniClassifier(_SoftForest, FairEstimatorMixin, ClassifierMixin, BaseE
                 stacklevel=2,
             )
         pred = np.argmax(self._forward(self._augment(Xv))[0], axis=1)
-        if np.all(pred == pred[0]):
-            hint = (f"lower lam (lam={self.lam:g} lets the fairness penalty flatten the "
-                    "splits)" if self.lam > 0 else
-                    f"raise max_iter (max_iter={self.max_iter!r}) or learning_rate "
-                    f"(learning_rate={self.learning_rate:g})"
-                    + ("" if self.standardize else ", or set standardize=True (raw "
-                       "features in the hundreds saturate the splits)"))
-            label = self.classes_[pred[0]]
-            label = label.item() if isinstance(label, np.generic) else label
-            warnings.warn(
-                f"AranyaniClassifier: the fitted forest predicts the single class "
-                f"{label!r} for all {n} training rows (a constant predictor); if the "
-                f"features do predict y, {hint}.",
-                UserWarning,
-                stacklevel=2,
-            )
+        params = ("lam",) if self.lam > 0 else ("max_iter", "learning_rate")
+        if not self.standardize:
+            params += ("standardize",)
+        warn_if_constant(
+            self, y=self.classes_[ycode], predictions=self.classes_[pred], params=params,
+            stacklevel=4,
+            advice=("lower lam: the fairness penalty flattens the splits" if self.lam > 0 else
+                    "raise max_iter or learning_rate")
+            + ("" if self.standardize else
+               "; or set standardize=True (raw features in the hundreds saturate the splits)"),
+        )
         return self
 
     @fair_docstring

@@ -75,23 +75,12 @@ class _BaseDCov(FairEstimatorMixin, BaseEstimator):
         return hidden
 
     def _model_data(self, X, y, sensitive_features):
-        try:
-            return self._validate_fair_data(
-                X,
-                y,
-                sensitive_features=sensitive_features,
-                reset=True,
-                # continuous attributes (age) are allowed: the penalty takes raw values
-                protected="values",
-                drop=self.drop_prot_attr,
-                features="numeric",
-                target="binary" if self._loss == "log_loss" else "continuous",
-            )
-        except TypeError as exc:
-            raise TypeError(
-                "Protected attribute values: argument must be a string or a number "
-                f"(hashable scalars); {exc}"
-            ) from exc
+        return self._validate_fair_data(
+            X, y, sensitive_features=sensitive_features, reset=True,
+            # continuous attributes (age) are allowed: the penalty takes raw values
+            protected="values", drop=self.drop_prot_attr, features="numeric",
+            target="binary" if self._loss == "log_loss" else "continuous",
+        )
 
     def _check_target_values(self, y):
         pass
@@ -100,10 +89,6 @@ class _BaseDCov(FairEstimatorMixin, BaseEstimator):
         hidden = self._check_settings()
         data = self._model_data(X, y, sensitive_features)
         Xm, y = data.X, np.asarray(data.y, dtype=float)
-        if data.groups is None:
-            # a continuous attribute: no groups, but the names are still known
-            self.prot_attr_names_ = [str(c) for c in data.protected.values.columns]
-            self.__dict__.pop("groups_", None)
         self._check_target_values(y)
         enc = encode_protected_attributes(
             data.protected.values,

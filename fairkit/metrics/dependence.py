@@ -41,6 +41,7 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 
 from .._protected import as_frame, encode_groups, is_continuous_attribute
+from .._validation import near_constant
 
 
 def _dcor():
@@ -277,21 +278,8 @@ def _s_argument(matrix):
     return matrix[:, 0] if matrix.shape[1] == 1 else matrix
 
 
-#: A spread below this fraction of a variable's magnitude counts as none (see _near_constant).
-_CONSTANT_RTOL = 1e-9
-
-
-def _near_constant(values):
-    """Whether every column of ``values`` is constant up to round-off.
-
-    A model shrunk to a constant still returns values differing by ~1e-17; ratios of such
-    noise (dCor, UF) are arbitrary numbers, outside [0, 1] even, so such a spread is none.
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return True
-    scale = np.maximum(1.0, np.abs(values).max(axis=0))
-    return bool(np.all(np.ptp(values, axis=0) <= _CONSTANT_RTOL * scale))
+# the one "constant up to round-off" rule of the layer
+_near_constant = near_constant
 
 
 def _is_constant(y, s):

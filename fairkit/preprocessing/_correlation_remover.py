@@ -129,7 +129,6 @@ class CorrelationRemover(FairTransformerMixin, BaseEstimator):
         """
         self._validate_params()
         data = self._split(X, sensitive_features, reset=True, protected="values")
-        self.prot_attr_names_ = [str(c) for c in data.protected.values.columns]
         Xf = data.X
         S = self._encode(data.protected.values, fitting=True)
         self.sensitive_mean_ = S.mean(axis=0)

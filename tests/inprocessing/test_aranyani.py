@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from fairkit.base import ConstantFitWarning
 from fairkit.inprocessing import (
     AranyaniClassifier,
     plot_prequential,
@@ -726,12 +727,15 @@ def test_fit_that_ends_constant_warns_naming_the_parameter():
     X = rng.normal(size=(300, 3))
     a = rng.randint(0, 2, 300)
     y = (rng.uniform(size=300) < 0.85).astype(int)  # independent of X: 85% ones
-    with pytest.warns(UserWarning, match=r"AranyaniClassifier: the fitted forest predicts "
-                                         r"the single class 1 for all 300 training rows.*"
-                                         r"lower lam \(lam=1 "):
+    # the layer's ConstantFitWarning: accuracy = majority rate, the parameter named
+    with pytest.warns(ConstantFitWarning, match=r"AranyaniClassifier: the fit ended with a "
+                      r"constant model: it predicts class 1 for every training row\. Training "
+                      r"accuracy (0\.\d+) against a majority-class rate of \1\..*lam=1\.0.*"
+                      r"lower lam"):
         clf = AranyaniClassifier(random_state=0).fit(X, y, sensitive_features=a)
     np.testing.assert_array_equal(clf.predict(X), np.ones(300))
-    with pytest.warns(UserWarning, match=r"single class 1 .*raise max_iter \(max_iter='auto'\)"):
+    with pytest.warns(ConstantFitWarning, match=r"predicts class 1 .*max_iter='auto', "
+                      r"learning_rate=.*raise max_iter"):
         AranyaniClassifier(lam=0.0, random_state=0).fit(X, y, sensitive_features=a)
 
 
