@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._protected import privileged_mask
-from .._validation import same_label
+from .._validation import check_priv_group, same_label
 from ..base import FairClassifierMixin
 from ._fairttts_base import _boosted_features, _fair_docstring, _trees_of, _TTTSBase
 from ._fairttts_engines import Simulation, _flip_probability, _ForestArrays
@@ -370,13 +370,8 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         self.alpha = alpha
 
     def _check_group_params(self):
-        if self.priv_group is None and self.unpriv_group is None:
-            raise ValueError(
-                f"{type(self).__name__} needs the privileged group to know which samples "
-                "get the fairness boost: pass priv_group=<label of the privileged group> "
-                "(e.g. priv_group=1 or priv_group='Male'), or unpriv_group=<label(s) of the "
-                "unprivileged group(s)>; both are None."
-            )
+        check_priv_group(self, "to know which samples get the fairness boost",
+                         alternative="unpriv_group")
         if self.priv_group is not None and self.unpriv_group is not None:
             raise ValueError(
                 "Give exactly one of priv_group and unpriv_group (got "

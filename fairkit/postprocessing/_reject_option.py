@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from .._protected import GroupEncoding, privileged_mask
+from .._validation import check_priv_group
 from ..base import BasePostProcessor
 from ..utils._docstring import fair_docstring
 
@@ -178,12 +179,8 @@ class RejectOptionClassifier(BasePostProcessor):
     _randomized = False
 
     def _check_params(self):
-        if self.priv_group is None:
-            raise ValueError(
-                "RejectOptionClassifier needs priv_group, the privileged group(s) whose "
-                "decisions in the critical region go against them; got priv_group=None. "
-                "Pass e.g. priv_group='Male' (a value of the protected attribute)."
-            )
+        check_priv_group(self, "the group(s) whose decisions in the critical region go "
+                         "against them")
         rng = self.threshold_range
         if (len(rng) != 2 or not all(isinstance(v, Real) for v in rng)
                 or not 0.0 <= rng[0] < rng[1] <= 1.0):

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._protected import privileged_mask
+from .._validation import check_priv_group
 from ..base import FairTransformerMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 
@@ -248,13 +249,8 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         self
         """
         self._validate_params()
-        if self.priv_group is None:
-            # one meaning of None everywhere: no privileged group given; L_z needs one
-            raise ValueError(
-                "LearnedFairRepresentations needs priv_group (the privileged group whose "
-                "mean prototype memberships L_z compares with the other samples); got "
-                "priv_group=None."
-            )
+        check_priv_group(self, "the group whose mean prototype memberships L_z compares "
+                         "with the other samples")
         data = self._validate_fair_data(
             X, y, sensitive_features=sensitive_features, reset=True, min_groups=2,
             drop=self.drop_prot_attr, features="numeric", target="classification",

@@ -421,7 +421,7 @@ def test_errors(data, small_tree):
     X_new[0, 0] = 2.0
     with pytest.raises(ValueError, match="Group 2.0 of the protected attribute was not seen"):
         est.predict_proba(X_new)
-    with pytest.raises(ValueError, match=r"needs the privileged group .* pass "
+    with pytest.raises(ValueError, match=r"needs priv_group, .* Pass "
                                          r"priv_group=<label of the privileged group>"):
         FairTTTSClassifier(small_tree, prot_attr=0, prefit=True).fit(X)
     with pytest.raises(ValueError, match="exactly one of priv_group and unpriv_group"):
@@ -648,9 +648,9 @@ def test_priv_group_required(small_tree, data):
     with pytest.raises(ValueError) as info:
         est.fit(X)
     msg = str(info.value)
-    assert msg.startswith("FairTTTSClassifier needs the privileged group")
-    assert "pass priv_group=<label of the privileged group>" in msg
-    assert "unpriv_group" in msg and "both are None" in msg
+    assert msg.startswith("FairTTTSClassifier needs priv_group, to know which samples get "
+                          "the fairness boost; got priv_group=None, unpriv_group=None.")
+    assert "Pass priv_group=<label of the privileged group> (or unpriv_group=" in msg
     assert not hasattr(est, "groups_")  # refused before anything is fitted
 
 
