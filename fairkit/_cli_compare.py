@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -547,49 +549,58 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
             ax.text(0.02, 0.02, png_note, transform=ax.transAxes, color="tab:red",
                     fontsize="small")
     fig.tight_layout()
-    # Write to temporary names, then rename: a failed run never leaves half a report.
-    tmp_png, tmp_csv, tmp_html = (stem.with_suffix(s + ".part") for s in (".png", ".csv", ".html"))
-    tmp_groups = folder / "fairkit-compare-groups.csv.part"
-    fig.savefig(tmp_png, dpi=110, format="png", metadata={"Description": png_note})
-    plt.close(fig)
-    shown.to_csv(tmp_csv, index=False)
-    group_csv = groups.reset_index()
-    group_csv.insert(0, "method", shown_row["method"])
-    group_csv.insert(1, "params", shown_row["params"])
-    group_csv.to_csv(tmp_groups, index=False)
-    png64 = base64.b64encode(tmp_png.read_bytes()).decode("ascii")
-    esc = _html_escape
-    items = [
-        f"<li><b>Metric</b>: {esc(rule)}</li>",
-        f"<li><b>Favourable label</b>: {esc(repr(pos))}</li>",
-        "<li><b>Columns</b>: accuracy and the metric are means over the test folds, "
-        "<code>_std</code> their standard deviation over folds (the error bars in the "
-        "figure); <code>fit_time_s</code> is the mean fit time of one fold in seconds; "
-        "<code>uses_prot_attr</code> says whether the model reads the protected "
-        "attribute when it decides.</li>",
-    ] + [f"<li>{esc(n)}</li>" for n in notes]
-    if verdict:
-        items.append(f"<li><b>Bound</b>: {esc(verdict)}</li>")
-    html = (
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>fairkit compare</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
-        f"<h1>fairkit compare</h1><p>{esc(title)}; {len(table)} candidates, "
-        f"{args.cv}-fold cross-validation, {elapsed:.1f} s.</p>"
-        f"<ul>{''.join(items)}</ul>"
-        f"<img alt='Pareto front' src='data:image/png;base64,{png64}'/>"
-        "<h2>All candidates</h2>"
-        + shown.to_html(index=False, float_format=fmt)
-        + "<h2>Pareto front</h2>"
-        + front.to_html(index=False, float_format=fmt)
-        + f"<h2>Per-group rates of the picked model</h2><p>{esc(who)}. Rates from "
-        f"{esc(groups_how)} Also in <code>fairkit-compare-groups.csv</code>.</p>"
-        + groups.to_html(float_format=fmt, table_id="picked-groups", na_rep="undefined")
-        + "</body></html>\n"
-    )
-    tmp_html.write_text(html)
-    for tmp in (tmp_png, tmp_csv, tmp_groups, tmp_html):
-        tmp.replace(tmp.with_suffix(""))
+    # The four files are written into a temporary folder of this run's own and moved in
+    # together: an interrupted or failed run leaves no partial file, and two runs into one
+    # folder never read each other's half-written files. (Four renames are not one atomic
+    # step; swapping a whole report folder in by one rename is issue #16's.)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".fairkit-compare-", dir=folder))
+    try:
+        tmp_png, tmp_csv, tmp_html = (tmp_dir / f"fairkit-compare{s}"
+                                      for s in (".png", ".csv", ".html"))
+        tmp_groups = tmp_dir / "fairkit-compare-groups.csv"
+        fig.savefig(tmp_png, dpi=110, format="png", metadata={"Description": png_note})
+        plt.close(fig)
+        shown.to_csv(tmp_csv, index=False)
+        group_csv = groups.reset_index()
+        group_csv.insert(0, "method", shown_row["method"])
+        group_csv.insert(1, "params", shown_row["params"])
+        group_csv.to_csv(tmp_groups, index=False)
+        png64 = base64.b64encode(tmp_png.read_bytes()).decode("ascii")
+        esc = _html_escape
+        items = [
+            f"<li><b>Metric</b>: {esc(rule)}</li>",
+            f"<li><b>Favourable label</b>: {esc(repr(pos))}</li>",
+            "<li><b>Columns</b>: accuracy and the metric are means over the test folds, "
+            "<code>_std</code> their standard deviation over folds (the error bars in the "
+            "figure); <code>fit_time_s</code> is the mean fit time of one fold in seconds; "
+            "<code>uses_prot_attr</code> says whether the model reads the protected "
+            "attribute when it decides.</li>",
+        ] + [f"<li>{esc(n)}</li>" for n in notes]
+        if verdict:
+            items.append(f"<li><b>Bound</b>: {esc(verdict)}</li>")
+        html = (
+            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>fairkit compare</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
+            f"<h1>fairkit compare</h1><p>{esc(title)}; {len(table)} candidates, "
+            f"{args.cv}-fold cross-validation, {elapsed:.1f} s.</p>"
+            f"<ul>{''.join(items)}</ul>"
+            f"<img alt='Pareto front' src='data:image/png;base64,{png64}'/>"
+            "<h2>All candidates</h2>"
+            + shown.to_html(index=False, float_format=fmt)
+            + "<h2>Pareto front</h2>"
+            + front.to_html(index=False, float_format=fmt)
+            + f"<h2>Per-group rates of the picked model</h2><p>{esc(who)}. Rates from "
+            f"{esc(groups_how)} Also in <code>fairkit-compare-groups.csv</code>.</p>"
+            + groups.to_html(float_format=fmt, table_id="picked-groups", na_rep="undefined")
+            + "</body></html>\n"
+        )
+        tmp_html.write_text(html)
+        for tmp in (tmp_png, tmp_csv, tmp_groups, tmp_html):
+            tmp.replace(folder / tmp.name)
+    finally:
+        plt.close(fig)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     print(f"\nwrote {stem}.png, {stem}.csv, {stem}-groups.csv and {stem}.html", file=out)
     return status
 

@@ -178,7 +178,7 @@ def test_compare_end_to_end_on_compas(tmp_path):
     html = (tmp_path / "fairkit-compare.html").read_text()
     assert "<table" in html and "reweighing" in html and "data:image/png;base64," in html
     assert "Pareto front" in text and "Most accurate within" in text
-    assert not list(tmp_path.glob("*.part"))
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".fairkit-compare-*"))
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,26 @@ def test_no_candidate_within_the_bound_still_writes_the_report(data, tmp_path):
         assert png.info["Description"].startswith("no candidate within")
 
 
+def test_a_run_that_fails_while_writing_leaves_no_file_and_keeps_the_old_report(
+        data, tmp_path, monkeypatch):
+    # the files are written in a run-private temporary folder and moved in only when all
+    # four exist: a failure on the last one (the HTML) leaves the previous report as it was
+    path, _ = data
+    assert run(base_args(path, tmp_path, "baseline"))[0] == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("fairkit-compare*")}
+    assert len(before) == 4
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_html", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run(base_args(path, tmp_path, "baseline,threshold_optimizer"))
+    after = {p.name: p.read_bytes() for p in tmp_path.glob("fairkit-compare*")}
+    assert after == before
+    assert not list(tmp_path.glob(".fairkit-compare-*"))
+
+
 def test_the_pick_is_marked_in_csv_png_and_html(data, tmp_path):
     from PIL import Image
 
