@@ -1,7 +1,7 @@
 """FairTTTS reproduction and speed benchmark (run on demand, not part of the test suite).
 
     /work/venv/bin/python benchmarks/bench_fairttts.py [--quick] [--skip-speed] [--skip-cv]
-        [--study] [--exact-all] [--ttts] [--protocol {paper,codes,both}]
+        [--study] [--direction] [--exact-all] [--ttts] [--protocol {paper,codes,both}]
 
 1. Reproduction of the FairTTTS paper's protocol (Cohen-Inger et al. 2025) on Adult (sex),
    Adult (race) and COMPAS (race): 5-fold stratified CV (shuffle, seed 42), RandomForest with
@@ -48,6 +48,11 @@
 3. ``--study``: Adult (sex) per fold: untreated forest, TTTS (alpha=1) and FairTTTS for
    alpha in {1, 3, 9, 20}, sampled (S=1 per tree) and exact (tol=1e-2; tol=1e-3 for
    alpha 1 and 9); disparate impact per fold and paired differences (t-test).
+4. ``--direction``: held-out disparate impact of plain TTTS (alpha=1) against FairTTTS
+   (alpha=9) under the per-row boost rule (default) and the papers' node rule, on Adult's
+   test split (3 forests) and on synthetic biased data (raw-like and standardised
+   features), with the number of unprivileged rows whose favourable probability the
+   boost lowered (issue #15).
 """
 
 from __future__ import annotations
@@ -384,7 +389,7 @@ def nodes_touched(est, Z, unpriv, tol):
 
     a = est.arrays_
     c = _node_columns(Simulation(a, prob_type="distance", p_max=est.p_max,
-                                 protected_split=est.protected_split_))
+                                 protected_split=est.protected_split_, boost_rule="node"))
     count = _count_kernel()
     return float(count(np.ascontiguousarray(Z, dtype=np.float32), unpriv, c.left, c.right,
                        c.feature, c.threshold, c.scale, c.side, a.roots, a.max_depth,
@@ -528,6 +533,68 @@ def run_adult_sex_study(n_splits=5, alphas=(1.0, 3.0, 9.0, 20.0)):
     return df
 
 
+def _synthetic_biased(n, seed, frac_unpriv=0.4, scale=1.0):
+    """Column 0 protected (1 privileged), 4 features with an interaction; label biased."""
+    rng = np.random.default_rng(seed)
+    a = (rng.random(n) >= frac_unpriv).astype(float)
+    z = rng.normal(size=(n, 4))
+    logit = z[:, 0] + 0.5 * z[:, 1] - 0.5 * z[:, 2] * z[:, 3] + a - 0.8
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * logit))).astype(int)
+    return np.column_stack([a, z * scale]), y
+
+
+def run_direction(n_forests=3, adult_rows=4000, tol=1e-3):
+    """Held-out DI of plain TTTS (alpha=1) vs FairTTTS (alpha=9, both boost rules).
+
+    Adult: forests fitted on the train split, DI on the first ``adult_rows`` rows of the
+    test split (sex, Female unprivileged); synthetic: 4,000 rows, half held out, raw-like
+    (scale 1000, the paper's distance) and standardised features (scale-free distance).
+    Per forest: DI of hard predictions and of the mean favourable probability, and how
+    many unprivileged rows the boost lowered (favourable probability below alpha=1).
+    """
+    from sklearn.model_selection import train_test_split
+
+    def report(label, rf, Xtr, Xte, u, **kw):
+        p = {}
+        for key, extra in (("ttts", dict(alpha=1.0)), ("row", dict(boost_rule="row")),
+                           ("node", dict(boost_rule="node"))):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est = FairTTTSClassifier(rf, prefit=True, tol=tol, **kw, **extra).fit(Xtr)
+            p[key] = est.predict_proba(Xte)[:, 1]
+
+        def di(v):
+            return v[u].mean() / v[~u].mean()
+
+        cells = [f"TTTS {di(p['ttts'] > .5):.4f}"]
+        for key in ("row", "node"):
+            low = int(((p[key] - p["ttts"])[u] < -1e-12).sum())
+            cells.append(f"{key} {di(p[key] > .5):.4f} (lowered {low}/{u.sum()})")
+        mean_p = " ".join(f"{di(p[k]):.4f}" for k in ("ttts", "row", "node"))
+        print(f"{label:34s} DI hard: {'; '.join(cells)}; DI mean p (ttts/row/node): "
+              f"{mean_p}", flush=True)
+
+    print(f"\nHeld-out DI, TTTS (alpha=1) vs FairTTTS (alpha=9, p_max=0.1, exact "
+          f"tol={tol:g}), 100 trees")
+    Xtr, ytr, Xte = _adult_split()
+    Xte = Xte.iloc[:adult_rows]
+    u = Xte["sex"].to_numpy() == 0
+    for seed in range(n_forests):
+        rf = RandomForestClassifier(100, random_state=seed, n_jobs=2).fit(Xtr, ytr)
+        rf.set_params(n_jobs=1)
+        report(f"Adult (sex) test split, forest {seed}", rf, Xtr, Xte, u, prot_attr="sex",
+               priv_group=1.0)
+    for scale, dscale in ((1000.0, "paper"), (1.0, "feature")):
+        for seed in range(n_forests):
+            X, y = _synthetic_biased(4000, seed, scale=scale)
+            Xa, Xb, ya, _ = train_test_split(X, y, test_size=0.5, random_state=seed)
+            rf = RandomForestClassifier(100, min_samples_leaf=5, random_state=seed,
+                                        n_jobs=2).fit(Xa, ya)
+            rf.set_params(n_jobs=1)
+            report(f"synthetic scale={scale:g} {dscale}, seed {seed}", rf, Xa, Xb,
+                   Xb[:, 0] == 0, prot_attr=0, priv_group=1.0, distance_scale=dscale)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -535,6 +602,9 @@ if __name__ == "__main__":
     parser.add_argument("--skip-cv", action="store_true")
     parser.add_argument("--study", action="store_true",
                         help="Adult (sex) per-fold study: TTTS vs FairTTTS, alpha sweep")
+    parser.add_argument("--direction", action="store_true",
+                        help="held-out DI of TTTS vs FairTTTS (both boost rules) on Adult "
+                             "and synthetic data")
     parser.add_argument("--exact-all", action="store_true",
                         help="also run exact mode on Adult in the CV")
     parser.add_argument("--ttts", action="store_true",
@@ -545,6 +615,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.study:
         run_adult_sex_study()
+    if args.direction:
+        run_direction()
     if not args.skip_cv:
         for proto in (["paper", "codes"] if args.protocol == "both" else [args.protocol]):
             run_cv(quick=args.quick, exact_all=args.exact_all, protocol=proto,

@@ -273,9 +273,11 @@ class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
         return dict(threshold_cdf=thr_cdf, rank_lo=lo, rank_hi=hi)
 
     # -- prediction --------------------------------------------------------------------
-    def _simulate(self, Z, unprivileged=None, protected_split=None, alpha=1.0):
+    def _simulate(self, Z, unprivileged=None, protected_split=None, alpha=1.0,
+                  boost_rule="row"):
         sim = Simulation(
             self.arrays_,
+            boost_rule=boost_rule,
             distance_scale=self.distance_scale,
             **self._rank_inputs(Z),
             prob_type=self.prob_type,

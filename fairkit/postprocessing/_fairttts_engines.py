@@ -27,6 +27,12 @@ PROB_TYPES = ("fixed", "depth", "agreement", "confidence", "distance")
 #: |threshold|) or the scale-free one (the weighted fraction of fit rows between x and t).
 DISTANCE_SCALES = ("paper", "feature")
 
+#: Which child of a protected split gets the FairTTTS boost: ``"row"`` decides for each row
+#: from the favourable probability that row would get through each child (the boost then
+#: never lowers it); ``"node"`` is the papers' rule (the child whose own class fractions give
+#: the favourable class the smaller weight, one choice per node for every row).
+BOOST_RULES = ("row", "node")
+
 #: Upper bound on every flip probability (base or boosted), as in the reference code.
 P_CAP = 0.5
 
@@ -97,6 +103,25 @@ class _ForestArrays:
             unfav[internal & (fl < fr)] = 1
             unfav[internal & (fr < fl)] = 0
         self.unfavourable_left = unfav
+        # favourable-class fraction of every node: what the per-row boost rule compares
+        # (kept apart from ``value`` so that the decisions do not depend on what is averaged)
+        self.favourable = (None if pos_index is None
+                           else np.ascontiguousarray(self.value[:, pos_index]))
+
+    def favourable_spread(self):
+        """Per node: max minus min favourable fraction over the leaves below it (0 at leaves).
+
+        A split whose spread is 0 has the same favourable value below both children for
+        every row, so the per-row boost rule can never act there.
+        """
+        lo = self.favourable.copy()
+        hi = self.favourable.copy()
+        internal = self.left >= 0
+        for d in range(self.max_depth - 1, -1, -1):  # children are one level deeper
+            at = np.flatnonzero(internal & (self.depth == d))
+            lo[at] = np.minimum(lo[self.left[at]], lo[self.right[at]])
+            hi[at] = np.maximum(hi[self.left[at]], hi[self.right[at]])
+        return hi - lo
 
     def splits_on(self, features):
         """Boolean mask over nodes: internal nodes splitting on one of ``features``."""
@@ -129,6 +154,8 @@ class Simulation(NamedTuple):
     threshold_cdf: np.ndarray | None = None
     rank_lo: np.ndarray | None = None
     rank_hi: np.ndarray | None = None
+    #: Which child of a protected split gets the boost (see :data:`BOOST_RULES`).
+    boost_rule: str = "row"
 
 
 def feature_distance(xv, thr, thr_cdf, lo, hi):
@@ -193,11 +220,38 @@ def _simulate(sim, X, unprivileged=None):
     None: plain TTTS). Returns an array of shape (n_samples, n_classes): the average over
     trees of each tree's distribution, summed tree by tree in order as scikit-learn's
     forests do, so that ``p_max=0`` reproduces ``predict_proba`` bit for bit.
+
+    Rows that get no boost (privileged rows, ``alpha=1``, plain TTTS) and every row under
+    the papers' ``boost_rule="node"`` are walked top down, pushing reach probabilities.
+    Under ``boost_rule="row"`` the exact value of an unprivileged row is computed bottom up
+    (:func:`_exact_subtree`), because its boost at a protected split depends on what the
+    row gets below each child; in sample mode those choices come from the same exact
+    subtree values (:func:`_row_prefers_other`), so the Monte-Carlo mean converges to the
+    exact value.
     """
+    n = X.shape[0]
+    boosting = (unprivileged is not None and sim.protected_split is not None
+                and sim.alpha != 1.0 and bool(sim.protected_split.any()))
+    if not boosting:
+        return _mass_walk(sim, X, np.arange(n, dtype=np.intp), None)
+    unprivileged = np.asarray(unprivileged, dtype=bool)
+    if sim.boost_rule == "node" or sim.method == "sample":
+        return _mass_walk(sim, X, np.arange(n, dtype=np.intp), unprivileged)
+    out = np.empty((n, sim.arrays.value.shape[1]), dtype=np.float64)
+    rows = np.flatnonzero(~unprivileged)
+    out[rows] = _mass_walk(sim, X, rows, None)
+    rows = np.flatnonzero(unprivileged)
+    out[rows] = _exact_rows(sim, X, rows)
+    return out
+
+
+def _mass_walk(sim, X, rows, unprivileged):
+    """Top-down walk of ``X[rows]`` (reach probabilities, or Monte-Carlo traversals)."""
     arrays, method, n_simulations = sim.arrays, sim.method, sim.n_simulations
     protected_split, alpha, tol = sim.protected_split, sim.alpha, sim.tol
     boosting = unprivileged is not None and protected_split is not None
-    n, n_classes = X.shape[0], arrays.value.shape[1]
+    per_row = boosting and sim.boost_rule == "row"
+    n, n_classes = rows.shape[0], arrays.value.shape[1]
     n_trees = arrays.n_trees
     reps = n_trees * (n_simulations if method == "sample" else 1)
     batch = max(1, _BATCH_PARTICLES // reps)
@@ -209,8 +263,9 @@ def _simulate(sim, X, unprivileged=None):
         nb = stop - start
         # one particle per (tree, simulation, sample); slot = tree * nb + sample
         sims = n_simulations if method == "sample" else 1
-        sample = np.tile(np.arange(start, stop, dtype=np.intp), n_trees * sims)
-        slot = np.repeat(np.arange(n_trees, dtype=np.intp), sims * nb) * nb + (sample - start)
+        local = np.tile(np.arange(nb, dtype=np.intp), n_trees * sims)
+        sample = rows[start:stop][local]
+        slot = np.repeat(np.arange(n_trees, dtype=np.intp), sims * nb) * nb + local
         node = np.repeat(arrays.roots, sims * nb)
         mass = np.ones(node.shape, dtype=np.float64)
         acc = np.zeros((n_trees * nb, n_classes), dtype=np.float64)
@@ -231,11 +286,15 @@ def _simulate(sim, X, unprivileged=None):
             go_left = xv <= arrays.threshold[node]
             p = _flip_probability(sim, node, xv, sample)
             if boosting:
-                boost = (
-                    protected_split[node]
-                    & unprivileged[sample]
-                    & (arrays.unfavourable_left[node] == go_left)
-                )
+                boost = protected_split[node] & unprivileged[sample]
+                if per_row:  # sample mode: towards the child better for this row
+                    at = np.flatnonzero(boost & (p > 0))
+                    boost[:] = False
+                    if at.size:
+                        boost[at] = _row_prefers_other(sim, X, sample[at], node[at],
+                                                       go_left[at])
+                else:
+                    boost &= arrays.unfavourable_left[node] == go_left
                 if boost.any():
                     p[boost] = np.minimum(alpha * p[boost], P_CAP)
             default = np.where(go_left, arrays.left[node], arrays.right[node])
@@ -258,6 +317,91 @@ def _simulate(sim, X, unprivileged=None):
         out[start:stop] = block
     out /= n_trees
     return out
+
+
+#: Start pairs (row, node) per batch of the bottom-up evaluation (it keeps every level).
+_BATCH_PAIRS = 1 << 12
+
+
+def _exact_rows(sim, X, rows):
+    """Exact boosted distribution of the unprivileged ``X[rows]`` under the per-row rule."""
+    arrays = sim.arrays
+    n_trees, n_classes = arrays.n_trees, arrays.value.shape[1]
+    out = np.zeros((rows.shape[0], n_classes), dtype=np.float64)
+    batch = max(1, _BATCH_PAIRS // n_trees)
+    for start in range(0, rows.shape[0], batch):
+        r = rows[start : start + batch]
+        nb = r.shape[0]
+        vals, _ = _exact_subtree(sim, X, np.tile(r, n_trees), np.repeat(arrays.roots, nb),
+                                 sim.tol)
+        block = np.zeros((nb, n_classes), dtype=np.float64)
+        for t in range(n_trees):  # trees summed in order, as in _mass_walk
+            block += vals[t * nb : (t + 1) * nb]
+        out[start : start + nb] = block
+    return out / n_trees
+
+
+def _exact_subtree(sim, X, rows, starts, tol):
+    """Exact distribution (and favourable value) of the subtree at ``starts[m]`` for the
+    unprivileged row ``rows[m]``, boosted by the per-row rule, bottom up.
+
+    Every level of the expansion is kept; the backward pass gives each internal particle
+    ``V = (1 - q) V_default + q V_other`` with ``q`` the boosted flip probability when the
+    particle's node splits on a protected feature and ``V_other`` has the higher
+    favourable value, the base one otherwise. With ``tol > 0`` a branch is opened when its
+    largest possible reach (the boosted or base probability, whichever is larger) exceeds
+    ``tol``; a branch not opened leaves its mass on the default child.
+    """
+    arrays, alpha, prot = sim.arrays, sim.alpha, sim.protected_split
+    node = np.asarray(starts, dtype=np.intp)
+    sample = np.asarray(rows, dtype=np.intp)
+    mass = np.ones(node.shape, dtype=np.float64)
+    levels = []
+    while node.size:
+        ii = np.flatnonzero(arrays.left[node] >= 0)
+        n_i, s_i, m_i = node[ii], sample[ii], mass[ii]
+        xv = X[s_i, arrays.feature[n_i]].astype(np.float64)
+        go_left = xv <= arrays.threshold[n_i]
+        p = _flip_probability(sim, n_i, xv, s_i)
+        pb = np.where(prot[n_i], np.minimum(alpha * p, P_CAP), p)
+        lo, hi = np.minimum(p, pb), np.maximum(p, pb)
+        opened = (p > 0) & (m_i * hi > tol)
+        oi = np.flatnonzero(opened)
+        default = np.where(go_left, arrays.left[n_i], arrays.right[n_i])
+        other = np.where(go_left, arrays.right[n_i], arrays.left[n_i])
+        levels.append((node, ii, p, pb, opened, oi))
+        node = np.concatenate([default, other[oi]])
+        sample = np.concatenate([s_i, s_i[oi]])
+        mass = np.concatenate([np.where(opened, m_i - m_i * lo, m_i), (m_i * hi)[oi]])
+    vals = favs = None
+    for node, ii, p, pb, opened, oi in reversed(levels):
+        V = arrays.value[node].copy()
+        F = arrays.favourable[node].copy()
+        if ii.size:
+            k = ii.size
+            vd, fd = vals[:k], favs[:k]
+            vo, fo = vd.copy(), fd.copy()
+            vo[oi], fo[oi] = vals[k:], favs[k:]
+            q = np.where(opened, np.where(fo > fd, pb, p), 0.0)
+            V[ii] = (1.0 - q)[:, None] * vd + q[:, None] * vo
+            F[ii] = (1.0 - q) * fd + q * fo
+        vals, favs = V, F
+    return vals, favs
+
+
+def _row_prefers_other(sim, X, rows, nodes, go_left):
+    """Per (row, protected node): does the row's exact boosted favourable value through
+    the other child exceed the one through its default child? (sample mode)"""
+    arrays = sim.arrays
+    key = rows.astype(np.int64) * arrays.left.shape[0] + nodes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    r, nd, gl = rows[first], nodes[first], go_left[first]
+    default = np.where(gl, arrays.left[nd], arrays.right[nd])
+    other = np.where(gl, arrays.right[nd], arrays.left[nd])
+    m = r.shape[0]
+    _, fav = _exact_subtree(sim, X, np.concatenate([r, r]),
+                            np.concatenate([default, other]), 0.0)
+    return (fav[m:] > fav[:m])[inverse.ravel()]
 
 
 # --------------------------------------------------------------------------------------
@@ -288,7 +432,9 @@ class _NodeColumns(NamedTuple):
     threshold: np.ndarray  # float64
     scale: np.ndarray  # float64, D of the node's tree (paper) or F(t_k) (feature scale)
     base_p: np.ndarray  # float64, flip probability of the rules that ignore x
-    side: np.ndarray  # int8: unfavourable_left at protected splits, -1 elsewhere
+    side: np.ndarray  # int8: protected splits: unfavourable_left (node rule) or 2 (row
+    # rule); -1 elsewhere
+    fav: np.ndarray  # float64, favourable fraction of each node (per-row rule)
 
 
 def _node_columns(sim):
@@ -297,7 +443,8 @@ def _node_columns(sim):
 
     ``base_p`` holds the flip probability for the rules that do not depend on x (fixed,
     depth, agreement; capped at 0.5 as in :func:`_flip_probability`), zero otherwise;
-    ``side`` is ``unfavourable_left`` at protected splits and -1 elsewhere (no boost).
+    ``side`` is ``unfavourable_left`` at protected splits under ``boost_rule="node"``, 2
+    there under ``"row"`` (the kernels decide per row), and -1 elsewhere (no boost).
     Separate integer arrays (rather than one float64 row per node) keep the walk free of
     float-to-int conversions (``benchmarks/bench_fairttts.py`` times the walk).
     """
@@ -310,7 +457,10 @@ def _node_columns(sim):
     if sim.protected_split is None:
         side[:] = -1
     else:
+        if sim.boost_rule == "row":
+            side[:] = 2
         side[~sim.protected_split] = -1
+    fav = np.zeros(arrays.left.shape[0]) if arrays.favourable is None else arrays.favourable
     return _NodeColumns(
         np.ascontiguousarray(arrays.left, dtype=np.int64),
         np.ascontiguousarray(arrays.right, dtype=np.int64),
@@ -321,6 +471,7 @@ def _node_columns(sim):
             else arrays.distance_scale, dtype=np.float64),
         np.ascontiguousarray(base_p, dtype=np.float64),
         side,
+        np.ascontiguousarray(fav, dtype=np.float64),
     )
 
 
@@ -353,26 +504,102 @@ def _build_numba_kernels():
 
     @njit(nogil=True, inline="always")
     def boosted(p, up, s, go_left, alpha):
-        """Cap at 0.5; boost unprivileged rows headed to the unfavourable side (s = side)."""
+        """Cap at 0.5; node rule (s = side 0 or 1): boost unprivileged rows headed to the
+        unfavourable side. The row rule (s = 2) is decided by the callers."""
         p = min(p, 0.5)
-        if up and s >= 0 and (s == 1) == go_left:
+        if up and (s == 0 or s == 1) and (s == 1) == go_left:
             p = min(alpha * p, 0.5)
         return p
 
+    @njit(nogil=True)
+    def row_value(i, start, X, left, right, feature, threshold, scale, base_p, side, fav,
+                  value, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, st_node,
+                  st_mass, st_p, st_pb, st_stage, st_vd, st_fd, ret):
+        """Per-row rule, unprivileged row ``i``: exact distribution of the subtree at
+        ``start`` (into ``ret``) and its favourable value (returned), bottom up.
+
+        An iterative post-order walk: a frame is pushed at every node whose other branch
+        is opened (largest possible reach above ``tol``); when both children are done,
+        ``V = (1 - q) V_default + q V_other`` with ``q`` boosted at a protected split
+        (side 2) iff ``V_other`` has the higher favourable value.
+        """
+        n_classes = value.shape[1]
+        top = 0
+        node = start
+        mass = 1.0
+        while True:
+            while left[node] >= 0:
+                f = feature[node]
+                xv = np.float64(X[i, f])
+                thr = threshold[node]
+                go_left = xv <= thr
+                p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i,
+                           rlo, rhi)
+                if p > 0.0:
+                    p = min(p, 0.5)
+                    pb = min(alpha * p, 0.5) if side[node] == 2 else p
+                    if mass * max(p, pb) > tol:
+                        st_node[top] = node
+                        st_mass[top] = mass
+                        st_p[top] = p
+                        st_pb[top] = pb
+                        st_stage[top] = 0
+                        top += 1
+                        mass = mass - mass * min(p, pb)
+                node = left[node] if go_left else right[node]
+            for c in range(n_classes):
+                ret[c] = value[node, c]
+            retf = fav[node]
+            descended = False
+            while top > 0:
+                k = top - 1
+                if st_stage[k] == 0:  # default child done: walk the other one
+                    for c in range(n_classes):
+                        st_vd[k, c] = ret[c]
+                    st_fd[k] = retf
+                    st_stage[k] = 1
+                    nd = st_node[k]
+                    go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
+                    node = right[nd] if go_left else left[nd]
+                    mass = st_mass[k] * max(st_p[k], st_pb[k])
+                    descended = True
+                    break
+                q = st_pb[k] if retf > st_fd[k] else st_p[k]
+                for c in range(n_classes):
+                    ret[c] = (1.0 - q) * st_vd[k, c] + q * ret[c]
+                retf = (1.0 - q) * st_fd[k] + q * retf
+                top -= 1
+            if not descended:
+                return retf
+
     @njit(nogil=True, cache=False)
-    def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
-              max_depth, code, p_max, alpha, tol, fmean, fscale, rlo, rhi):
+    def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
+              roots, max_depth, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, row_rule):
         n = X.shape[0]
         n_classes = value.shape[1]
         n_trees = roots.shape[0]
         out = np.zeros((n, n_classes))
         stack_node = np.empty(max_depth + 2, np.int64)
         stack_mass = np.empty(max_depth + 2, np.float64)
+        st_p = np.empty(max_depth + 2, np.float64)
+        st_pb = np.empty(max_depth + 2, np.float64)
+        st_stage = np.empty(max_depth + 2, np.int8)
+        st_vd = np.empty((max_depth + 2, n_classes), np.float64)
+        st_fd = np.empty(max_depth + 2, np.float64)
+        ret = np.empty(n_classes, np.float64)
         # tree-major order (like scikit-learn's forests): one tree stays in cache while
         # every row walks it; per row, trees are still summed in order
         for t in range(n_trees):
             for i in range(n):
                 up = unpriv[i]
+                if up and row_rule:
+                    row_value(i, roots[t], X, left, right, feature, threshold, scale,
+                              base_p, side, fav, value, code, p_max, alpha, tol, fmean,
+                              fscale, rlo, rhi, stack_node, stack_mass, st_p, st_pb,
+                              st_stage, st_vd, st_fd, ret)
+                    for c in range(n_classes):
+                        out[i, c] += ret[c]
+                    continue
                 stack_node[0] = roots[t]
                 stack_mass[0] = 1.0
                 top = 1
@@ -413,13 +640,27 @@ def _build_numba_kernels():
         return z ^ (z >> s31)
 
     @njit(nogil=True, cache=False)
-    def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, value, roots,
-               row0, n_sims, seed, code, p_max, alpha, fmean, fscale, rlo, rhi):
+    def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
+               roots, max_depth, row0, n_sims, seed, code, p_max, alpha, fmean, fscale, rlo,
+               rhi, row_rule):
         n = X.shape[0]
         n_classes = value.shape[1]
         n_trees = roots.shape[0]
         out = np.zeros((n, n_classes))
         tree_acc = np.empty(n_classes, np.float64)
+        # per-row rule: work arrays of row_value, and each (row, tree)'s decision at a
+        # protected node cached under a stamp (no reset between rows)
+        st_node = np.empty(max_depth + 2, np.int64)
+        st_mass = np.empty(max_depth + 2, np.float64)
+        st_p = np.empty(max_depth + 2, np.float64)
+        st_pb = np.empty(max_depth + 2, np.float64)
+        st_stage = np.empty(max_depth + 2, np.int8)
+        st_vd = np.empty((max_depth + 2, n_classes), np.float64)
+        st_fd = np.empty(max_depth + 2, np.float64)
+        ret = np.empty(n_classes, np.float64)
+        n_nodes = left.shape[0] if row_rule else 1
+        stamp = np.zeros(n_nodes, np.int64)
+        prefers_other = np.zeros(n_nodes, np.bool_)
         for t in range(n_trees):  # tree-major, as in the exact kernel
             for i in range(n):
                 up = unpriv[i]
@@ -441,6 +682,25 @@ def _build_numba_kernels():
                         flip = False
                         if p > 0.0:
                             p = boosted(p, up, side[node], go_left, alpha)
+                            if up and row_rule and side[node] == 2:
+                                key1 = np.int64(i) * n_trees + t + 1
+                                if stamp[node] != key1:
+                                    d = left[node] if go_left else right[node]
+                                    o = right[node] if go_left else left[node]
+                                    fd = row_value(
+                                        i, d, X, left, right, feature, threshold, scale,
+                                        base_p, side, fav, value, code, p_max, alpha, 0.0,
+                                        fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
+                                        st_pb, st_stage, st_vd, st_fd, ret)
+                                    fo = row_value(
+                                        i, o, X, left, right, feature, threshold, scale,
+                                        base_p, side, fav, value, code, p_max, alpha, 0.0,
+                                        fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
+                                        st_pb, st_stage, st_vd, st_fd, ret)
+                                    stamp[node] = key1
+                                    prefers_other[node] = fo > fd
+                                if prefers_other[node]:
+                                    p = min(alpha * p, 0.5)
                             state += golden
                             flip = np.float64(mix(state) >> s11) * inv53 < p
                         node = left[node] if flip != go_left else right[node]
@@ -483,6 +743,9 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
     else:
         rlo = rhi = np.zeros((n, 1))
     tol, n_simulations = float(sim.tol), int(sim.n_simulations)
+    row_rule = (sim.boost_rule == "row" and sim.protected_split is not None
+                and alpha != 1.0 and arrays.favourable is not None
+                and bool(sim.protected_split.any()))
     if method == "sample":
         seed = np.uint64(
             check_random_state(sim.random_state).randint(0, 2**63 - 1, dtype=np.int64)
@@ -492,9 +755,10 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
         Xb, ub, rl, rh = X[lo:hi], unprivileged[lo:hi], rlo[lo:hi], rhi[lo:hi]
         if method == "exact":
             return exact(Xb, ub, *cols, arrays.value, arrays.roots, arrays.max_depth, code,
-                         p_max, alpha, tol, fmean, fscale, rl, rh)
-        return sample(Xb, ub, *cols, arrays.value, arrays.roots, lo, n_simulations,
-                      seed, code, p_max, alpha, fmean, fscale, rl, rh)
+                         p_max, alpha, tol, fmean, fscale, rl, rh, row_rule)
+        return sample(Xb, ub, *cols, arrays.value, arrays.roots, arrays.max_depth, lo,
+                      n_simulations, seed, code, p_max, alpha, fmean, fscale, rl, rh,
+                      row_rule)
 
     n_jobs = effective_n_jobs(n_jobs)
     if n_jobs == 1 or n <= _ROWS_PER_TASK:
