@@ -169,6 +169,8 @@ def part2(Xtr, ytr, quick):
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours_lfr = timed(lambda: LearnedFairRepresentations(
             prot_attr="prot__sex", priv_group=1.0, max_iter=it, tol=0,
+            # AIF360's objective, so both time the same function
+            reconstruct_weight=0.01, fairness_weight=50.0, normalize=False,
             random_state=0).fit(sub, ysub), 3)
     ds = BinaryLabelDataset(df=sub.assign(y=ysub), label_names=["y"],
                             protected_attribute_names=["prot__sex"])

@@ -58,7 +58,9 @@ def encoder():
 
 def sep_pipeline(**params):
     return Pipeline([("encode", encoder()),
-                     ("clf", SEPConstrainedClassifier(**{**ADULT_SEP_DEFAULTS, **params}))])
+                     # the sweeps study the convex program: epsilon in log-odds units
+                     ("clf", SEPConstrainedClassifier(
+                         **{**ADULT_SEP_DEFAULTS, "bound_unit": "score", **params}))])
 
 
 def gaps(X, pred):
@@ -144,7 +146,7 @@ def solvers(eps=0.5, repeat=3):
         reps = repeat if solver in ("auto", "lbfgs") else 1
         for _ in range(reps):
             clf_try = SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS, epsilon=eps, loss=loss,
-                                               solver=solver)
+                                               solver=solver, bound_unit="score")
             t, cpu = time.perf_counter(), time.process_time()
             try:
                 with warnings.catch_warnings():
@@ -244,6 +246,7 @@ def large(copies=10, eps=0.5):
           f"n*d = {Xbig.shape[0] * (Xbig.shape[1] - 1):,} ==")
     for loss in ("logistic", "hinge"):
         clf = SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS, epsilon=eps, loss=loss,
+                                       bound_unit="score",
                                        random_state=0)
         t, cpu = time.perf_counter(), time.process_time()
         with warnings.catch_warnings(record=True) as caught:

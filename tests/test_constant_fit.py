@@ -85,8 +85,19 @@ def test_helper_regression_reports_value_and_mean():
 
 
 # ---------------------------------------------------------------------------------------
-# dCov: every feature is a proxy of the group, so a large lam can only zero the weights
+# dCov: one feature, itself a proxy of the group, so a large lam can only zero its weight
+# (with several proxies their contrasts are independent of the group and a large lam
+# keeps them: the fit starts from the unpenalised GLM and does not end constant)
 # ---------------------------------------------------------------------------------------
+
+def _one_proxy_data(n, scale, pos=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2, n)
+    x = 1.5 * a + rng.normal(size=n)
+    logit = x - 0.75 + np.log(pos / (1 - pos))
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return np.c_[a, x * scale], y, x + rng.normal(size=n)
+
 
 def _proxy_data(n, scale, pos=0.5, seed=0):
     rng = np.random.default_rng(seed)
@@ -102,9 +113,9 @@ DCOV_CASES = [(300, 1.0, 0.5), (3000, 1.0, 0.5), (1000, 50.0, 0.5), (1000, 1.0, 
 
 @pytest.mark.parametrize("n, scale, pos", DCOV_CASES)
 def test_dcov_classifier_large_lam_warns_constant(n, scale, pos):
-    X, y, _ = _proxy_data(n, scale, pos)
-    with pytest.warns(ConstantFitWarning, match=r"DCovRegularizedClassifier.*lam=10") as rec:
-        m = DCovRegularizedClassifier(prot_attr=0, lam=10, random_state=0).fit(X, y)
+    X, y, _ = _one_proxy_data(n, scale, pos)
+    with pytest.warns(ConstantFitWarning, match=r"DCovRegularizedClassifier.*lam=100") as rec:
+        m = DCovRegularizedClassifier(prot_attr=0, lam=100, random_state=0).fit(X, y)
     assert len(np.unique(m.predict(X))) == 1
     # the warning's accuracy is the majority-class rate, counted from y by hand
     assert m.score(X, y) == pytest.approx(_majority(y))
@@ -121,7 +132,7 @@ def test_dcov_classifier_lam0_learns_without_warning(n, scale, pos):
 
 
 def test_dcov_regressor_warns_at_large_lam_only():
-    X, _, yr = _proxy_data(1000, 1.0)
+    X, _, yr = _one_proxy_data(1000, 1.0)
     with pytest.warns(ConstantFitWarning, match=r"DCovRegularizedRegressor.*lam=100"):
         m = DCovRegularizedRegressor(prot_attr=0, lam=100, random_state=0).fit(X, yr)
     assert np.ptp(m.predict(X)) < 1e-9 * np.abs(m.predict(X)).max()
@@ -145,11 +156,14 @@ LFR_CASES = [(300, 0.1, 0.5), (300, 0.1, 0.3), (400, 1.0, 0.5), (400, 0.1, 0.3)]
 
 
 @pytest.mark.parametrize("n, scale, pos", LFR_CASES)
-def test_lfr_default_weights_collapse_and_warn(n, scale, pos):
+def test_lfr_aif360_weights_collapse_and_warn(n, scale, pos):
+    # AIF360's weights on unscaled features (the defaults before normalize=True)
     X, y = _easy_data(n, scale, pos)
     with pytest.warns(ConstantFitWarning, match=r"LearnedFairRepresentations.*"
                                                  r"fairness_weight=50\.0"):
-        m = LearnedFairRepresentations(prot_attr=0, priv_group=1, random_state=0).fit(X, y)
+        m = LearnedFairRepresentations(prot_attr=0, priv_group=1, reconstruct_weight=0.01,
+                                       fairness_weight=50.0, normalize=False,
+                                       random_state=0).fit(X, y)
     assert len(np.unique(m.predict(X))) == 1
 
 
@@ -167,9 +181,11 @@ def test_lfr_without_fairness_term_learns_without_warning(n, scale, pos):
 def test_lfr_small_feature_spread_collapses_even_without_fairness_term():
     # features of spread ~0.1: all distances to the prototypes are small, the memberships
     # nearly uniform, and the fit stops at the majority class (0.74 of the rows)
+    # (normalize=False: unscaled features, AIF360's reconstruction weight)
     X, y = _easy_data(300, 0.1, 0.3)
     with pytest.warns(ConstantFitWarning, match="fairness_weight=0.*standardise"):
         m = LearnedFairRepresentations(prot_attr=0, priv_group=1, fairness_weight=0,
+                                       reconstruct_weight=0.01, normalize=False,
                                        random_state=0).fit(X, y)
     assert _majority(y) == pytest.approx(0.74)
     assert m.score(X, y) == pytest.approx(0.74)
@@ -193,6 +209,7 @@ def test_sep_epsilon0_on_a_proxy_is_constant_and_warns():
     X, y = _one_proxy()
     with pytest.warns(ConstantFitWarning, match=r"SEPConstrainedClassifier.*epsilon=0"):
         m = SEPConstrainedClassifier(prot_attr=0, priv_group=1, epsilon=0,
+                                     bound_unit="score",
                                      constraint="demographic_parity").fit(X, y)
     assert m.score(X, y) == pytest.approx(_majority(y))
     with _no_constant_warning():

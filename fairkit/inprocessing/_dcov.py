@@ -53,7 +53,9 @@ _SHARED_PARAMS_DOC = """\
     continuous (e.g. age, used as a number, no binning).
 lam : float, default=1.0
     Weight :math:`\\lambda` of the penalty; 0 gives the unregularised model. Calibrate
-    it with :func:`calibrate_lambda`.
+    it with :func:`calibrate_lambda`. The penalty acts on the model's output (a
+    probability, a mean or a rate), so ``lam`` does not depend on the units of the
+    features. See Notes for how the fit behaves as ``lam`` grows.
 penalty : {"dcov", "jdcov", "ccdcov"}, default="ccdcov"
     ``"dcov"``: :math:`\\sum_i \\mathrm{dCov}^2(\\hat y, S_i)` (each attribute alone);
     ``"ccdcov"``: :math:`\\mathrm{dCov}^2(\\hat y, [S_1|\\dots|S_d])` (all attributes
@@ -138,6 +140,8 @@ class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
     intercept_ : float
         Linear model only.
     n_iter_ : int
+        Iterations of the penalised fit (the GLM's unpenalised start is not counted).
+    converged_ : bool
     loss_ : float
         Final training objective.
     n_features_in_, feature_names_in_
@@ -145,6 +149,30 @@ class DCovRegularizedClassifier(ClassifierMixin, _BaseDCov):
     See Also
     --------
     DCovRegularizedRegressor, calibrate_lambda, fairkit.metrics.distance_covariance
+
+    Notes
+    -----
+    :math:`\\mathrm{dCov}^2(c\\,\\hat y, S) = |c|\\,\\mathrm{dCov}^2(\\hat y, S)`: near a
+    constant model the penalty grows like the norm of the weights, as the lasso's does.
+    Two consequences for the GLM (``hidden_layer_sizes=()``):
+
+    * the intercept-only model, where every prediction ties, is a kink of the objective
+      with a zero penalty subgradient. Started there, L-BFGS follows the task loss alone,
+      its line search meets the kink and it stops at the constant after one iteration,
+      even when features independent of :math:`S` predict the target. The GLM is
+      therefore started from the unpenalised fit (``lam=0``, smooth and convex), and the
+      penalty then moves the weights away from the group continuously: the weights of
+      features independent of :math:`S` are kept, those of its proxies shrink;
+    * when the only directions that predict the target depend on :math:`S` (one proxy
+      feature, say), the constant is the exact optimum once ``lam`` exceeds the ratio of
+      the task loss's slope to the penalty's slope at the intercept-only model; below it
+      the weights shrink continuously to 0 (soft thresholding). With L-BFGS and no early
+      stopping the intercept-only model is kept as a candidate and wins when its
+      objective is lower; a fit that ends constant raises ``ConstantFitWarning``.
+
+    The GLM is optimised in standardised coordinates (the same objective and minimiser,
+    with :math:`\\alpha / \\mathrm{sd}_j^2` on the standardised weights), so features in
+    very different units do not stall L-BFGS; ``coef_`` is in the features' units.
 
     References
     ----------
@@ -283,8 +311,16 @@ class DCovRegularizedRegressor(RegressorMixin, _BaseDCov):
     {dcov_parameters}
     Attributes
     ----------
-    coefs_, intercepts_, coef_, intercept_, n_iter_, loss_
+    coefs_, intercepts_, coef_, intercept_, n_iter_, converged_, loss_
         As in :class:`DCovRegularizedClassifier`.
+
+    Notes
+    -----
+    As in :class:`DCovRegularizedClassifier`: the GLM starts from the unpenalised fit,
+    and beyond a threshold of ``lam`` where only proxies of :math:`S` predict the target
+    the constant model is the exact optimum (kept, with ``ConstantFitWarning``). Unlike
+    the classifier's, the regressor's penalty is in the units of the target, so its
+    ``lam`` scales with the target's spread.
 
     References
     ----------

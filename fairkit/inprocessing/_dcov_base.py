@@ -124,27 +124,56 @@ class _BaseDCov(FairEstimatorMixin, BaseEstimator):
         params = _init_params(Xm.shape[1], hidden, rng)
         params[-1][1][0] = self._initial_intercept(y, offset)
         template = [[w.copy(), b.copy()] for w, b in params]
+        # The GLM is optimised in standardised coordinates z = (x - mean) / sd with the
+        # L2 weight alpha / sd^2 on z's weights: the same objective and minimiser as on
+        # x, only better conditioned (features in units of 1e5 otherwise stall L-BFGS).
+        Xz, first_alpha, center, sd = Xm, None, None, None
+        if not hidden:
+            center = Xm.mean(axis=0)
+            sd = Xm.std(axis=0)
+            sd = np.where(sd > 1e-12 * np.maximum(np.abs(center), 1.0), sd, 1.0)
+            Xz = (Xm - center) / sd
+            first_alpha = self.alpha / sd[:, None] ** 2
 
-        def objective_on(rows):
+        def objective_on(rows, lam=None):
             return _Objective(
                 self,
-                Xm[rows],
+                Xz[rows],
                 y[rows],
                 None if offset is None else offset[rows],
                 [b[rows] for b in enc.blocks],
                 template,
+                lam=lam,
+                first_alpha=first_alpha,
             )
 
         val_obj = objective_on(idx_val) if idx_val is not None else None
         theta = _pack(params)
+        constant = None
+        if not hidden and self.lam > 0:
+            # The intercept-only start makes every prediction equal: there the penalty has
+            # a kink (it grows like |w| along every direction) and its subgradient is 0, so
+            # the first L-BFGS step follows the task loss alone, the line search meets the
+            # kink and the fit stops at a constant. Start from the unpenalised GLM instead
+            # (smooth, convex) and keep the constant as a candidate that can still win.
+            constant = theta.copy()
+            theta = fit_lbfgs(self, objective_on(idx_train, lam=0.0), None, theta)[0]
         if self.solver == "lbfgs":
-            theta, n_iter, converged, loss = fit_lbfgs(self, objective_on(idx_train), val_obj,
-                                                       theta)
+            train_obj = objective_on(idx_train)
+            theta, n_iter, converged, loss = fit_lbfgs(self, train_obj, val_obj, theta)
+            if constant is not None and val_obj is None:
+                at_constant = train_obj(constant)[0]
+                if at_constant <= loss:
+                    theta, loss = constant, at_constant
         else:
             theta, n_iter, converged, loss = fit_adam(self, objective_on, idx_train, val_obj,
                                                       theta, rng)
         self.n_iter_, self.converged_, self.loss_ = n_iter, converged, loss
         fitted = _unpack(theta, template)
+        if not hidden:  # back from standardised coordinates: w = w_z / sd
+            W, b = fitted[0]
+            W = W / sd[:, None]
+            fitted[0] = [W, b - center @ W]
         self.coefs_ = [w for w, _ in fitted]
         self.intercepts_ = [b for _, b in fitted]
         if not hidden:

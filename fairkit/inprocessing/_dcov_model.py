@@ -59,13 +59,15 @@ def _forward(params, X, activation, dropout=0.0, rng=None):
     return (h @ W)[:, 0] + b[0], hs, masks
 
 
-def _backward(params, hs, masks, d_eta, activation, alpha):
+def _backward(params, hs, masks, d_eta, activation, alphas):
+    """Gradients; ``alphas`` holds each layer's L2 weight (a scalar or an array of the
+    layer's weight shape)."""
     grads = [None] * len(params)
     delta = d_eta[:, None]
     for layer in range(len(params) - 1, -1, -1):
         W, _ = params[layer]
         h_in = hs[layer]
-        grads[layer] = [h_in.T @ delta + alpha * W, delta.sum(axis=0)]
+        grads[layer] = [h_in.T @ delta + alphas[layer] * W, delta.sum(axis=0)]
         if layer == 0:
             break
         delta = delta @ W.T
@@ -97,12 +99,21 @@ def _task(loss, eta, y, offset):
 
 
 class _Objective:
-    """Task loss + lam * penalty + L2 on a fixed set of rows."""
+    """Task loss + lam * penalty + L2 on a fixed set of rows.
 
-    def __init__(self, est, X, y, offset, blocks, template):
+    ``lam`` overrides the estimator's ``lam`` (``lam=0``: the unpenalised objective, used
+    for the GLM's starting point); ``first_alpha`` the L2 weight of the first layer (an
+    array of its shape when the inputs are standardised copies of the features).
+    """
+
+    def __init__(self, est, X, y, offset, blocks, template, lam=None, first_alpha=None):
         self.est, self.X, self.y, self.offset, self.template = est, X, y, offset, template
+        self.lam = est.lam if lam is None else lam
+        self.alphas = [est.alpha] * len(template)
+        if first_alpha is not None:
+            self.alphas[0] = first_alpha
         self.penalty = (
-            _Penalty(blocks, est.penalty, est.statistic, est.c) if est.lam > 0 else None
+            _Penalty(blocks, est.penalty, est.statistic, est.c) if self.lam > 0 else None
         )
 
     def __call__(self, theta, rng=None):
@@ -115,11 +126,11 @@ class _Objective:
         value, d_eta, out, d_out = _task(est._loss, eta, self.y, self.offset)
         if self.penalty is not None:
             pen, g = self.penalty(out)
-            value += est.lam * pen
-            d_eta = d_eta + est.lam * g * d_out
-        l2 = sum(float((W**2).sum()) for W, _ in params)
-        value += 0.5 * est.alpha * l2
-        grads = _backward(params, hs, masks, d_eta, est.activation, est.alpha)
+            value += self.lam * pen
+            d_eta = d_eta + self.lam * g * d_out
+        l2 = sum(float((a * W**2).sum()) for a, (W, _) in zip(self.alphas, params, strict=True))
+        value += 0.5 * l2
+        grads = _backward(params, hs, masks, d_eta, est.activation, self.alphas)
         return value, _pack(grads)
 
 

@@ -1,14 +1,16 @@
 """A linear classifier trained under a Socio-Economic Parity (SEP) constraint.
 
 The constraint is linear in the weights (a gap between two means of the decision score),
-so logistic or hinge loss + L2 under it is a convex program. It is solved with cvxpy and an
-open-source conic solver, or, for data too large for an interior-point method, exactly with
-scipy's L-BFGS on the constraint's active face.
+so logistic or hinge loss + L2 under it is a convex program. It is solved exactly with
+scipy's L-BFGS on the constraint's active face (logistic loss), or with cvxpy and an
+open-source conic solver. A bound in selection-rate units is met by searching the score
+bound of that program (``bound_unit="rate"``, the default).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,14 +19,27 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .._validation import check_binary_target, same_label
-from ..base import FairEstimatorMixin, warn_if_constant
+from ..base import ConstantFitWarning, FairEstimatorMixin, warn_if_constant
 from ..metrics.sep import condition_mask, unprivileged_mask
 from ..utils._docstring import fair_docstring
-from ._sep_solvers import _wmean, solve
+from ._sep_solvers import _wmean, make_program, search_rate_bound
 
 __all__ = ["SEPConstrainedClassifier", "ADULT_SEP_DEFAULTS"]
+
+#: A fit whose less predicted class gets under this share of the training weight, with the
+#: constraint active, is nearly constant (the trivial classifier up to a few rows) ...
+_NEAR_CONSTANT_SHARE = 0.01
+#: ... unless the labels themselves are that lopsided: that class has at least this share.
+_NEAR_CONSTANT_LABELS = 0.05
+
+
+def _favourable(dec, fav):
+    """1.0 where the decision is the favourable class (``classes_[1]`` where the score is
+    > 0, as in ``predict``), else 0.0."""
+    return ((dec > 0) if fav == 1 else (dec <= 0)).astype(np.float64)
 
 #: fairkit's SEP set-up for the UCI Adult data (see :class:`SEPConstrainedClassifier`,
 #: Notes). Used by ``benchmarks/bench_sep.py`` and the SEP notebook; not a default of the
@@ -63,10 +78,32 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
       :math:`|\bar f_{priv} - \bar f_{unpriv}| \le \epsilon` (no SES condition), to compare.
 
     The mean-score gap equals :math:`(\bar x_R - \bar x_{G\cap R})^\top w` (the intercept
-    cancels), one linear constraint, so the problem is convex. ``epsilon`` is measured in
-    decision-score (log-odds for the logistic loss) units; the gap of the hard predictions,
-    which is what :func:`fairkit.metrics.socio_economic_parity_difference` reports, is stored
-    in ``sep_gap_`` after fitting.
+    cancels), one linear constraint, so the problem is convex.
+
+    **Units of the bound.** The program bounds a gap of mean decision scores (log-odds for
+    the logistic loss), a number whose scale depends on the data: the same value can leave
+    one data set unconstrained and reduce another to the trivial all-favourable classifier.
+    With ``bound_unit="rate"`` (the default) ``epsilon`` is instead a bound on the gap of
+    *selection rates* of the hard predictions on the training data,
+
+    .. math::
+
+        \bigl| P(\hat y = 1 \mid R) - P(\hat y = 1 \mid G \cap R) \bigr| \le \epsilon,
+
+    the quantity that :func:`fairkit.metrics.socio_economic_parity_difference` ("sep"),
+    :func:`fairkit.metrics.conditional_socio_economic_parity_difference` ("csep") or the
+    statistical parity difference ("demographic_parity") report, with :math:`\hat y = 1`
+    the favourable class and the sample weights as weights. It is met by solving the convex
+    program for a sequence of score bounds :math:`t`: the unconstrained model if its rate gap
+    is within ``epsilon``, otherwise a search of :math:`t \in [0, |\text{unconstrained
+    score gap}|]` (interpolation in a bracket, at most 12 solves, warm-started) that keeps
+    the largest :math:`t`, the least-constrained model, whose rate gap is at most
+    ``epsilon``. A constant predictor (all rows one class) has a rate gap of 0 and is never
+    taken as meeting the bound; when only a constant predictor would, or when no score
+    bound reaches ``epsilon``, the model with the smallest rate gap found is returned with a
+    warning. The score bound found is ``epsilon_`` and the rate gap reached
+    ``train_rate_gap_``. The bound holds on the training data only: on new data the rate
+    gap varies by sampling error (a few points with a few hundred rows in :math:`G`).
 
     Parameters
     ----------
@@ -92,11 +129,23 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         Effort threshold. None only with a callable.
     constraint : {"sep", "csep", "demographic_parity"}, default="sep"
         Which gap is bounded.
-    epsilon : float, default=0.5
-        Bound on the absolute mean-score gap, ``>= 0`` (0 forces equal mean scores;
-        ``numpy.inf`` removes the constraint). The default was chosen on Adult (the
-        loosest value that halved its SEP gap, see Notes); the right value depends on the
-        data, so tune it (e.g. with ``GridSearchCV`` and a fairness scorer).
+    epsilon : float, default=0.05
+        The bound, ``>= 0``, in the units of ``bound_unit``. With "rate" (the default): the
+        largest allowed absolute gap of training selection rates, a number in [0, 1]
+        (0.05 = five percentage points; values >= 1 do not constrain). With "score": the
+        largest allowed absolute gap of mean decision scores, in log-odds for the logistic
+        loss (0 forces equal mean scores). ``numpy.inf`` removes the constraint in both.
+        The right value is a policy choice; compare a few on held-out data (e.g. with
+        ``GridSearchCV`` and a fairness scorer).
+    bound_unit : {"rate", "score"}, default="rate"
+        Unit of ``epsilon``. "rate": the selection-rate gap of the hard predictions on the
+        training data (the program's score bound is searched to meet it, see above).
+        "score": the mean decision-score gap, the bound of the convex program itself (one
+        solve; its effect on the rates depends on the data). "rate" is the default because
+        its meaning does not depend on the scale of the scores: on any data it returns the
+        unconstrained model when that already meets the bound, and otherwise constrains
+        just enough, never to a constant predictor (a nearly constant one warns). The
+        default value 0.05 is a starting point, not a recommendation.
     loss : {"logistic", "hinge"}, default="logistic"
         Logistic loss (gives ``predict_proba``) or hinge loss (a linear SVM).
     C : float, default=1.0
@@ -114,19 +163,20 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     {pos_label}
         Only the sign of the reported gaps depends on it.
     solver : {"auto", "clarabel", "ecos", "scs", "osqp", "lbfgs"}, default="auto"
-        "auto": when ``n_samples * n_features <= max_problem_size``, the cvxpy program is
-        solved with Clarabel (interior point; accurate, the default), falling back with a
-        warning to ECOS, then SCS (then OSQP for the hinge loss) when a solver is missing
-        or fails. Larger problems use "lbfgs" on the full data (logistic loss) or a stratified
-        subsample (hinge loss), with a warning. "lbfgs" solves the same program exactly with
-        scipy's L-BFGS (logistic loss only): the unconstrained optimum if it meets
-        ``epsilon``, otherwise the optimum on the active face ``gap = +-epsilon``, an
-        unconstrained problem in that hyperplane's coordinates. A named cvxpy solver is used alone.
+        "lbfgs" solves the program exactly with scipy's L-BFGS (logistic loss only): the
+        unconstrained optimum if it meets the score bound, otherwise the optimum on the
+        active face ``gap = +-bound``, an unconstrained problem in that hyperplane's
+        coordinates; it needs O(n_samples x n_features) memory and uses every row. The
+        cvxpy solvers (Clarabel: interior point; ECOS; SCS; OSQP, hinge loss only) solve
+        the conic program. "auto": "lbfgs" for the logistic loss, Clarabel for the hinge
+        loss, falling back with a warning to the next of Clarabel, ECOS, SCS (then OSQP
+        for the hinge loss) when a solver is missing or fails. A named solver is used
+        alone.
     max_problem_size : int, default=5_000_000
-        Largest ``n_samples * n_features`` handed to a cvxpy solver. Beyond it a cvxpy
-        solver named in ``solver`` sees a random subsample of
-        ``max_problem_size // n_features`` rows, stratified by label, subgroup and effort,
-        with a warning.
+        Largest ``n_samples * n_features`` handed to a cvxpy solver. Beyond it the cvxpy
+        solver sees a random subsample of ``max_problem_size // n_features`` rows,
+        stratified by label, subgroup and effort, with a warning ("lbfgs" always uses
+        every row).
     max_iter : int, default=None
         Iteration limit passed to the solver (None: the solver's default; 5000 L-BFGS
         iterations per inner problem). Hitting it is a solver failure.
@@ -141,11 +191,20 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     coef_ : ndarray of shape (1, n_model_features)
         Weights of the model matrix (``X`` without the dropped protected columns).
     intercept_ : ndarray of shape (1,)
+    epsilon_ : float
+        The score bound the model was solved under (mean decision-score units): ``epsilon``
+        itself with ``bound_unit="score"``, the bound found by the search with "rate"
+        (``inf`` when the unconstrained model met the rate bound). Refitting with
+        ``bound_unit="score", epsilon=epsilon_`` gives the same model.
     score_gap_ : float
         Training gap of mean favourable scores, :math:`\bar f_R - \bar f_{G\cap R}` (or
-        privileged minus unprivileged), the quantity bounded by ``epsilon``.
+        privileged minus unprivileged), the quantity the program bounds by ``epsilon_``.
+    train_rate_gap_ : float
+        The same gap for the hard predictions on the training data (favourable selection
+        rate of :math:`R` minus that of :math:`G \cap R`, weighted), the quantity bounded by
+        ``epsilon`` with ``bound_unit="rate"``.
     sep_gap_ : float
-        The same gap for the hard predictions (difference of positive rates).
+        Same as ``train_rate_gap_`` (its earlier name).
     lagrange_multiplier_ : float
         Multiplier of the gap constraint (scaled to the mean loss); 0 when it is inactive.
     solver_ : str
@@ -154,9 +213,11 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     n_samples_solved_ : int
         Rows the solver saw (fewer than ``n_samples`` when subsampled).
     fit_time_ : float
-        Seconds spent in the solver (problem build included).
+        Seconds spent in the solver (problem build and every solve included).
     n_iter_ : int
-        Solver iterations (summed over the L-BFGS runs for "lbfgs").
+        Solver iterations, summed over all solves.
+    n_solves_ : int
+        Solves of the program (1 with ``bound_unit="score"``; at most 14 with "rate").
     groups_ : list
         Labels of the protected groups, when the attribute is discrete.
     prot_attr_names_ : list
@@ -188,13 +249,17 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
 
     On Adult (published train / test split, categorical columns one-hot encoded, numeric
     ones raw; ``benchmarks/bench_sep.py``) the unconstrained model has a training
-    mean-score gap of 2.05 (log-odds) and a test SEP gap of 17.7 points at 84.67%
-    accuracy. ``epsilon=1`` gives 12.4 points at 84.14%, ``epsilon=0.5`` 7.9 points at
-    83.02% (the gap more than halved for 1.65 points of accuracy: the default),
-    ``epsilon=0`` 3.2 points at 81.59%. With ``constraint="csep"`` and ``epsilon=0.5`` the
-    positive rate of low-SES women working at least 40 hours rises from 2.9% to 11.6% on
-    the test split. The set-up, as a pipeline that keeps the SES and effort columns raw
-    (their thresholds apply to raw values; the classifier scales internally)::
+    mean-score gap of 2.05 (log-odds), a training SEP gap of 17.9 points and a test SEP gap
+    of 17.7 points at 84.67% accuracy. In rate units, ``epsilon=0.1`` gives a training gap
+    of 9.98 and a test gap of 9.95 points at 83.69% (score bound found 0.72);
+    ``epsilon=0.05`` (the default) 4.98 and 4.71 points at 82.13% (score bound 0.14);
+    ``epsilon=0.02`` cannot be met (4.1 training points even at equal mean scores, with a
+    warning; 3.2 test points at 81.59%). In score units, ``epsilon=1`` gives 12.4 test
+    points at 84.14% and ``epsilon=0.5`` 7.9 points at 83.02%; with
+    ``constraint="csep", bound_unit="score", epsilon=0.5`` the positive rate of low-SES
+    women working at least 40 hours rises from 2.9% to 11.6% on the test split. The set-up,
+    as a pipeline that keeps the SES and effort columns raw (their thresholds apply to raw
+    values; the classifier scales internally)::
 
         encode = ColumnTransformer(
             [("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
@@ -205,11 +270,21 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         model = make_pipeline(encode, SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS))
         model.fit(X.drop(columns="fnlwgt"), y)
 
-    **Scale**: the exponential-cone program has one cone block per sample, so interior-point
-    cost grows with ``n_samples``; ``benchmarks/bench_sep.py solvers`` compares the solvers.
-    Beyond ``max_problem_size`` the "auto" solver switches to the first-order "lbfgs" path,
-    which is exact (one smooth solve, and a second on the active face when the constraint
-    binds) and needs O(n_samples x n_features) memory only.
+    **Degenerate fits**: a fit that predicts one class for every training row although
+    both occur warns with :class:`fairkit.base.ConstantFitWarning` naming ``epsilon``,
+    ``bound_unit``, ``constraint`` and ``C``; so does a fit whose active constraint leaves
+    fewer than 1% of the (weighted) training rows in one predicted class while at least 5%
+    have that label (nearly the trivial classifier).
+
+    **Scale**: the exponential-cone program has one cone block per sample, so
+    interior-point cost grows fast with ``n_samples`` (Clarabel took 100-500x the time of
+    scikit-learn's ``LogisticRegression`` on 5,000-30,000 rows x 20 features); "auto"
+    therefore solves the logistic loss with the exact "lbfgs" path (one smooth solve, and
+    one on the active face per score bound, warm-started), within about 1.5-3x of
+    ``LogisticRegression`` with ``bound_unit="score"`` or "rate" on the same data. The
+    hinge loss has no smooth path: every solve is a conic one, and ``bound_unit="rate"``
+    multiplies its cost by the number of solves. ``benchmarks/bench_sep.py solvers``
+    compares the solvers.
 
     A solver failure (any status other than "optimal", "optimal_inaccurate" included,
     since an iteration-limited SCS run reports it) raises ``RuntimeError`` naming the solver
@@ -237,8 +312,15 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     >>> y = ((X["education"] + 3 * (X["sex"] == "M") + rng.normal(0, 2, n)) > 12).astype(int)
     >>> clf = SEPConstrainedClassifier(prot_attr="sex", unpriv_group="F",
     ...                                ses_attr="education", ses_threshold=10,
-    ...                                epsilon=0.5).fit(X, y)
-    >>> bool(abs(clf.score_gap_) <= 0.5 + 1e-6)
+    ...                                epsilon=0.05).fit(X, y)
+    >>> pred = clf.predict(X)
+    >>> low = ((X["sex"] == "F") & (X["education"] < 10)).to_numpy()
+    >>> bool(abs(pred.mean() - pred[low].mean()) <= 0.05)  # selection rates on X
+    True
+    >>> score = SEPConstrainedClassifier(prot_attr="sex", unpriv_group="F",
+    ...                                  ses_attr="education", ses_threshold=10,
+    ...                                  epsilon=0.5, bound_unit="score").fit(X, y)
+    >>> bool(abs(score.score_gap_) <= 0.5 + 1e-6)  # mean decision scores (log-odds)
     True
     """
 
@@ -252,6 +334,7 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         "effort_threshold": [None, Real],
         "constraint": [StrOptions({"sep", "csep", "demographic_parity"})],
         "epsilon": [Real],
+        "bound_unit": [StrOptions({"rate", "score"})],
         "loss": [StrOptions({"logistic", "hinge"})],
         "C": [Interval(Real, 0, None, closed="neither")],
         "fit_intercept": ["boolean"],
@@ -275,7 +358,8 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         effort_attr=None,
         effort_threshold=None,
         constraint="sep",
-        epsilon=0.5,
+        epsilon=0.05,
+        bound_unit="rate",
         loss="logistic",
         C=1.0,
         fit_intercept=True,
@@ -296,6 +380,7 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         self.effort_threshold = effort_threshold
         self.constraint = constraint
         self.epsilon = epsilon
+        self.bound_unit = bound_unit
         self.loss = loss
         self.C = C
         self.fit_intercept = fit_intercept
@@ -338,7 +423,8 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         if np.isnan(self.epsilon) or self.epsilon < 0:
             raise ValueError(
                 f"epsilon={self.epsilon!r} is negative: the constraint |gap| <= epsilon is "
-                "infeasible. Use epsilon >= 0 (0 forces equal mean scores)."
+                f"infeasible (bound_unit={self.bound_unit!r}). Use epsilon >= 0 (0 asks for "
+                "equal mean scores, or equal selection rates with bound_unit='rate')."
             )
         # target=None: classes_ is stored only once the solver has succeeded.
         # np.asarray: validate_fair_data takes np.ndim of y, which array-likes may refuse
@@ -370,7 +456,58 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
             if sw[mask].sum() <= 0:
                 raise ValueError(f"No training sample (with positive weight) is {what}.")
 
-        # Scale non-binary columns (weighted), so that the conic program is well conditioned.
+        # GEMV-bound work: one BLAS thread (several threads on shared cores spin-wait, and
+        # a 1-D dot product can then take milliseconds).
+        with threadpool_limits(limits=1, user_api="blas"):
+            start = time.perf_counter()
+            sol, met, program, contrast, mean, scale = self._solve(
+                Xm, y, sw, classes, fav, target, reference
+            )
+            fit_time = time.perf_counter() - start
+            coef = sol.w / scale
+            intercept = sol.b - coef @ mean
+            dec = Xm @ coef + intercept
+            score_gap = float(fav * (contrast @ dec))
+            rate_gap = float(contrast @ _favourable(dec, fav))
+
+        self.classes_, self.pos_label_ = classes, pos
+        self.coef_ = coef.reshape(1, -1)
+        self.intercept_ = np.array([intercept])
+        if data.groups is not None:
+            codes, k = data.groups.codes, len(self.groups_)
+            in_unpriv = np.bincount(codes, weights=unpriv, minlength=k)
+            whole = (in_unpriv == 0) | (in_unpriv == np.bincount(codes, minlength=k))
+            if whole.all():  # else a callable split a group: no per-group mask exists
+                self.privileged_groups_ = in_unpriv == 0
+        self.epsilon_ = float(sol.epsilon)
+        self.score_gap_ = score_gap
+        self.train_rate_gap_ = self.sep_gap_ = rate_gap
+        self.lagrange_multiplier_ = float(sol.dual)
+        self.solver_ = program.solver
+        self.solver_status_ = program.status
+        self.n_samples_solved_ = int(program.rows)
+        self.fit_time_ = fit_time
+        self.n_iter_ = int(program.n_iter)
+        self.n_solves_ = int(program.n_solves)
+        if not met:
+            warnings.warn(
+                f"SEPConstrainedClassifier: epsilon={self.epsilon!r} with bound_unit='rate' "
+                "could not be met by a non-constant model on the training data (a constant "
+                "predictor meets any rate bound trivially and is not returned). The model "
+                f"with the smallest training rate gap found is returned: "
+                f"{rate_gap:+.4f} at a mean-score bound epsilon_={self.epsilon_:g}. The "
+                "program bounds mean scores, which moves the selection rates only as far as "
+                "the features allow: use a larger epsilon.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._warn_degenerate(dec, y, classes, sw)
+        return self
+
+    def _solve(self, Xm, y, sw, classes, fav, target, reference):
+        """Scale, build the program and solve it for the bound in ``bound_unit``."""
+        # Scale non-binary columns (weighted), so that the program is well conditioned.
+        d = Xm.shape[1]
         mean, scale = np.zeros(d), np.ones(d)
         if self.scale_features:
             binary = np.all((Xm == 0) | (Xm == 1), axis=0)
@@ -381,42 +518,69 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
             mean[scaled], scale[scaled] = mu[scaled], sd[scaled]
         Xs = (Xm - mean) / scale
         a = _wmean(Xs, sw, reference) - _wmean(Xs, sw, target)
+        # the same difference of weighted means for one column, as one dot product
+        contrast = sw * reference / sw[reference].sum() - sw * target / sw[target].sum()
         yb = np.where(y == classes[1], 1.0, -1.0)
+        program = make_program(self, Xs, yb, sw, a, target, reference)
+        if self.bound_unit == "score":
+            return program.solve(float(self.epsilon)), True, program, contrast, mean, scale
 
-        start = time.perf_counter()
-        w, b, dual, solver, status, rows, iters = solve(self, Xs, yb, sw, a, target, reference)
-        fit_time = time.perf_counter() - start
+        def measure(sol):
+            """Training gap of favourable selection rates of the hard predictions, and
+            whether they are all one class."""
+            hard = _favourable(Xs @ sol.w + sol.b, fav)
+            return float(contrast @ hard), bool(np.ptp(hard) == 0)
 
-        coef = w / scale
-        self.classes_, self.pos_label_ = classes, pos
-        self.coef_ = coef.reshape(1, -1)
-        self.intercept_ = np.array([b - coef @ mean])
-        if data.groups is not None:
-            codes, k = data.groups.codes, len(self.groups_)
-            in_unpriv = np.bincount(codes, weights=unpriv, minlength=k)
-            whole = (in_unpriv == 0) | (in_unpriv == np.bincount(codes, minlength=k))
-            if whole.all():  # else a callable split a group: no per-group mask exists
-                self.privileged_groups_ = in_unpriv == 0
-        dec = Xm @ coef + self.intercept_[0]
-        self.score_gap_ = float(fav * (_wmean(dec, sw, reference) - _wmean(dec, sw, target)))
-        hard = (fav * dec > 0).astype(float)
-        self.sep_gap_ = float(_wmean(hard, sw, reference) - _wmean(hard, sw, target))
-        self.lagrange_multiplier_ = float(dual)
-        self.solver_ = solver
-        self.solver_status_ = status
-        self.n_samples_solved_ = int(rows)
-        self.fit_time_ = fit_time
-        self.n_iter_ = int(iters)
-        # e.g. the trivial all-favourable classifier, when epsilon can be met no other way
-        warn_if_constant(
-            self, dec, y=y, predictions=classes[(dec > 0).astype(int)], sample_weight=sw,
-            params=("epsilon", "constraint", "C"),
-            advice=("epsilon is a bound on the mean decision-score gap (log-odds units for "
-                    "the logistic loss): try a larger epsilon (numpy.inf removes the "
-                    "constraint) or a larger C, chosen on held-out data."),
-            stacklevel=4,
-        )
-        return self
+        sol, met = search_rate_bound(program, float(self.epsilon), measure)
+        return sol, met, program, contrast, mean, scale
+
+    def _warn_degenerate(self, dec, y, classes, sw):
+        """ConstantFitWarning for a constant fit (the layer's rule), or for a nearly constant
+        one that the active constraint caused (fewer than ``_NEAR_CONSTANT_SHARE`` of the
+        training weight in the less predicted class, while at least
+        ``_NEAR_CONSTANT_LABELS`` of it has that label)."""
+        if self.bound_unit == "rate":
+            advice = (
+                f"With bound_unit='rate', epsilon={self.epsilon!r} bounds the training "
+                "selection-rate gap and the fit constrains only as far as needed to meet it; "
+                "on these data that leaves a (nearly) constant predictor: use a larger "
+                "epsilon."
+            )
+        else:
+            advice = (
+                "With bound_unit='score', epsilon bounds the mean decision-score gap (log-odds "
+                "units for the logistic loss), whose scale depends on the data: use "
+                "bound_unit='rate' (epsilon is then a selection-rate gap), a larger epsilon "
+                "(numpy.inf removes the constraint) or a larger C, chosen on held-out data."
+            )
+        params = ("epsilon", "bound_unit", "constraint", "C")
+        positive = dec > 0
+        if warn_if_constant(
+            self, dec, y=y, predictions=classes[positive.astype(int)], sample_weight=sw,
+            params=params, advice=advice, stacklevel=5,
+        ):
+            return
+        total = sw.sum()
+        share = float(sw @ positive.astype(np.float64) / total)  # predicted classes[1]
+        labels = float(sw @ (y == classes[1]).astype(np.float64) / total)
+        major = int(share > 0.5)  # the class predicted for most rows, and its shares
+        pred_other = 1 - share if major else share
+        label_other = 1 - labels if major else labels
+        if (self.lagrange_multiplier_ != 0 and pred_other < _NEAR_CONSTANT_SHARE
+                and label_other >= _NEAR_CONSTANT_LABELS):
+            label = classes[major]
+            label = label.item() if isinstance(label, np.generic) else label
+            values = self.get_params(deep=False)
+            shown = ", ".join(f"{p}={values[p]!r}" for p in params)
+            warnings.warn(
+                f"SEPConstrainedClassifier: the fit ended with a nearly constant model: the "
+                f"constraint is active and it predicts class {label!r} for "
+                f"{100 * (1 - pred_other):.2f}% of the (weighted) training rows, "
+                f"although {100 * label_other:.1f}% of the labels are the other class. "
+                f"Parameter(s) that can cause this: {shown}. {advice}",
+                ConstantFitWarning,
+                stacklevel=4,
+            )
 
     def _subgroups(self, X_raw, prot, n):
         """Masks (P, R) of the constraint |mean_R f - mean_P f| <= epsilon.

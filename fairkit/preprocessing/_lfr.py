@@ -132,20 +132,35 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
     r"""Learned fair representations: prototypes that encode the data but not the group.
 
     Each sample is mapped to a probability vector over ``n_prototypes`` prototypes
-    :math:`v_k`, :math:`M_{nk} = \operatorname{softmax}_k(-\lVert x_n - v_k \rVert)`.
+    :math:`v_k`, :math:`M_{nk} = \operatorname{softmax}_k(-\lVert z_n - v_k \rVert)`.
     Prototypes :math:`V` and label coefficients :math:`w \in [0, 1]` minimise
     (see :func:`lfr_objective`)
 
     .. math::
 
-        A_x L_x + A_y L_y + A_z L_z,
+        A_x L_x + \frac{A_y}{H} L_y + A_z L_z,
 
-    a reconstruction error :math:`L_x` of :math:`\hat X = M V`, a classification loss
+    a reconstruction error :math:`L_x` of :math:`\hat Z = M V`, a classification loss
     :math:`L_y` of :math:`\hat y = M w`, and the statistical-parity gap :math:`L_z` of the
     mean memberships of the privileged group(s) and all other samples. This is the objective of
     AIF360's scikit-learn ``LearnedFairRepresentations`` (same initialisation
     ``U[0, 1)`` from ``random_state``, same bounds, L-BFGS-B with ``gtol=tol``), with the
     gradient written out in numpy instead of obtained from torch.
+
+    With ``normalize=True`` (the default) the three terms are put in comparable,
+    unit-free scales: :math:`z_n` are the features standardised with their training mean
+    and standard deviation, so :math:`L_x` is the fraction of feature variance the
+    prototypes do not reconstruct (1 for the mean alone), and :math:`H` is the entropy of
+    the training class frequencies, so :math:`L_y / H` is 1 for the class-frequency
+    predictor and 0 for a perfect one; :math:`L_z` is a difference of probabilities. The
+    defaults :math:`A_x = 0.1`, :math:`A_y = 1`, :math:`A_z = 3` are stated in these units:
+    a gap of 0.1 in mean membership costs as much as 30% of the label entropy. With
+    ``normalize=False``, :math:`z_n = x_n` and :math:`H = 1`: AIF360's objective, whose
+    weights ``reconstruct_weight=0.01, target_weight=1, fairness_weight=50`` are the
+    scale-dependent defaults of that implementation. On raw features those end at the
+    majority class (the fairness term, 50 times a probability gap, outweighs the whole
+    label loss, so uniform memberships win; and the memberships' softmax of raw
+    distances is uniform or one-hot depending on the features' units).
 
     ``transform`` returns the reconstruction :math:`\hat X = M V` (same columns as the
     features, as in AIF360), :meth:`prototype_membership` the memberships :math:`M`, and
@@ -160,13 +175,17 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         Required: :math:`L_z` compares the privileged group(s) with all other samples
         (AIF360); None raises ``ValueError`` asking for it.
     n_prototypes : int, default=5
-    reconstruct_weight, target_weight, fairness_weight : float, default=0.01, 1.0, 50.0
-        :math:`A_x`, :math:`A_y`, :math:`A_z` (AIF360's defaults).
+    reconstruct_weight, target_weight, fairness_weight : float, default=0.1, 1.0, 3.0
+        :math:`A_x`, :math:`A_y`, :math:`A_z`, in the units set by ``normalize``.
+        AIF360's defaults are 0.01, 1.0, 50.0 with ``normalize=False``.
     tol : float, default=1e-4
         ``gtol`` of L-BFGS-B.
     max_iter : int, default=200
     drop_prot_attr : bool, default=True
         Exclude the protected columns from the features (they must be numeric otherwise).
+    normalize : bool, default=True
+        Standardise the features inside the fit and divide :math:`L_y` by the class
+        entropy :math:`H` (see above). False gives AIF360's unscaled objective.
     {random_state}
         Seeds the initial parameters.
 
@@ -180,9 +199,12 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         Mask over ``groups_`` marking the privileged group(s).
     coef_ : ndarray of shape (n_prototypes, 1) or (n_prototypes, n_classes)
     prototypes_ : ndarray of shape (n_prototypes, n_used_features)
+        In the units of the features (``transform`` is ``M @ prototypes_``).
+    mean_, scale_ : ndarray of shape (n_used_features,)
+        Standardisation of the features (0 and 1 with ``normalize=False``).
     n_iter_ : int
     loss_ : float
-        Final objective value.
+        Final objective value (on the standardised features with ``normalize=True``).
     loss_curve_ : list of float
         Objective value at the start and after each L-BFGS-B iteration.
     n_features_in_ : int
@@ -215,12 +237,13 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "drop_prot_attr": ["boolean"],
+        "normalize": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, prot_attr=None, priv_group=None, n_prototypes=5,
-                 reconstruct_weight=0.01, target_weight=1.0, fairness_weight=50.0, tol=1e-4,
-                 max_iter=200, drop_prot_attr=True, random_state=None):
+                 reconstruct_weight=0.1, target_weight=1.0, fairness_weight=3.0, tol=1e-4,
+                 max_iter=200, drop_prot_attr=True, normalize=True, random_state=None):
         self.prot_attr = prot_attr
         self.priv_group = priv_group
         self.n_prototypes = n_prototypes
@@ -230,6 +253,7 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         self.tol = tol
         self.max_iter = max_iter
         self.drop_prot_attr = drop_prot_attr
+        self.normalize = normalize
         self.random_state = random_state
 
     def fit(self, X, y, *, sensitive_features=None):
@@ -261,7 +285,18 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
                 "LearnedFairRepresentations needs at least 2 classes in y; got 1 class "
                 f"({classes.tolist()})."
             )
-        Xf = data.X
+        Xf = np.asarray(data.X, dtype=np.float64)
+        if self.normalize:
+            self.mean_ = Xf.mean(axis=0)
+            std = Xf.std(axis=0)
+            self.scale_ = np.where(std > 10 * _EPS * np.maximum(np.abs(self.mean_), 1.0),
+                                   std, 1.0)
+            Xf = (Xf - self.mean_) / self.scale_
+            freq = np.bincount(y_codes) / len(y_codes)
+            target_weight = self.target_weight / float(-(freq * np.log(freq)).sum())
+        else:
+            self.mean_, self.scale_ = np.zeros(Xf.shape[1]), np.ones(Xf.shape[1])
+            target_weight = self.target_weight
         self._prot_idx = list(data.prot_idx)
         self.classes_ = classes
         self.privileged_groups_ = privileged_mask(data.groups, self.priv_group)
@@ -272,7 +307,7 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         rng = check_random_state(self.random_state)
         x0 = rng.random(K * n_out + K * d)
         bounds = [(0, 1)] * (K * n_out) + [(None, None)] * (K * d)
-        args = (Xf, y_codes, side, K, n_out, self.reconstruct_weight, self.target_weight,
+        args = (Xf, y_codes, side, K, n_out, self.reconstruct_weight, target_weight,
                 self.fairness_weight)
 
         def fun(p):
@@ -288,7 +323,8 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
                              callback=record,
                              options={"gtol": self.tol, "maxiter": self.max_iter})
         self.coef_ = res.x[: K * n_out].reshape(K, n_out)
-        self.prototypes_ = res.x[K * n_out:].reshape(K, d)
+        V = res.x[K * n_out:].reshape(K, d)
+        self.prototypes_ = V * self.scale_ + self.mean_
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)
         self.loss_curve_ = curve
@@ -301,7 +337,7 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
                           stacklevel=2)
         # the classifier of the representation on the training rows: a fairness term that
         # dominates can leave every row with the same class
-        M = softmax(-_distances(Xf, self.prototypes_), axis=1)
+        M = softmax(-_distances(Xf, V), axis=1)
         out = M @ self.coef_
         proba = np.c_[1.0 - out[:, 0], out[:, 0]] if out.shape[1] == 1 else softmax(out, axis=1)
         warn_if_constant(
@@ -309,9 +345,9 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
             params=("fairness_weight", "target_weight"),
             advice=("Try a smaller fairness_weight (fairness_weight=0 keeps the prototype "
                     "classifier unconstrained) or a larger target_weight, chosen on held-out "
-                    "data. The memberships softmax(-distance) are nearly uniform when the "
-                    "features spread little (distances well below 1): standardise them "
-                    "first."),
+                    "data. With normalize=False the memberships softmax(-distance) are "
+                    "nearly uniform when the features spread little (distances well below "
+                    "1): use normalize=True or standardise them first."),
         )
         return self
 
@@ -327,7 +363,9 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
     def prototype_membership(self, X, *, sensitive_features=None):
         """Memberships :math:`M` of the samples in the prototypes, shape (n, n_prototypes)."""
         Xf = self._used(X, sensitive_features)
-        return softmax(-_distances(Xf, self.prototypes_), axis=1)
+        Z = (Xf - self.mean_) / self.scale_
+        V = (self.prototypes_ - self.mean_) / self.scale_
+        return softmax(-_distances(Z, V), axis=1)
 
     def transform(self, X, *, sensitive_features=None):
         """Reconstruction :math:`\\hat X = M V` of the (non-protected) features."""

@@ -21,7 +21,9 @@ from fairkit.metrics.sep import (
     socio_economic_parity_difference,
 )
 
-SEP = dict(prot_attr="sex", unpriv_group="F", ses_attr="edu", ses_threshold=10)
+# bound_unit="score": these tests are about the convex program, whose bound is on scores
+SEP = dict(prot_attr="sex", unpriv_group="F", ses_attr="edu", ses_threshold=10,
+           bound_unit="score")
 CSEP = dict(SEP, effort_attr="hours", effort_threshold=40, constraint="csep")
 
 
@@ -82,7 +84,7 @@ def test_unconstrained_hinge_matches_linear_svc():
 
 @pytest.mark.parametrize(
     "params, kind",
-    [(SEP, "sep"), (CSEP, "csep"), (dict(prot_attr="sex", priv_group="M",
+    [(SEP, "sep"), (CSEP, "csep"), (dict(prot_attr="sex", priv_group="M", bound_unit="score",
                                          constraint="demographic_parity"), "dp")],
 )
 @pytest.mark.parametrize("loss", ["logistic", "hinge"])
@@ -146,7 +148,8 @@ def test_sep_reduces_demographic_disparity_of_predictions():
     assert before > 0.3 and after < before / 2
     assert fair.sep_gap_ == pytest.approx(after)
     dp = SEPConstrainedClassifier(
-        prot_attr="sex", priv_group="M", constraint="demographic_parity", epsilon=0.0
+        prot_attr="sex", priv_group="M", constraint="demographic_parity", epsilon=0.0,
+        bound_unit="score",
     ).fit(X, y)
     dp_free = demographic_parity_difference(y, free.predict(X), sensitive_features=X["sex"])
     dp_fair = demographic_parity_difference(y, dp.predict(X), sensitive_features=X["sex"])
@@ -187,6 +190,7 @@ def test_callables_string_labels_and_pos_label():
     clf = SEPConstrainedClassifier(
         prot_attr="sex", unpriv_group=lambda s: s == "F",
         ses_attr=lambda X: X["edu"].to_numpy() < 10, epsilon=0.25, pos_label="high",
+        bound_unit="score",
     ).fit(X, labels)
     assert list(clf.classes_) == ["high", "low"]
     # Favourable score is -decision_function; the reported gap is oriented to it.
@@ -200,7 +204,7 @@ def test_sensitive_features_routed_through_pipeline_and_grid_search():
     sex = X.pop("sex")
     with sklearn.config_context(enable_metadata_routing=True):
         clf = SEPConstrainedClassifier(
-            unpriv_group="F", ses_attr="edu", ses_threshold=10, epsilon=0.2
+            unpriv_group="F", ses_attr="edu", ses_threshold=10, epsilon=0.2, bound_unit="score"
         ).set_fit_request(sensitive_features=True)
         pipe = make_pipeline(clf).fit(X, y, sensitive_features=sex)
         inner = pipe[-1]
@@ -283,7 +287,9 @@ def test_adult_subsample_acceptance():
     base_gap = socio_economic_parity_difference(yte, base_pred, **metric)
     assert base_gap > 0.15
 
-    sep = SEPConstrainedClassifier(**ADULT_SEP_DEFAULTS, epsilon=0.5, solver="lbfgs").fit(A, ytr)
+    sep = SEPConstrainedClassifier(
+        **ADULT_SEP_DEFAULTS, epsilon=0.5, bound_unit="score", solver="lbfgs"
+    ).fit(A, ytr)
     f = sep.decision_function(A)
     low = ((Xtr["sex"] == "Female") & (Xtr["education-num"] < 10)).to_numpy()
     assert f.mean() - f[low].mean() <= 0.5 + 1e-6  # epsilon met on the training data
@@ -293,7 +299,7 @@ def test_adult_subsample_acceptance():
     assert np.mean(pred == yte) >= np.mean(base_pred == yte) - 0.02
 
     csep = SEPConstrainedClassifier(
-        **ADULT_SEP_DEFAULTS, constraint="csep", epsilon=0.5, solver="lbfgs"
+        **ADULT_SEP_DEFAULTS, constraint="csep", epsilon=0.5, bound_unit="score", solver="lbfgs"
     ).fit(A, ytr)
     # Positive rate of low-SES women working >= 40 h: about 2% -> about 10%.
     assert csep.predict(B)[target].mean() > base_pred[target].mean() + 0.05
@@ -304,10 +310,12 @@ def test_adult_subsample_acceptance():
 # ---------------------------------------------------------------------------------------
 
 
-def test_large_problem_switches_to_lbfgs_on_full_data():
+def test_auto_solves_the_logistic_loss_with_lbfgs_on_full_data():
+    # L-BFGS needs no problem-size switch: it sees every row whatever max_problem_size says
     X, y = make_data()
-    ref = SEPConstrainedClassifier(**SEP, epsilon=0.3).fit(X, y)
-    with pytest.warns(UserWarning, match="first-order L-BFGS"):
+    ref = SEPConstrainedClassifier(**SEP, epsilon=0.3, solver="clarabel").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         big = SEPConstrainedClassifier(**SEP, epsilon=0.3, max_problem_size=100).fit(X, y)
     assert big.solver_ == "lbfgs" and big.n_samples_solved_ == len(y)
     np.testing.assert_allclose(big.coef_, ref.coef_, atol=1e-5)

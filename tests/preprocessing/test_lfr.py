@@ -88,15 +88,20 @@ def biased(n=400, seed=0):
                          "c": x[:, 2]}), y
 
 
+# AIF360's weights on the raw features (the defaults before normalize=True), passed
+# explicitly: loss_ is then lfr_objective at its own default weights
+AIF = dict(reconstruct_weight=0.01, target_weight=1.0, fairness_weight=50.0, normalize=False)
+
+
 def test_fit_decreases_objective_and_is_deterministic():
     X, y = biased()
     lfr = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=1,
-                                     max_iter=100).fit(X, y)
+                                     max_iter=100, **AIF).fit(X, y)
     curve = np.array(lfr.loss_curve_)
     assert np.all(np.diff(curve) <= 1e-12) and curve[-1] < 0.5 * curve[0]
     assert lfr.loss_ == pytest.approx(curve[-1])
     again = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=1,
-                                       max_iter=100).fit(X, y)
+                                       max_iter=100, **AIF).fit(X, y)
     np.testing.assert_array_equal(lfr.prototypes_, again.prototypes_)
     # loss_ is the objective at the fitted parameters
     s = (X["sex"] == "M").to_numpy()
@@ -122,12 +127,10 @@ def test_fairness_weight_lowers_prediction_gap():
         p = est.predict(X)
         return abs(p[s].mean() - p[~s].mean())
 
-    weak = LearnedFairRepresentations(prot_attr="sex", priv_group="M", fairness_weight=0.0,
-                                      random_state=0,
-                                      max_iter=150).fit(X, y)
-    strong = LearnedFairRepresentations(prot_attr="sex", priv_group="M", fairness_weight=50.0,
-                                        random_state=0,
-                                        max_iter=150).fit(X, y)
+    weak = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=0,
+                                      max_iter=150, **{**AIF, "fairness_weight": 0.0}).fit(X, y)
+    strong = LearnedFairRepresentations(prot_attr="sex", priv_group="M", random_state=0,
+                                        max_iter=150, **AIF).fit(X, y)
     assert gap(strong) < gap(weak) - 0.2
 
 
@@ -185,7 +188,7 @@ def test_keep_protected_column_as_feature():
     X, y = biased(200)
     Xn = X.assign(sex=(X["sex"] == "M").astype(float))
     lfr = LearnedFairRepresentations(prot_attr="sex", priv_group=1.0, drop_prot_attr=False,
-                                     random_state=0, max_iter=20).fit(Xn, y)
+                                     random_state=0, max_iter=20, **AIF).fit(Xn, y)
     assert lfr.prototypes_.shape == (5, 4)
     assert lfr.get_feature_names_out().tolist() == ["sex", "a", "b", "c"]
     assert lfr.groups_ == [0.0, 1.0] and lfr.privileged_groups_.tolist() == [False, True]
