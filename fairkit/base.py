@@ -107,11 +107,16 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
     Subclasses need the parameters ``estimator``, ``prot_attr``, ``prefit``, ``cv``,
     ``pos_label``, ``drop_prot_attr`` (and ``random_state`` when ``_randomized``).
 
-    With ``cv`` set (the ``{cv}`` docstring fragment), ``fit`` computes out-of-fold outputs of the model
-    and the rule's ``_model_output`` on the fitting rows returns them while ``_fit_rule``
-    runs; a rule that reads the model itself (``_estimator_output = None``) reads
-    ``self._oof_output`` instead.
+    With ``cv`` set (the ``{cv}`` docstring fragment; ``"auto"``, the default, is 5
+    folds when the model is fitted here and no cross-fitting with ``prefit=True``), ``fit``
+    computes out-of-fold outputs of the model and the rule's ``_model_output`` on the
+    fitting rows returns them while ``_fit_rule`` runs; a rule that reads the model itself
+    (``_estimator_output = None``) reads ``self._oof_output`` instead. The resolved choice
+    is stored in ``cv_``.
     """
+
+    #: Folds of ``cv="auto"`` when the model is fitted here.
+    _auto_folds = 5
 
     #: What the rule reads from the wrapped model: ``"proba"`` (favourable-class
     #: probability), ``"label"`` (0/1 hard decision) or None (the rule reads it itself).
@@ -137,9 +142,10 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         sensitive_features : array-like, default=None
             Protected attribute(s), if not read from ``X`` through ``prot_attr``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rule's fit (a weighted fit equals a fit on rows repeated by
-            their weight); also passed to the wrapped model's ``fit`` unless metadata
-            routing is enabled, in which case it goes where it was requested.
+            Weights of the rule's fit (without cross-fitting, a weighted fit equals a
+            fit on rows repeated by their weight); also passed to the wrapped model's
+            ``fit`` unless metadata routing is enabled, in which case it goes where it was
+            requested.
         **fit_params : dict
             Passed to ``estimator.fit`` (routed when metadata routing is enabled).
 
@@ -176,13 +182,7 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
                 f"{float(bad)!r}."
             )
         est_params = self._estimator_fit_params(sample_weight, fit_params)
-        cv = getattr(self, "cv", None)
-        if cv is not None and getattr(self, "prefit", False):
-            raise ValueError(
-                f"{type(self).__name__}: cv={cv!r} cross-fits the wrapped model, but "
-                "prefit=True says it is already fitted and is not refitted; use cv=None "
-                "with prefit=True (and fit the rule on held-out data), or prefit=False."
-            )
+        cv = self._resolve_cv(data)
         oof = None
         if cv is not None:
             if self.estimator is None:
@@ -195,7 +195,63 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
             self._fit_rule(data.X, data.y, data.codes, data.sample_weight)
         finally:
             del self._oof_output
+        self.cv_ = cv
         return self
+
+    def _cells(self, data):
+        """(label, group) cell code of every row: ``y01 * n_groups + group code``."""
+        return np.asarray(data.y) * len(self.groups_) + np.asarray(data.codes)
+
+    def _resolve_cv(self, data):
+        """The cross-fitting actually used: None (in-sample), or what ``check_cv`` takes.
+
+        ``cv="auto"`` is None with ``prefit=True`` and 5 stratified folds otherwise; when
+        the smallest (label, group) cell has fewer rows than that, as many folds as it
+        has rows (at least 2, else no cross-fitting), with a warning naming the cell.
+        """
+        import warnings
+
+        cv = getattr(self, "cv", None)
+        prefit = getattr(self, "prefit", False)
+        if isinstance(cv, str):  # "auto", the only string the constraints let through
+            if prefit:
+                return None
+            cells = self._cells(data)
+            codes, counts = np.unique(cells, return_counts=True)
+            smallest = int(counts.min())
+            if smallest >= self._auto_folds:
+                return self._auto_folds
+            n_groups = len(self.groups_)
+            cell = codes[np.argmin(counts)]
+            group = self.groups_[cell % n_groups]
+            group = group.item() if isinstance(group, np.generic) else group
+            other = [c for c in self.classes_ if c != self.pos_label_][0]
+            label = self.pos_label_ if cell // n_groups else other
+            label = label.item() if isinstance(label, np.generic) else label
+            # point at the caller of fit (one frame more when a subclass overrides fit)
+            level = 3 + (type(self).fit is not BasePostProcessor.fit)
+            where = (f"the cell of group {group!r} with label {label!r} has {smallest} "
+                     f"row(s), fewer than the {self._auto_folds} folds of cv='auto'")
+            if smallest >= 2:
+                warnings.warn(
+                    f"{type(self).__name__}: {where}; the rule is cross-fitted with "
+                    f"{smallest} folds instead (set cv to choose).",
+                    UserWarning, stacklevel=level)
+                return smallest
+            warnings.warn(
+                f"{type(self).__name__}: {where}, too few to hold it out; the rule is "
+                "fitted on the model's in-sample outputs (cv=None), which overstate an "
+                "overfit model's confidence.",
+                UserWarning, stacklevel=level)
+            return None
+        if cv is not None and prefit:
+            raise ValueError(
+                f"{type(self).__name__}: cv={cv!r} cross-fits the wrapped model, but "
+                "prefit=True says it is already fitted and is not refitted; use cv=None "
+                "or cv='auto' with prefit=True (and fit the rule on held-out data), or "
+                "prefit=False."
+            )
+        return cv
 
     def _out_of_fold_output(self, data, y, est_params, cv):
         """The model's output (what the rule reads) on each row from a clone fitted
@@ -203,12 +259,21 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         from sklearn.base import clone
         from sklearn.model_selection import check_cv
         from sklearn.utils import _safe_indexing
-        from sklearn.utils.validation import _check_method_params, _num_samples
+        from sklearn.utils.validation import (
+            _check_method_params,
+            _is_arraylike,
+            _make_indexable,
+            _num_samples,
+        )
 
-        n_groups = len(self.groups_)
-        cells = np.asarray(data.y) * n_groups + np.asarray(data.codes)
+        cells = self._cells(data)
         splitter = check_cv(cv, cells, classifier=True)
         n_rows = _num_samples(data.X)
+        # y and per-row fit parameters are sliced per fold: make array-likes that only
+        # offer __array__ (no indexing) indexable, as cross_val_predict does
+        y = _make_indexable(y)
+        est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
+                      for k, v in est_params.items()}
         oof, seen = None, np.zeros(n_rows, dtype=bool)
         for train, test in splitter.split(data.X, cells):
             params = _check_method_params(data.X, est_params, indices=train)

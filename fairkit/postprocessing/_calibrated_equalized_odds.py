@@ -92,6 +92,7 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         :math:`c_a(\mu_a)`.
     mix_rates_ : ndarray of shape (n_groups,)
         :math:`\alpha_a`.
+    {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
     prot_attr_names_ : list of str
@@ -106,7 +107,9 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     :math:`\mu_a`, the others keep :math:`h(x)`. In expectation the generalised cost of group
     :math:`a` is :math:`(1-\alpha_a)c_a(h) + \alpha_a c_a(\mu_a) = c^\star`. An unseen group
     at predict time raises a ``ValueError``. ``sample_weight`` in ``fit`` weights the base
-    rates and the generalised costs (a weighted fit equals a fit on repeated rows).
+    rates and the generalised costs (without cross-fitting, ``cv=None`` or ``prefit=True``,
+    a weighted fit equals a fit on repeated rows). By default (``cv="auto"``,
+    ``prefit=False``) the costs :math:`c_a(h)` are of out-of-fold scores.
 
     References
     ----------
@@ -133,14 +136,14 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         "cost_constraint": [StrOptions({"fpr", "fnr", "weighted"})],
         "threshold": [Interval(Real, 0, 1, closed="both")],
         "prefit": ["boolean"],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"auto"})],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, cost_constraint="weighted",
-                 threshold=0.5, prefit=False, cv=None, pos_label=None, drop_prot_attr=False,
+                 threshold=0.5, prefit=False, cv="auto", pos_label=None, drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr

@@ -130,6 +130,7 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
     mixing_rates_ : ndarray of shape (n_groups, 2)
         ``mixing_rates_[g, h]`` = P(predict favourable | original prediction ``h``, group
         ``groups_[g]``), ``h`` = 0 (unfavourable) or 1 (favourable).
+    {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
     prot_attr_names_ : list of str
@@ -144,8 +145,11 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
     ``predict_proba`` returns :math:`p_{a,\hat y}` (the probability that the randomised rule
     outputs each class), so rates computed from it are equal across groups up to the LP's
     tolerance; ``predict`` draws the flips. ``sample_weight`` in ``fit`` weights the
-    (group, label, prediction) counts of the LP: a weighted fit equals a fit on rows repeated
-    by their weight. Every group needs both labels in the fitting data
+    (group, label, prediction) counts of the LP: without cross-fitting (``cv=None`` or
+    ``prefit=True``) a weighted fit equals a fit on rows repeated by their weight. By
+    default (``cv="auto"``, ``prefit=False``) the counts are of out-of-fold predictions,
+    so on the fitting data the rates are equal only approximately (exactly on the
+    out-of-fold predictions). Every group needs both labels in the fitting data
     (otherwise its TPR or FPR is undefined) and a group unseen in ``fit`` raises a
     ``ValueError`` at predict time.
 
@@ -173,14 +177,14 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
         "prot_attr": "no_validation",
         "objective": [StrOptions({"accuracy", "balanced_accuracy"})],
         "prefit": ["boolean"],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"auto"})],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, objective="accuracy", prefit=False,
-                 cv=None,
+                 cv="auto",
                  pos_label=None, drop_prot_attr=False, random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr

@@ -98,10 +98,13 @@ class RejectOptionClassifier(BasePostProcessor):
     accuracy_ : float
     metric_value_ : float
         Balanced accuracy, accuracy and fairness metric at the chosen pair on the fitting
-        data (whichever ``objective`` was maximised).
+        data (whichever ``objective`` was maximised); cross-fitted, of the out-of-fold
+        scores.
     search_results_ : dict of ndarray
         ``threshold``, ``margin``, ``balanced_accuracy``, ``accuracy``, ``metric`` for every
-        grid pair, in AIF360's order (threshold-major).
+        grid pair, in AIF360's order (threshold-major). Cross-fitted, they are rates of
+        the out-of-fold scores.
+    {cv_}
     privileged_groups_ : ndarray of bool
         Which of ``groups_`` are privileged.
     groups_ : list
@@ -117,8 +120,12 @@ class RejectOptionClassifier(BasePostProcessor):
     If no pair meets the bound a warning is issued and the pair whose metric is closest to
     ``[metric_lb, metric_ub]`` is used (AIF360 takes the smallest signed metric instead).
     Ties in the objective go to the first pair in grid order, as in AIF360.
-    ``sample_weight`` in ``fit`` weights the rates of the search (a weighted fit equals a fit
-    on repeated rows). There is no ``predict_proba``: the rule is a deterministic cut.
+    ``sample_weight`` in ``fit`` weights the rates of the search (without cross-fitting,
+    ``cv=None`` or ``prefit=True``, a weighted fit equals a fit on repeated rows). By
+    default (``cv="auto"``, ``prefit=False``) the search runs on 5-fold out-of-fold
+    scores; AIF360 searches on the scores it is given (``cv=None`` with ``prefit=False``
+    searches on the model's in-sample scores). There is no ``predict_proba``: the rule is a
+    deterministic cut.
 
     References
     ----------
@@ -150,7 +157,7 @@ class RejectOptionClassifier(BasePostProcessor):
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
         "n_margins": [Interval(Integral, 1, None, closed="left")],
         "prefit": ["boolean"],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"auto"})],
         "objective": [StrOptions({"balanced_accuracy", "accuracy"})],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
@@ -159,7 +166,7 @@ class RejectOptionClassifier(BasePostProcessor):
     def __init__(self, estimator=None, *, prot_attr=None, priv_group=None,
                  metric="statistical_parity", metric_lb=-0.05, metric_ub=0.05,
                  threshold_range=(0.01, 0.99), n_thresholds=100, n_margins=50, prefit=False,
-                 cv=None, objective="balanced_accuracy", pos_label=None, drop_prot_attr=False):
+                 cv="auto", objective="balanced_accuracy", pos_label=None, drop_prot_attr=False):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.priv_group = priv_group

@@ -91,6 +91,9 @@ class ThresholdOptimizer(BasePostProcessor):
         The fitted model (``estimator`` itself with ``prefit=True``).
     threshold_optimizer_ : fairlearn.postprocessing.ThresholdOptimizer
         The fitted fairlearn object; its groups are fairkit's group codes ``0 .. k-1``.
+        Cross-fitted, its thresholds were searched on the out-of-fold scores and it reads
+        ``estimator_``'s scores at predict time.
+    {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
     prot_attr_names_ : list of str
@@ -103,6 +106,9 @@ class ThresholdOptimizer(BasePostProcessor):
     Notes
     -----
     ``sample_weight`` is refused: fairlearn's threshold search has no weighted form.
+    By default (``cv="auto"``, ``prefit=False``) the thresholds are searched on 5-fold
+    out-of-fold scores, not on the scores of the model's own training rows as fairlearn
+    does (``cv=None`` gives fairlearn's fit).
     A group that does not occur in ``fit`` has no thresholds: ``predict`` raises a
     ``ValueError`` naming it. Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
     back; ``predict_proba`` gives the probability with which the randomised rule outputs
@@ -141,7 +147,7 @@ class ThresholdOptimizer(BasePostProcessor):
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "flip": ["boolean"],
         "prefit": ["boolean"],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"auto"})],
         "predict_method": [StrOptions({"auto", "predict_proba", "decision_function",
                                        "predict"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -152,7 +158,7 @@ class ThresholdOptimizer(BasePostProcessor):
 
     def __init__(self, estimator=None, *, prot_attr=None, constraints="demographic_parity",
                  objective="accuracy_score", grid_size=1000, flip=False, prefit=False,
-                 cv=None,
+                 cv="auto",
                  predict_method="auto", tol=None, pos_label=None, drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator

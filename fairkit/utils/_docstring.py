@@ -49,18 +49,31 @@ estimator : estimator object
     The model to post-process; a whole ``Pipeline`` on raw data is fine. It receives
     ``X`` as given (protected columns included unless ``drop_prot_attr=True``).""",
     "cv": """\
-cv : int, cross-validation generator, iterable or None, default=None
-    Cross-fitting of the rule (only with ``prefit=False``). None fits the rule on the
-    model's outputs on the rows the model was trained on. An int ``k`` (or a splitter, or
-    an iterable of (train, test) splits) fits the rule on out-of-fold outputs: for each
-    fold a clone of ``estimator`` is fitted on the other folds (with the same
-    ``sample_weight`` and fit parameters, restricted to those rows) and its output is taken
-    on the held-out fold; the rule is fitted on these outputs and ``y``, and ``estimator_``
-    is then fitted on all the data (as scikit-learn's ``CalibratedClassifierCV(
-    ensemble=False)``). An int gives ``StratifiedKFold(k)`` on the (label, group) cells, so
-    every fold holds every group and label; a splitter is given the same cell codes as its
-    ``y``. With an overfit model (a deep forest) in-sample outputs are too confident and the
-    rule misses its fairness target on new data; cross-fitting avoids that.""",
+cv : "auto", int, cross-validation generator, iterable or None, default="auto"
+    Cross-fitting of the rule: whether it is fitted on outputs of a model that has seen
+    the rows. ``"auto"`` is 5 folds when the model is fitted here (``prefit=False``) and
+    no cross-fitting with ``prefit=True`` (the rule is then fitted on the rows given to
+    ``fit``, which should be held out from the model's training). An int ``k`` (or a
+    splitter, or an iterable of (train, test) splits) fits the rule on out-of-fold
+    outputs: for each fold a clone of ``estimator`` is fitted on the other folds (with the
+    same ``sample_weight`` and fit parameters, restricted to those rows) and its output is
+    taken on the held-out fold; the rule is fitted on these outputs and ``y``, and
+    ``estimator_`` is then fitted on all the data (as scikit-learn's
+    ``CalibratedClassifierCV(ensemble=False)`` and ``TunedThresholdClassifierCV``). An int
+    gives ``StratifiedKFold(k)`` on the (label, group) cells, so every fold holds every
+    group and label; a splitter is given the same cell codes as its ``y``. With
+    ``"auto"``, when the smallest (label, group) cell has fewer than 5 rows, that many
+    folds are used (no cross-fitting below 2), with a warning naming the cell. None fits
+    the rule on the model's outputs on the rows it was trained on (fairlearn's and
+    AIF360's behaviour): with an overfit model (a deep forest) those outputs are too
+    confident and the rule misses its fairness target on new data. An int, splitter or
+    iterable with ``prefit=True`` raises a ``ValueError``. Cross-fitting costs ``k``
+    extra fits of the model, and a weighted cross-fitted fit is not a fit on repeated rows
+    (the copies of a row would fall in different folds).""",
+    "cv_": """\
+cv_ : int, cross-validation generator, iterable or None
+    The cross-fitting used: ``cv`` resolved (``"auto"`` gives 5, fewer folds when a
+    (label, group) cell is smaller, or None with ``prefit=True``).""",
     "prefit": """\
 prefit : bool, default=False
     Use ``estimator`` as already fitted instead of fitting a clone (e.g. to learn the
