@@ -476,7 +476,8 @@ class Binned:
         e = [f"{v:g}" for v in self.edges]
         lo, hi = ("<=", ">") if self.right else ("<", ">=")
         inner = [
-            (f"({a}, {b}]" if self.right else f"[{a}, {b})") for a, b in zip(e[:-1], e[1:])
+            (f"({a}, {b}]" if self.right else f"[{a}, {b})")
+            for a, b in zip(e[:-1], e[1:], strict=False)
         ]
         return [f"{lo}{e[0]}", *inner, f"{hi}{e[-1]}"]
 

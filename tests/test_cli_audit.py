@@ -258,7 +258,7 @@ def near_parity(tmp_path):
     for g, fp in [("F", 604), ("M", 606)]:
         y = [1] * n + [0] * n
         p = [1] * 500 + [0] * 500 + [1] * fp + [0] * (n - fp)
-        rows += [(yy, pp, g) for yy, pp in zip(y, p)]
+        rows += [(yy, pp, g) for yy, pp in zip(y, p, strict=False)]
     frame = pd.DataFrame(rows, columns=["y", "p", "g"])
     return write(tmp_path, frame), frame
 
@@ -472,7 +472,7 @@ def audits(draw):
         size = draw(st.integers(2, 25))
         y = [1, 0] + draw(st.lists(st.integers(0, 1), min_size=size - 2, max_size=size - 2))
         p = draw(st.lists(st.integers(0, 1), min_size=size, max_size=size))
-        rows += [(yy, pp, f"g{g}") for yy, pp in zip(y, p)]
+        rows += [(yy, pp, f"g{g}") for yy, pp in zip(y, p, strict=False)]
     order = draw(st.permutations(range(len(rows))))
     frame = pd.DataFrame([rows[i] for i in order], columns=["y", "p", "grp"])
     return frame, draw(st.integers(1, len(frame)))

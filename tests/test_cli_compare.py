@@ -37,6 +37,17 @@ def data(tmp_path_factory):
     return path, df
 
 
+@pytest.fixture(scope="module")
+def data_ab(data, tmp_path_factory):
+    """The same rows without the tiny group c: a bound is tuned inside each training fold
+    (nested), where c would leave a threshold optimiser a group with one label."""
+    _, df = data
+    df = df[df["grp"] != "c"]
+    path = tmp_path_factory.mktemp("compare_ab") / "small_ab.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
 def base_args(path, out, methods="baseline"):
     return ["compare", "--dataset", str(path), "--target", "y", "--prot-attr", "grp",
             "--methods", methods, "--grid", "single", "--cv", "2", "--n-jobs", "1",
@@ -131,11 +142,11 @@ def test_min_group_size_leaving_one_group_is_refused(data, tmp_path, capsys):
     assert not (tmp_path / "fairkit-compare.csv").exists()
 
 
-def test_no_candidate_within_the_bound_still_writes_the_report(data, tmp_path):
+def test_no_candidate_within_the_bound_still_writes_the_report(data_ab, tmp_path):
     # item 8: exit status 1 (documented in --help), every report written and saying so
     from PIL import Image
 
-    path, _ = data
+    path, _ = data_ab
     status, text = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
                        + ["--bound", "0"])
     assert status == 1
@@ -167,10 +178,10 @@ def test_a_run_that_fails_while_writing_leaves_no_file_and_keeps_the_old_report(
     assert not list(tmp_path.glob(".fairkit-compare-*"))
 
 
-def test_the_pick_is_marked_in_csv_png_and_html(data, tmp_path):
+def test_the_pick_is_marked_in_csv_png_and_html(data_ab, tmp_path):
     from PIL import Image
 
-    path, _ = data
+    path, _ = data_ab
     status, text = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
                        + ["--bound", "0.2"])
     assert status == 0
@@ -188,9 +199,9 @@ def test_the_pick_is_marked_in_csv_png_and_html(data, tmp_path):
     assert "Most accurate within" in text
 
 
-def test_a_ratio_bound_is_a_distance_from_parity(data, tmp_path):
+def test_a_ratio_bound_is_a_distance_from_parity(data_ab, tmp_path):
     # a ratio's parity is 1: the bound applies to 1 - min(r, 1/r), not to |r|
-    path, _ = data
+    path, _ = data_ab
     status, _ = run(base_args(path, tmp_path, "baseline,threshold_optimizer")
                     + ["--metric", "disparate_impact_ratio", "--bound", "0.4"])
     assert status == 0
@@ -255,13 +266,13 @@ def _html_table(html, table_id):
      "the most accurate candidate on the Pareto front (no candidate met the bound)"),
 ])
 def test_report_gives_the_out_of_fold_group_rates_of_the_picked_model(
-        data, tmp_path, methods, extra, shown, why):
+        data, data_ab, tmp_path, methods, extra, shown, why):
     # the HTML's per-group table is fairness_report (and fairlearn) on cross_val_predict
     # of the same pipeline with the comparison's folds, computed here independently
     from fairlearn.metrics import false_positive_rate
     from sklearn.model_selection import cross_val_predict
 
-    path, df = data
+    path, df = data_ab if extra else data
     status, text = run(base_args(path, tmp_path, methods) + extra)
     assert status == (1 if extra == ["--bound", "0"] else 0)
     table = pd.read_csv(tmp_path / "fairkit-compare.csv")
@@ -281,10 +292,15 @@ def test_report_gives_the_out_of_fold_group_rates_of_the_picked_model(
                      y_true=y, y_pred=pred, sensitive_features=X["grp"])
 
     html = (tmp_path / "fairkit-compare.html").read_text()
-    assert f"{shown} (default), {why}" in html and "cross_val_predict" in html
+    # with --bound each row is the method tuned inside every training fold; its params
+    # cell says what each fold picked (here the single default setting)
+    params = table.loc[table["method"] == shown, "params"].iloc[0]
+    assert params == "default" if not extra else params.startswith("tuned per fold: ")
+    assert f"{shown} ({params}), {why}" in html and "cross_val_predict" in html
     head, rows = _html_table(html, "picked-groups")
     assert head[1:3] == ["n_rows", "selection_rate"]
-    assert [r[0] for r in rows] == ["a", "b", "c"]
+    names = ["a", "b"] if extra else ["a", "b", "c"]
+    assert [r[0] for r in rows] == names
     for row in rows:
         cells = dict(zip(head[1:], row[1:], strict=True))
         group = row[0]
@@ -294,8 +310,69 @@ def test_report_gives_the_out_of_fold_group_rates_of_the_picked_model(
             assert float(cells[rate]) == pytest.approx(mf.by_group.loc[group, rate], abs=5e-5)
 
     groups = pd.read_csv(tmp_path / "fairkit-compare-groups.csv")
-    assert (groups["method"] == shown).all() and groups["grp"].tolist() == ["a", "b", "c"]
+    assert (groups["method"] == shown).all() and groups["grp"].tolist() == names
     np.testing.assert_allclose(groups["selection_rate"],
-                               expected.loc[["a", "b", "c"], "selection_rate"], atol=1e-12)
-    assert groups["n_rows"].tolist() == [300, 250, 20]
-    assert f"Per-group rates of {shown} (default)" in text
+                               expected.loc[names, "selection_rate"], atol=1e-12)
+    assert groups["n_rows"].tolist() == [300, 250, 20][:len(names)]
+    assert f"Per-group rates of {shown} ({params})" in text
+
+
+def test_bound_tunes_each_method_inside_every_training_fold(data_ab, tmp_path):
+    # --bound: each row is the method tuned on its training fold alone (nested), so the
+    # table's accuracy and gap are held out from the choice; the params cell names each
+    # fold's pick, which is the independent tuner's pick on that fold's training rows
+    from fairkit.model_selection import BoundTunedClassifierCV
+
+    path, df = data_ab
+    argv = base_args(path, tmp_path, "baseline,correlation_remover")
+    argv[argv.index("single")] = "default"
+    status, text = run(argv + ["--bound", "0.1"])
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv")
+    row = table[table["method"] == "correlation_remover"].iloc[0]
+    X, y = df.drop(columns="y"), df["y"].to_numpy()
+    ctx = MethodContext("grp", categorical=[], numeric=["x1", "x2"], random_state=0)
+    est = default_methods(ctx, ["correlation_remover"])["correlation_remover"][0]
+    picks, accs = [], []
+    for train, test in StratifiedKFold(2).split(X, y):
+        tuner = BoundTunedClassifierCV(
+            est, {"decorrelate__alpha": [0.0, 0.25, 0.5, 0.75, 1.0]}, prot_attr="grp",
+            bound=0.1, min_group_size=30, pos_label=1, cv=3, random_state=0)
+        tuner.fit(X.iloc[train], y[train])
+        alpha = tuner.best_params_["decorrelate__alpha"]
+        picks.append(f"alpha={alpha:.4g}" + ("" if tuner.bound_met_ else " (bound not met)"))
+        accs.append(np.mean(tuner.predict(X.iloc[test]) == y[test]))
+    assert row["params"] == "tuned per fold: " + " | ".join(picks)
+    assert row["accuracy"] == pytest.approx(np.mean(accs), abs=1e-12)
+    assert "held-out |statistical_parity_difference| on all out-of-fold predictions" in text
+    # the majority-class floor: every candidate here clears it, and the column says so
+    majority = np.mean([np.mean(y[test] == np.bincount(y[train]).argmax())
+                        for train, test in StratifiedKFold(2).split(X, y)])
+    assert (table["accuracy"] > majority).all() and not table["below_majority"].any()
+    assert status in (0, 1)
+
+
+def test_a_candidate_below_the_majority_class_is_flagged(data, tmp_path, monkeypatch):
+    # a registered method that always predicts the minority class must be flagged in the
+    # table (column below_majority) and in a note, never ranked silently
+    from sklearn.dummy import DummyClassifier
+
+    from fairkit.model_selection import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    path, df = data
+    y = df["y"].to_numpy()
+    minority = int(np.bincount(y).argmin())
+    registry.register_method(
+        "always_minority", lambda ctx: DummyClassifier(strategy="constant",
+                                                       constant=minority),
+        stage="baseline", description="test stand-in")
+    status, text = run(base_args(path, tmp_path, "baseline,always_minority"))
+    assert status == 0
+    table = pd.read_csv(tmp_path / "fairkit-compare.csv").set_index("method")
+    majority = np.mean([np.mean(y[test] == np.bincount(y[train]).argmax())
+                        for train, test in StratifiedKFold(2).split(df, y)])
+    assert table.loc["always_minority", "accuracy"] == pytest.approx(1 - majority)
+    assert table.loc["always_minority", "below_majority"]
+    assert not table.loc["baseline", "below_majority"]
+    assert (f"below the majority class: 1 candidate(s) are less accurate than predicting "
+            f"the majority class for every row ({majority:.4f})") in text

@@ -274,6 +274,7 @@ def _predict_like(est, X):
 #: Estimators whose predict / transform reads the groups (a rule per group); the others
 #: use the groups in fit only, so an unseen group at predict is fine for them.
 PREDICT_NEEDS_GROUPS = {
+    "BoundTunedClassifierCV",  # its instance wraps PrejudiceRemover (weights per group)
     "CalibratedEqualizedOdds", "EqualizedOddsPostprocessor", "FairTTTSClassifier",
     "RejectOptionClassifier", "ThresholdOptimizer", "DisparateImpactRemover",
     "OptimizedPreprocessing", "PrejudiceRemover",

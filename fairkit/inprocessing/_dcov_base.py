@@ -27,7 +27,6 @@ from ._dcov_model import (
 )
 
 
-
 class _BaseDCov(FairEstimatorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "prot_attr": "no_validation",

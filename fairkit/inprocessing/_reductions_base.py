@@ -13,13 +13,13 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 from fairlearn.reductions import (
-    ExponentiatedGradient,
     AbsoluteLoss,
     BoundedGroupLoss,
     ClassificationMoment,
     DemographicParity,
     EqualizedOdds,
     ErrorRateParity,
+    ExponentiatedGradient,
     FalsePositiveRateParity,
     Moment,
     SquareLoss,

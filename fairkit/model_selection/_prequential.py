@@ -90,9 +90,9 @@ def prequential_evaluation(
     The estimator is trained in place (like ``river.evaluate.progressive_val_score``).
     For :class:`~fairkit.inprocessing.AranyaniClassifier` the prediction for each step of
     ``batch_size`` records is the one the model makes inside ``partial_fit`` just before
-    that step's update, so no extra pass is made. Any other estimator with ``partial_fit`` is driven chunk by chunk
-    (``chunk_size`` rows): ``predict`` then ``partial_fit``; its first chunk, seen before
-    any training, is predicted as ``classes[0]``.
+    that step's update, so no extra pass is made. Any other estimator with ``partial_fit``
+    is driven chunk by chunk (``chunk_size`` rows): ``predict`` then ``partial_fit``; its
+    first chunk, seen before any training, is predicted as ``classes[0]``.
 
     Parameters
     ----------

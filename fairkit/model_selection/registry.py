@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = [
     "MethodContext",
     "MethodSpec",
@@ -89,6 +91,26 @@ class MethodContext:
 
         return LogisticRegression(max_iter=1000, random_state=self.random_state)
 
+    def boosting(self):
+        """Gradient-boosted trees on the raw columns (protected attribute included):
+        categoricals ordinal-encoded (at most 250 levels each, rarer ones pooled; unknown
+        and missing values as missing) and given to the trees as categorical features,
+        numerics as they are. Scale-free, so raw and standardised inputs give one model."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import OrdinalEncoder
+
+        cats = [*self.categorical, self.prot_attr]
+        enc = ColumnTransformer(
+            [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                    encoded_missing_value=np.nan, max_categories=250), cats),
+             ("num", "passthrough", list(self.numeric))],
+            remainder="drop")
+        model = HistGradientBoostingClassifier(
+            categorical_features=list(range(len(cats))), random_state=self.random_state)
+        return Pipeline([("encode", enc), ("model", model)])
+
     def baseline(self):
         """The unmitigated model: encoder + logistic regression."""
         from sklearn.pipeline import Pipeline
@@ -108,6 +130,19 @@ class MethodSpec:
     base_model: str = ""
     #: whether predicting needs the protected attribute, and how it is used ("" unknown)
     uses_prot_attr: str = ""
+    #: ``tradeoff(metric, bound) -> grid``: the settings of the parameter that moves the
+    #: fairness-accuracy trade-off for that metric, from least to most constrained, for
+    #: ``fairkit compare --bound`` (None: the method has no such parameter; its
+    #: ``param_grid`` is used)
+    tradeoff: Callable[[str, float], dict] | None = None
+    #: what the method optimises, for reports ("accuracy", "balanced accuracy", ...)
+    optimises: str = ""
+
+    def bound_grid(self, metric, bound):
+        """The grid ``compare --bound`` tunes over for ``metric`` and ``bound``."""
+        if self.tradeoff is None:
+            return dict(self.param_grid)
+        return self.tradeoff(metric, bound)
 
 
 class MethodUnavailable(Exception):
@@ -119,7 +154,8 @@ STAGES = ("baseline", "pre", "in", "post")
 
 
 def register_method(name, build, *, stage, param_grid=None, description="", in_default=True,
-                    replace=False, base_model="", uses_prot_attr=""):
+                    replace=False, base_model="", uses_prot_attr="", tradeoff=None,
+                    optimises=""):
     """Register a method for :func:`default_methods` and ``fairkit compare``.
 
     Parameters
@@ -144,13 +180,25 @@ def register_method(name, build, *, stage, param_grid=None, description="", in_d
         Whether the built estimator reads the protected attribute at decision time, e.g.
         ``"yes: group thresholds"`` or ``"no: column dropped"`` (reports show it: a
         method that needs it cannot be used where the attribute may not be used).
+    tradeoff : callable, optional
+        ``tradeoff(metric, bound) -> param_grid``: the settings of the parameter that moves
+        the method's fairness-accuracy trade-off for the group metric ``metric``, ordered
+        from least to most constrained; ``fairkit compare --bound`` tunes over it on
+        out-of-fold data (:class:`~fairkit.model_selection.BoundTunedClassifierCV`).
+        None: the method has no such parameter and its ``param_grid`` is tuned instead.
+    optimises : str, optional
+        What the method maximises (reports show it next to accuracy).
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"method {name!r} is already registered; pass replace=True.")
+    if tradeoff is not None and not callable(tradeoff):
+        raise ValueError(f"tradeoff must be a callable (metric, bound) -> param_grid or "
+                         f"None, got {tradeoff!r}.")
     _REGISTRY[name] = MethodSpec(name, stage, build, dict(param_grid or {}), description,
-                                 in_default, base_model, uses_prot_attr)
+                                 in_default, base_model, uses_prot_attr, tradeoff,
+                                 optimises)
 
 
 def available_methods() -> dict[str, MethodSpec]:
@@ -220,6 +268,13 @@ def _threshold_optimizer(ctx):
                               random_state=ctx.random_state)
 
 
+def _threshold_optimizer_boosting(ctx):
+    from ..postprocessing import ThresholdOptimizer
+
+    return ThresholdOptimizer(ctx.boosting(), prot_attr=ctx.prot_attr,
+                              random_state=ctx.random_state)
+
+
 def _exponentiated_gradient(ctx):
     from ..inprocessing import ExponentiatedGradientReduction
 
@@ -261,7 +316,7 @@ def _sep_constrained(ctx):
     return Pipeline([("encode", ctx.encoder(keep_prot_attr=True)),
                      ("model", SEPConstrainedClassifier(
                          prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
-                         constraint="demographic_parity", epsilon=0.5,
+                         constraint="demographic_parity", bound_unit="rate", epsilon=0.05,
                          random_state=ctx.random_state))])
 
 
@@ -289,8 +344,9 @@ def _fairttts(ctx):
 
     if ctx.priv_group is None:
         raise MethodUnavailable("FairTTTS needs the privileged group (--priv-group).")
-    return FairTTTSClassifier(_forest_baseline(ctx), prot_attr=ctx.prot_attr, priv_group=ctx.priv_group,
-                              pos_label=ctx.pos_label, method="sample", n_simulations=1,
+    return FairTTTSClassifier(_forest_baseline(ctx), prot_attr=ctx.prot_attr,
+                              priv_group=ctx.priv_group, pos_label=ctx.pos_label,
+                              method="sample", n_simulations=1,
                               # the forest's inputs are standardised: the paper's distance
                               # rule would give flip probability 0 at every protected split
                               distance_scale="feature", random_state=ctx.random_state)
@@ -315,62 +371,144 @@ def _reject_option(ctx):
 
     if ctx.priv_group is None:
         raise MethodUnavailable("reject-option classification needs --priv-group.")
+    # compare ranks by accuracy: the default balanced accuracy falls below the majority
+    # class on imbalanced data (the report says what each candidate optimised)
     return RejectOptionClassifier(ctx.baseline(), prot_attr=ctx.prot_attr,
-                                  priv_group=ctx.priv_group)
+                                  priv_group=ctx.priv_group, objective="accuracy")
+
+
+# ---------------------------------------------------------------------------------------
+# Trade-off grids for `fairkit compare --bound`: least to most constrained.
+# ---------------------------------------------------------------------------------------
+#: The threshold optimiser's constraint that equalises the rate a group metric compares.
+_TO_CONSTRAINT = {
+    "selection_rate": "demographic_parity",
+    "demographic_parity": "demographic_parity",
+    "statistical_parity": "demographic_parity",
+    "disparate_impact": "demographic_parity",
+    "true_positive_rate": "true_positive_rate_parity",
+    "equal_opportunity": "true_positive_rate_parity",
+    "false_negative_rate": "false_negative_rate_parity",
+    "false_positive_rate": "false_positive_rate_parity",
+    "true_negative_rate": "true_negative_rate_parity",
+    "equalized_odds": "equalized_odds",
+    "average_odds": "equalized_odds",
+}
+
+
+def _metric_stem(metric):
+    return metric.rsplit("_", 1)[0]
+
+
+def _tol_steps(bound):
+    return [2 * bound, bound, bound / 2, 0.0]
+
+
+def _threshold_tradeoff(metric, bound):
+    constraint = _TO_CONSTRAINT.get(_metric_stem(metric))
+    if constraint is None:  # precision, accuracy: no threshold constraint targets them
+        return {"constraints": ["demographic_parity", "equalized_odds"]}
+    if constraint == "equalized_odds":  # fairlearn's tol is not defined for it
+        return {"constraints": [constraint]}
+    return {"constraints": [constraint], "tol": _tol_steps(bound)}
+
+
+def _exponentiated_gradient_tradeoff(metric, bound):
+    constraint = {"demographic_parity": "demographic_parity",
+                  "true_positive_rate_parity": "true_positive_rate_parity",
+                  "false_positive_rate_parity": "false_positive_rate_parity",
+                  "equalized_odds": "equalized_odds"}.get(
+        _TO_CONSTRAINT.get(_metric_stem(metric)), "demographic_parity")
+    return {"constraints": [constraint], "difference_bound": _tol_steps(bound)[:3]}
+
+
+def _scalar_tradeoff(param, values):
+    def grid(metric, bound):
+        return {param: list(values)}
+
+    return grid
 
 
 _LR = "logistic regression"
 _FEATURE = "yes: an input feature"
+_HGB = "histogram gradient-boosted trees"
 
 register_method("baseline", lambda ctx: ctx.baseline(), stage="baseline",
                 description="one-hot + scaling + logistic regression, no mitigation",
-                base_model=_LR, uses_prot_attr=_FEATURE)
+                base_model=_LR, uses_prot_attr=_FEATURE, optimises="log-loss")
+register_method("baseline_boosting", lambda ctx: ctx.boosting(), stage="baseline",
+                description="histogram gradient-boosted trees, no mitigation",
+                base_model=_HGB, uses_prot_attr=_FEATURE, optimises="log-loss")
 register_method("baseline_forest", _forest_baseline, stage="baseline",
                 description="the random forest FairTTTS wraps, no mitigation",
-                base_model="random forest, 50 trees", uses_prot_attr=_FEATURE)
+                base_model="random forest, 50 trees", uses_prot_attr=_FEATURE,
+                optimises="Gini impurity")
 register_method("reweighing", _reweighing, stage="pre",
                 description="Kamiran & Calders reweighing of the baseline",
-                base_model=_LR, uses_prot_attr=_FEATURE)
+                base_model=_LR, uses_prot_attr=_FEATURE, optimises="reweighted log-loss")
 register_method("correlation_remover", _correlation_remover, stage="pre",
                 param_grid={"decorrelate__alpha": [0.5, 1.0]},
                 description="linear decorrelation of features from the attribute",
-                base_model=_LR, uses_prot_attr="yes: to decorrelate the features")
+                base_model=_LR, uses_prot_attr="yes: to decorrelate the features",
+                tradeoff=_scalar_tradeoff("decorrelate__alpha", [0.0, 0.25, 0.5, 0.75, 1.0]),
+                optimises="log-loss on decorrelated features")
 register_method("threshold_optimizer", _threshold_optimizer, stage="post",
                 param_grid={"constraints": ["demographic_parity", "equalized_odds"]},
                 description="group-specific thresholds on the baseline (Hardt et al.)",
-                base_model=_LR, uses_prot_attr="yes: one threshold per group")
+                base_model=_LR, uses_prot_attr="yes: one threshold per group",
+                tradeoff=_threshold_tradeoff, optimises="accuracy under the constraint")
+register_method("threshold_optimizer_boosting", _threshold_optimizer_boosting, stage="post",
+                param_grid={"constraints": ["demographic_parity", "equalized_odds"]},
+                description="group-specific thresholds on gradient-boosted trees",
+                base_model=_HGB, uses_prot_attr="yes: one threshold per group",
+                tradeoff=_threshold_tradeoff, optimises="accuracy under the constraint")
 register_method("exponentiated_gradient", _exponentiated_gradient, stage="in", in_default=False,
                 description="fairlearn's exponentiated-gradient reduction, demographic parity",
                 base_model="randomised mixture of logistic regressions",
-                uses_prot_attr=_FEATURE)
+                uses_prot_attr=_FEATURE, tradeoff=_exponentiated_gradient_tradeoff,
+                optimises="error under the constraint")
 register_method("prejudice_remover", _prejudice_remover, stage="in",
                 description="Kamishima et al.'s prejudice-index regulariser",
                 base_model="logistic regression, one weight vector per group",
-                uses_prot_attr="yes: selects the group's weights")
-register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0]},
+                uses_prot_attr="yes: selects the group's weights",
+                tradeoff=_scalar_tradeoff("model__eta", [0.0, 5.0, 25.0, 100.0]),
+                optimises="log-loss + eta x prejudice index")
+register_method("dcov", _dcov, stage="in", param_grid={"model__lam": [1.0, 10.0, 100.0]},
                 description="distance-covariance regularised logistic model (CCdCov)",
                 base_model="dCov-regularised logistic model",
-                uses_prot_attr="no: column dropped before predicting")
+                uses_prot_attr="no: column dropped before predicting",
+                tradeoff=_scalar_tradeoff("model__lam", [0.0, 1.0, 10.0, 100.0]),
+                optimises="log-loss + lam x distance covariance")
 register_method("sep_constrained", _sep_constrained, stage="in",
-                param_grid={"model__epsilon": [0.5, 0.1]},
-                description="convex logistic model with a parity bound on scores (SEP's "
-                "special case without an SES condition)",
+                param_grid={"model__epsilon": [0.1, 0.05]},
+                description="convex logistic model with a bound on the training selection-"
+                "rate gap (SEP's special case without an SES condition)",
                 base_model="parity-constrained logistic model",
-                uses_prot_attr="no: column dropped before predicting")
+                uses_prot_attr="no: column dropped before predicting",
+                tradeoff=_scalar_tradeoff("model__epsilon", [0.2, 0.1, 0.05, 0.02]),
+                optimises="log-loss under the score-gap bound that meets the rate bound on "
+                "the training data")
 register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.0, 1.0]},
                 description="Aranyani online oblique forest (fit's defaults: standardised "
                 "inputs, passes from the data size)",
-                base_model="online oblique forest", uses_prot_attr=_FEATURE)
+                base_model="online oblique forest", uses_prot_attr=_FEATURE,
+                tradeoff=_scalar_tradeoff("model__lam", [0.0, 0.5, 1.0, 2.0, 5.0]),
+                optimises="log-loss + lam x parity gap of the forest's scores")
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
                 description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)",
                 base_model="random forest, 50 trees (see baseline_forest)",
-                uses_prot_attr="yes: feature and privileged-group test-time paths")
+                uses_prot_attr="yes: feature and privileged-group test-time paths",
+                tradeoff=_scalar_tradeoff("alpha", [1.0, 3.0, 9.0, 27.0]),
+                optimises="the forest's own fit; alpha boosts favourable paths")
 register_method("equalized_odds", _equalized_odds, stage="post",
                 description="Hardt et al.'s equalized-odds mixing on the baseline",
-                base_model=_LR, uses_prot_attr="yes: group-specific mixing")
+                base_model=_LR, uses_prot_attr="yes: group-specific mixing",
+                optimises="error under equalized odds")
 register_method("calibrated_equalized_odds", _calibrated_equalized_odds, stage="post",
                 description="Pleiss et al.'s calibrated equalized odds on the baseline",
-                base_model=_LR, uses_prot_attr="yes: group-specific mixing")
+                base_model=_LR, uses_prot_attr="yes: group-specific mixing",
+                optimises="calibration under a generalised-rate constraint")
 register_method("reject_option", _reject_option, stage="post",
                 description="Kamiran et al.'s reject-option classification on the baseline",
-                base_model=_LR, uses_prot_attr="yes: flips decisions by group")
+                base_model=_LR, uses_prot_attr="yes: flips decisions by group",
+                optimises="accuracy (objective='accuracy') within the metric bounds")

@@ -202,6 +202,7 @@ class ThresholdOptimizer(BasePostProcessor):
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
         model = BinarizedEstimator(self.estimator_, self.pos_label_)
+        self._check_both_labels_per_group(y01, codes)
         oof = getattr(self, "_oof_output", None)
         if oof is None:
             self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
@@ -221,6 +222,23 @@ class ThresholdOptimizer(BasePostProcessor):
             obj.estimator = obj.estimator_ = model
             obj.predict_method = obj._predict_method = self.predict_method
         self.threshold_optimizer_ = to
+
+    def _check_both_labels_per_group(self, y01, codes):
+        """fairlearn's threshold search needs both labels in every group: say which group
+        lacks one, in the contract's labels, instead of fairlearn's code number."""
+        y01, codes = np.asarray(y01), np.asarray(codes)
+        for k, label in enumerate(self.groups_):
+            rows = y01[codes == k]
+            if len(rows) and len(np.unique(rows)) < 2:
+                only = self.pos_label_ if rows[0] == 1 else next(
+                    c for c in self.classes_ if c != self.pos_label_)
+                only = only.item() if isinstance(only, np.generic) else only
+                label = label.item() if isinstance(label, np.generic) else label
+                raise ValueError(
+                    f"{type(self).__name__}: group {label!r} has only label {only!r} among "
+                    f"its {len(rows)} training row(s); the threshold search needs both "
+                    "labels in every group. Merge the group with another (e.g. map rare "
+                    "groups to one 'other' value), drop its rows, or use more data.")
 
     def _fold_output(self, estimator, X_model):
         # the scores fairlearn reads through predict_method, from a fold's model

@@ -64,14 +64,10 @@ class Adam:
     """
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        for name, value, low, high in (
-            ("lr", lr, 0.0, np.inf),
-            ("beta1", beta1, 0.0, 1.0),
-            ("beta2", beta2, 0.0, 1.0),
-            ("eps", eps, 0.0, np.inf),
-        ):
+        for name, value in (("lr", lr), ("beta1", beta1), ("beta2", beta2), ("eps", eps)):
             if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-                raise ValueError(f"Adam: {name} must be a finite real number; got {name}={value!r}.")
+                raise ValueError(
+                    f"Adam: {name} must be a finite real number; got {name}={value!r}.")
         if not lr > 0:
             raise ValueError(f"Adam: lr must be > 0; got lr={lr!r}.")
         if not 0 <= beta1 < 1:

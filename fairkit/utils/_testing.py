@@ -131,6 +131,13 @@ def _cls(module, name):
 # and the label of the privileged group ``priv`` (ignored by methods that take none).
 # Settings are the cheapest that still exercise the method (few iterations, small grids).
 INSTANCES = {
+    # a deterministic mitigator whose trade-off parameter is tuned; every setting meets
+    # bound=1, so the choice is the most accurate one
+    "BoundTunedClassifierCV": lambda prot_attr, priv: _cls(
+        "model_selection", "BoundTunedClassifierCV")(
+        _cls("inprocessing", "PrejudiceRemover")(prot_attr=prot_attr, max_iter=100),
+        {"eta": [0.0, 1.0]}, prot_attr=prot_attr, bound=1.0, cv=3, n_bootstrap=50,
+        random_state=0),
     "AranyaniClassifier": lambda prot_attr, priv: _cls("inprocessing", "AranyaniClassifier")(
         prot_attr=prot_attr, random_state=0),
     "DCovRegularizedClassifier": lambda prot_attr, priv: _cls(
@@ -145,7 +152,8 @@ INSTANCES = {
         _lr(), prot_attr=prot_attr, grid_size=3),
     "PrejudiceRemover": lambda prot_attr, priv: _cls("inprocessing", "PrejudiceRemover")(
         prot_attr=prot_attr, max_iter=100),
-    # demographic parity needs no SES attribute; the unprivileged group is the other one
+    # demographic parity needs no SES attribute; the unprivileged group is the other one;
+    # epsilon bounds the training selection-rate gap (bound_unit="rate")
     "SEPConstrainedClassifier": lambda prot_attr, priv: _cls(
         "inprocessing", "SEPConstrainedClassifier")(
         prot_attr=prot_attr, priv_group=priv, constraint="demographic_parity",

@@ -288,7 +288,8 @@ def test_batch_of_one_and_chunking_give_identical_models():
     X = np.column_stack([rng.randint(0, 2, 60), rng.normal(size=(60, 3))])
     y = (X[:, 1] > 0).astype(int)
     # one pass in order on the raw inputs (the old fit defaults) is the online stream
-    a = AranyaniClassifier(prot_attr=0, lam=1.0, max_iter=1, shuffle=False, standardize=False, random_state=0).fit(X, y)
+    a = AranyaniClassifier(prot_attr=0, lam=1.0, max_iter=1, shuffle=False, standardize=False,
+                           random_state=0).fit(X, y)
     b = AranyaniClassifier(prot_attr=0, lam=1.0, random_state=0)
     for lo, hi in [(0, 1), (1, 17), (17, 18), (18, 60)]:
         b.partial_fit(X[lo:hi], y[lo:hi], classes=[0, 1])
@@ -326,8 +327,8 @@ def _adult():
 def test_lam0_soft_forest_is_within_2_points_of_logistic_regression_on_adult():
     Xtr, ytr, Xte, yte = _adult()
     assert len(Xtr) == 30162 and len(Xte) == 15060
-    forest = AranyaniClassifier(lam=0.0, prot_attr="sex", max_iter=1, shuffle=False, standardize=False,
-                                random_state=0).fit(Xtr, ytr)
+    forest = AranyaniClassifier(lam=0.0, prot_attr="sex", max_iter=1, shuffle=False,
+                                standardize=False, random_state=0).fit(Xtr, ytr)
     lr = LogisticRegression(max_iter=1000).fit(Xtr, ytr)
     acc_forest, acc_lr = forest.score(Xte, yte), lr.score(Xte, yte)
     assert acc_lr == pytest.approx(0.82, abs=0.015)

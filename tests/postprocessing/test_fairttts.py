@@ -898,7 +898,7 @@ def test_feature_scale_is_invariant_to_standard_scaling(n, frac_unpriv, seed):
     f_raw = RandomForestClassifier(**kw).fit(X, y)
     f_std = RandomForestClassifier(**kw).fit(Xs, y)
     # the same forest: the same splits (features and partitions of the rows) on both copies
-    for a, b in zip(f_raw.estimators_, f_std.estimators_):
+    for a, b in zip(f_raw.estimators_, f_std.estimators_, strict=False):
         np.testing.assert_array_equal(a.tree_.feature, b.tree_.feature)
         np.testing.assert_array_equal(a.apply(X), b.apply(Xs))
     assert any((e.tree_.feature == 0).any() for e in f_raw.estimators_)

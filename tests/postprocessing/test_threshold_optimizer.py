@@ -211,3 +211,17 @@ def test_predict_method_predict_passes_raw_scores_like_fairlearn(constraints, ob
              if k.startswith("operation")]
         assert any(X["score"].min() < v < X["score"].max() and v not in (0.0, 1.0)
                    for v in t)
+
+
+def test_a_group_with_one_label_is_named():
+    # fairlearn says "Degenerate labels for sensitive feature value 2" (its code); the
+    # error names the group by its label, and the label it lacks
+    rng = np.random.RandomState(0)
+    g = np.array(["a"] * 100 + ["b"] * 100 + ["tiny"] * 6)
+    x = rng.normal(size=len(g))
+    y = (x + rng.normal(size=len(g)) > 0).astype(int)
+    y[g == "tiny"] = 1
+    X = pd.DataFrame({"g": g, "x": x})
+    with pytest.raises(ValueError, match=r"group 'tiny' has only label 1 among its 6 "):
+        ThresholdOptimizer(LogisticRegression(), prot_attr="g", drop_prot_attr=True,
+                           cv=None).fit(X, y)
