@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -52,8 +52,8 @@ from .utils._outputs import (
 )
 
 __all__ = ["BasePostProcessor", "ConstantFitWarning", "FairClassifierMixin",
-           "FairEstimatorMixin", "FairTransformerMixin", "map_to_fitted_groups",
-           "warn_if_constant"]
+           "FairEstimatorMixin", "FairTransformerMixin", "GroupLeftOutWarning",
+           "map_to_fitted_groups", "warn_if_constant"]
 
 
 class FairEstimatorMixin:
@@ -113,6 +113,22 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
     fitting rows returns them while ``_fit_rule`` runs; a rule that reads the model itself
     (``_estimator_output = None``) reads ``self._oof_output`` instead. The resolved choice
     is stored in ``cv_``.
+
+    A group whose rule-fitting rows hold only one label (counting rows of positive
+    ``sample_weight``) has no rule to estimate when the rule is per group
+    (``_rule_needs_both_labels_per_group``; its true- or false-positive rate, its cost,
+    ... is undefined). ``fit`` leaves it out of the rule with a :class:`GroupLeftOutWarning`
+    naming it, and records it in ``groups_left_out_``; ``_fit_rule`` then sees only the
+    other groups' rows, their codes renumbered ``0 .. k-1`` in the order of
+    ``self._rule_groups`` (``groups_`` less the left-out groups), so every per-group array
+    of the rule is indexed by those codes, and ``_positive_probability`` / ``_predict01``
+    receive the same codes at predict time. The left-out groups' rows get the wrapped
+    model's own decisions (``estimator_.predict``) and probabilities
+    (``estimator_.predict_proba``). With fewer than 2 groups left, ``fit`` raises.
+
+    A rule that gives every rule-fitting row the same decision while ``y`` has both labels
+    warns with :class:`ConstantFitWarning` (see :func:`warn_if_constant`) naming the
+    parameters in ``_constant_fit_params``.
     """
 
     #: Folds of ``cv="auto"`` when the model is fitted here.
@@ -126,6 +142,13 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
     _rule_accepts_sample_weight = True
     #: Whether ``predict`` draws from ``_positive_probability`` (else ``_predict01``).
     _randomized = True
+    #: Parameters named by the ConstantFitWarning of a rule that ends constant.
+    _constant_fit_params = ()
+    #: Whether the rule estimates, per group, a quantity that needs both labels in that
+    #: group (a TPR and an FPR, a generalised cost, thresholds): a group with one label is
+    #: then left out of the rule. False for a rule that pools the groups (the reject
+    #: option pools privileged vs unprivileged rows) and checks its own cells.
+    _rule_needs_both_labels_per_group = True
 
     # -- template ---------------------------------------------------------------------
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
@@ -181,6 +204,7 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
                 f"{type(self).__name__}: sample_weight must be non-negative; got a weight of "
                 f"{float(bad)!r}."
             )
+        self._leave_out_one_label_groups(data)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
         cv = self._resolve_cv(data)
         oof = None
@@ -190,17 +214,167 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
                     f"{type(self).__name__} needs an estimator; got estimator=None.")
             oof = self._out_of_fold_output(data, y, est_params, cv)
         self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
+        X_rule, y_rule, codes_rule, w_rule = data.X, data.y, data.codes, data.sample_weight
+        if self.groups_left_out_:
+            if not self._has_own_decisions():
+                raise ValueError(
+                    f"{type(self).__name__}: the group(s) {self.groups_left_out_!r} are left "
+                    "out of the rule and would get the wrapped model's own decisions, but "
+                    f"{type(self.estimator_).__name__} is not a fitted classifier with "
+                    "predict and classes_. Give every group both labels, or wrap a "
+                    "classifier.")
+            keep = np.flatnonzero(self._rule_code[np.asarray(data.codes)] >= 0)
+            X_rule = _safe_indexing(data.X, keep)
+            y_rule = np.asarray(data.y)[keep]
+            codes_rule = self._rule_code[np.asarray(data.codes)[keep]]
+            w_rule = None if w_rule is None else np.asarray(w_rule)[keep]
+            oof = None if oof is None else oof[keep]
+        else:
+            codes_rule = self._rule_code[np.asarray(data.codes)]
         self._oof_output = oof
         try:
-            self._fit_rule(data.X, data.y, data.codes, data.sample_weight)
+            self._fit_rule(X_rule, y_rule, codes_rule, w_rule)
+            self._warn_if_constant_rule(X_rule, y_rule, codes_rule, w_rule)
         finally:
             del self._oof_output
         self.cv_ = cv
         return self
 
+    def _stacklevel(self, depth):
+        """``stacklevel`` that points a warning at the caller of ``fit``, for a warning
+        raised ``depth`` calls below ``fit`` (1: in a method ``fit`` calls); one frame
+        more when a subclass overrides ``fit`` and calls this one."""
+        return depth + 2 + (type(self).fit is not BasePostProcessor.fit)
+
+    def _has_own_decisions(self):
+        """Whether the wrapped model gives decisions of its own (a fitted classifier)."""
+        return hasattr(self.estimator_, "classes_") and hasattr(self.estimator_, "predict")
+
+    def _label_name(self, label01):
+        """The user's label for a 0/1 label (1 = ``pos_label_``), as a plain scalar."""
+        if label01:
+            label = self.pos_label_
+        else:
+            label = next(c for c in self.classes_ if c != self.pos_label_)
+        return label.item() if isinstance(label, np.generic) else label
+
+    def _leave_out_one_label_groups(self, data):
+        """Find the groups whose rule-fitting rows hold one label; set ``groups_left_out_``,
+        ``_rule_code`` (group code -> rule code, -1 when left out) and ``_rule_groups``;
+        warn about each left-out group, raise when fewer than 2 groups remain."""
+        import warnings
+
+        codes, y01 = np.asarray(data.codes), np.asarray(data.y).astype(np.int64)
+        k = len(self.groups_)
+        rows = np.ones(len(codes), dtype=bool)
+        if data.sample_weight is not None:
+            rows = np.asarray(data.sample_weight) > 0  # a zero weight does not count
+        # counts[g, label]: rows of group g with that label (of positive weight)
+        counts = np.zeros((k, 2), dtype=np.int64)
+        np.add.at(counts, (codes[rows], y01[rows]), 1)
+        name = type(self).__name__
+        weighted = " of positive sample_weight" if data.sample_weight is not None else ""
+        if (counts.sum(axis=0) == 0).any():
+            only = self._label_name(int(counts[:, 1].sum() > 0))
+            raise ValueError(
+                f"{name}: y has only one class ({only!r}) among the rule-fitting "
+                f"rows{weighted}; the rule needs both classes.")
+        usable = (counts > 0).all(axis=1)
+        if not self._rule_needs_both_labels_per_group:
+            usable[:] = True
+
+        def label_of(g):
+            lab = self.groups_[g]
+            return lab.item() if isinstance(lab, np.generic) else lab
+
+        if usable.sum() < 2:
+            shown = "; ".join(
+                f"{label_of(g)!r} (" + ", ".join(
+                    f"label {self._label_name(b)!r}: {counts[g, b]} row(s)" for b in (0, 1))
+                + ")" for g in range(k))
+            raise ValueError(
+                f"{name}: only {int(usable.sum())} group(s) have both labels among their "
+                f"rule-fitting rows{weighted}; the rule needs at least 2 such groups. Label "
+                f"counts per group: {shown}. Merge the groups with one label into others "
+                "(e.g. map rare groups to one 'other' value) or use more data.")
+        self._rule_code = np.full(k, -1, dtype=np.intp)
+        self._rule_code[usable] = np.arange(int(usable.sum()))
+        self._rule_groups = [self.groups_[g] for g in np.flatnonzero(usable)]
+        self.groups_left_out_ = [self.groups_[g] for g in np.flatnonzero(~usable)]
+        for g in np.flatnonzero(~usable):
+            n = int(counts[g].sum())
+            if n:
+                has = f"has only label {self._label_name(int(counts[g, 1] > 0))!r} among its"
+            else:
+                has = "has none of its"
+            warnings.warn(
+                f"{name}: group {label_of(g)!r} {has} {n} rule-fitting row(s){weighted}, "
+                "so its rule cannot be estimated; it is left out of the rule (fitted on the "
+                "other groups' rows) and its rows get the unmitigated model's decisions "
+                "(estimator_.predict / predict_proba). Merge it with another group, or add "
+                "rows with the other label, to post-process it.",
+                GroupLeftOutWarning, stacklevel=self._stacklevel(1))
+
+    def _warn_if_constant_rule(self, X_model, y01, codes, sample_weight):
+        """ConstantFitWarning when the fitted rule gives every rule-fitting row the same
+        decision (a randomised rule: the same favourable probability) while ``y01`` has
+        both labels."""
+        import copy
+
+        y01 = np.asarray(y01)
+        if len(np.unique(y01)) < 2:
+            return False
+        rs = getattr(self, "random_state", None)
+        if isinstance(rs, np.random.RandomState):
+            # the check must not consume the draws of the caller's RandomState
+            self.random_state = copy.deepcopy(rs)
+        try:
+            if self._randomized:
+                p = np.asarray(self._positive_probability(X_model, codes), dtype=np.float64)
+                pred01 = p.astype(bool) if np.all((p == 0) | (p == 1)) else None
+            else:
+                p, pred01 = None, np.asarray(self._predict01(X_model, codes), dtype=bool)
+        finally:
+            if isinstance(rs, np.random.RandomState):
+                self.random_state = rs
+        advice = None
+        if self._has_own_decisions():
+            own = hard_positive(self, self.estimator_, X_model, self.pos_label_)
+            advice = (f"The wrapped model alone gives {self._label_name(1)!r} to "
+                      f"{int(own.sum())} of these {len(own)} rows.")
+        y_labels = labels_from01(self.classes_, self.pos_label_, y01)
+        level = self._stacklevel(2)
+        if pred01 is None:
+            if len(p):
+                advice = (f"The rule gives {self._label_name(1)!r} with probability "
+                          f"{p[0]:.4g} to every rule-fitting row, whatever its features. "
+                          + (advice or ""))
+            return warn_if_constant(self, p, y=y01, sample_weight=sample_weight,
+                                    params=self._constant_fit_params, advice=advice,
+                                    where="fit of the rule", stacklevel=level)
+        pred = labels_from01(self.classes_, self.pos_label_, pred01)
+        return warn_if_constant(self, y=y_labels, predictions=pred, sample_weight=sample_weight,
+                                params=self._constant_fit_params, advice=advice,
+                                where="fit of the rule", stacklevel=level)
+
     def _cells(self, data):
-        """(label, group) cell code of every row: ``y01 * n_groups + group code``."""
-        return np.asarray(data.y) * len(self.groups_) + np.asarray(data.codes)
+        """(label, group) cell code of every row: ``y01 * n_groups + group code``.
+
+        A group left out of the rule (``groups_left_out_``) has no cell of its own: its
+        rows count in the cell of their label in the largest group of the rule, so a small
+        left-out group neither lowers the folds of ``cv="auto"`` nor leaves a fold without
+        its rows."""
+        y01 = np.asarray(data.y).astype(np.int64)
+        codes = np.asarray(data.codes).copy()
+        k = len(self.groups_)
+        left = self._rule_code[codes] < 0
+        if left.any():
+            for label in (0, 1):
+                moved = left & (y01 == label)
+                if moved.any():
+                    sizes = np.bincount(codes[~left & (y01 == label)], minlength=k)
+                    codes[moved] = int(np.argmax(sizes))
+        return y01 * k + codes
 
     def _resolve_cv(self, data):
         """The cross-fitting actually used: None (in-sample), or what ``check_cv`` takes.
@@ -229,7 +403,7 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
             label = self.pos_label_ if cell // n_groups else other
             label = label.item() if isinstance(label, np.generic) else label
             # point at the caller of fit (one frame more when a subclass overrides fit)
-            level = 3 + (type(self).fit is not BasePostProcessor.fit)
+            level = self._stacklevel(1)
             where = (f"the cell of group {group!r} with label {label!r} has {smallest} "
                      f"row(s), fewer than the {self._auto_folds} folds of cv='auto'")
             if smallest >= 2:
@@ -328,6 +502,34 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         )
         return data.X, data.codes
 
+    def _by_rule(self, X_model, codes, rule, unmitigated):
+        """``rule(X_rows, rule_codes)`` on the rows of the rule's groups and
+        ``unmitigated(X_rows)`` on the rows of ``groups_left_out_``, in row order.
+
+        The rule sees its rows in their order (a randomised rule draws for them alone, as
+        if the left-out groups' rows were not there)."""
+        rule_codes = self._rule_code[np.asarray(codes)]
+        left = rule_codes < 0
+        if not left.any():
+            return np.asarray(rule(X_model, rule_codes))
+        out = np.empty(len(rule_codes), dtype=np.float64)
+        kept = np.flatnonzero(~left)
+        if len(kept):
+            out[kept] = rule(_safe_indexing(X_model, kept), rule_codes[kept])
+        out[left] = unmitigated(_safe_indexing(X_model, np.flatnonzero(left)))
+        return out
+
+    def _unmitigated01(self, X_model):
+        """The wrapped model's own 0/1 decisions (``estimator_.predict == pos_label_``)."""
+        return hard_positive(self, self.estimator_, X_model, self.pos_label_)
+
+    def _unmitigated_probability(self, X_model):
+        """The wrapped model's own favourable-class probability (its 0/1 decision when it
+        has no ``predict_proba``)."""
+        if hasattr(self.estimator_, "predict_proba"):
+            return positive_scores(self, self.estimator_, X_model, self.pos_label_)
+        return self._unmitigated01(X_model).astype(np.float64)
+
     # -- public prediction API --------------------------------------------------------
     def predict_proba(self, X, *, sensitive_features=None):
         """Probability of each class (order of ``classes_``) under the post-processed rule.
@@ -342,7 +544,8 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         ndarray of shape (n_samples, 2)
         """
         X_model, codes = self._predict_input(X, sensitive_features)
-        p = self._positive_probability(X_model, codes)
+        p = self._by_rule(X_model, codes, self._positive_probability,
+                          self._unmitigated_probability)
         return proba_columns(self.classes_, self.pos_label_, p)
 
     def predict(self, X, *, sensitive_features=None):
@@ -359,7 +562,8 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         ndarray of shape (n_samples,)
         """
         X_model, codes = self._predict_input(X, sensitive_features)
-        return labels_from01(self.classes_, self.pos_label_, self._predict01(X_model, codes))
+        pred01 = self._by_rule(X_model, codes, self._predict01, self._unmitigated01)
+        return labels_from01(self.classes_, self.pos_label_, pred01)
 
     # -- routing ----------------------------------------------------------------------
     def _estimator_fit_params(self, sample_weight, fit_params):
@@ -473,6 +677,12 @@ class FairTransformerMixin(FairEstimatorMixin, TransformerMixin):
         for j, v in prot_cols.items():
             out[:, j] = v
         return out
+
+
+class GroupLeftOutWarning(UserWarning):
+    """A post-processor left a group out of its rule (its rule-fitting rows hold one
+    label); that group's rows get the wrapped model's own decisions (see
+    :class:`BasePostProcessor`)."""
 
 
 class ConstantFitWarning(UserWarning):

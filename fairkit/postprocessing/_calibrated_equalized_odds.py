@@ -84,17 +84,22 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     Attributes
     ----------
     estimator_ : classifier
-    base_rates_ : ndarray of shape (n_groups,)
-        :math:`\mu_a`, share of ``pos_label`` per group in the fitting data.
-    costs_ : ndarray of shape (n_groups,)
+    base_rates_ : ndarray of shape (n_groups - len(groups_left_out_),)
+        :math:`\mu_a`, share of ``pos_label`` per group in the fitting data; the groups
+        (here and below) are those of ``groups_`` in order, less ``groups_left_out_``.
+    costs_ : ndarray of shape (n_groups - len(groups_left_out_),)
         :math:`c_a(h)` before mixing.
-    trivial_costs_ : ndarray of shape (n_groups,)
+    trivial_costs_ : ndarray of shape (n_groups - len(groups_left_out_),)
         :math:`c_a(\mu_a)`.
-    mix_rates_ : ndarray of shape (n_groups,)
+    mix_rates_ : ndarray of shape (n_groups - len(groups_left_out_),)
         :math:`\alpha_a`.
     {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
+    groups_left_out_ : list
+        Groups with one label among their fitting rows (their generalised rates are
+        undefined): they are left out of the rule and get ``estimator_``'s own scores and
+        decisions (a ``GroupLeftOutWarning`` names each).
     prot_attr_names_ : list of str
     classes_ : ndarray of shape (2,)
     pos_label_ : scalar
@@ -109,7 +114,10 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     at predict time raises a ``ValueError``. ``sample_weight`` in ``fit`` weights the base
     rates and the generalised costs (without cross-fitting, ``cv=None`` or ``prefit=True``,
     a weighted fit equals a fit on repeated rows). By default (``cv="auto"``,
-    ``prefit=False``) the costs :math:`c_a(h)` are of out-of-fold scores.
+    ``prefit=False``) the costs :math:`c_a(h)` are of out-of-fold scores. A group with one
+    label in the fitting data is left out (``groups_left_out_``): its rows get the wrapped
+    model's own ``predict`` and ``predict_proba``. A rule whose decisions are the same on
+    every fitting row warns (``ConstantFitWarning``).
 
     References
     ----------
@@ -158,21 +166,16 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     _estimator_output = "proba"
     # predict thresholds the randomised scores rather than drawing from them
     _randomized = False
+    _constant_fit_params = ("threshold", "cost_constraint")
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
+        # the layer hands over only groups with both labels (of positive weight), so every
+        # group's generalised false-positive and false-negative rates are defined
         scores = self._model_output(X_model)
-        k = len(self.groups_)
+        k = len(self._rule_groups)
         w = np.ones(len(y01)) if sample_weight is None else sample_weight
         n_pos = np.bincount(codes, weights=y01 * w, minlength=k)
         n_all = np.bincount(codes, weights=w, minlength=k)
-        for g, lab in enumerate(self.groups_):
-            if n_pos[g] == 0 or n_pos[g] == n_all[g]:
-                raise ValueError(
-                    f"Group {lab!r} has only one label (one class of y with positive weight) "
-                    "in the fitting data; its generalised false-positive/negative rates are "
-                    "undefined. "
-                    "CalibratedEqualizedOdds needs both labels in every group."
-                )
         self.base_rates_ = n_pos / n_all
         self.costs_ = generalized_cost(y01, scores, codes, k, self.cost_constraint,
                                        sample_weight)
@@ -185,7 +188,7 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         short = (mix > 1) | (mix < 0) | ~np.isfinite(mix)
         if short.any():
             warnings.warn(
-                f"Groups {[self.groups_[g] for g in np.flatnonzero(short)]} cannot reach the "
+                f"Groups {[self._rule_groups[g] for g in np.flatnonzero(short)]} cannot reach the "
                 f"highest {self.cost_constraint} cost {target:.4g} even with their trivial "
                 "predictor; their mixing rate is set to 1.",
                 UserWarning, stacklevel=3,

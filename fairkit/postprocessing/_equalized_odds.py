@@ -127,12 +127,17 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
     Attributes
     ----------
     estimator_ : classifier
-    mixing_rates_ : ndarray of shape (n_groups, 2)
+    mixing_rates_ : ndarray of shape (n_groups - len(groups_left_out_), 2)
         ``mixing_rates_[g, h]`` = P(predict favourable | original prediction ``h``, group
-        ``groups_[g]``), ``h`` = 0 (unfavourable) or 1 (favourable).
+        ``g``), ``h`` = 0 (unfavourable) or 1 (favourable); the groups are those of
+        ``groups_`` in order, less ``groups_left_out_``.
     {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
+    groups_left_out_ : list
+        Groups with one label among their fitting rows (their TPR or FPR is undefined):
+        they are left out of the LP and get ``estimator_``'s own decisions (a
+        ``GroupLeftOutWarning`` names each).
     prot_attr_names_ : list of str
         Names of the protected attributes.
     classes_ : ndarray of shape (2,)
@@ -149,9 +154,12 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
     ``prefit=True``) a weighted fit equals a fit on rows repeated by their weight. By
     default (``cv="auto"``, ``prefit=False``) the counts are of out-of-fold predictions,
     so on the fitting data the rates are equal only approximately (exactly on the
-    out-of-fold predictions). Every group needs both labels in the fitting data
-    (otherwise its TPR or FPR is undefined) and a group unseen in ``fit`` raises a
-    ``ValueError`` at predict time.
+    out-of-fold predictions). A group with one label in the fitting data has no TPR or
+    FPR: it is left out of the LP (``groups_left_out_``, with a ``GroupLeftOutWarning``)
+    and its rows get the wrapped model's own decisions; a group unseen in ``fit`` raises a
+    ``ValueError`` at predict time. Mixing rates that give every fitting row the same
+    decision (e.g. a model whose predictions are unrelated to ``y``) warn
+    (``ConstantFitWarning``).
 
     References
     ----------
@@ -196,22 +204,15 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
         self.random_state = random_state
 
     _estimator_output = "label"  # Hardt et al. post-process hard decisions
+    _constant_fit_params = ("estimator", "objective")
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
+        # the layer hands over only groups with both labels (of positive weight), so every
+        # group's TPR and FPR are defined
         h = self._model_output(X_model)
-        counts = np.zeros((len(self.groups_), 2, 2))
+        counts = np.zeros((len(self._rule_groups), 2, 2))
         weight = 1.0 if sample_weight is None else sample_weight
         np.add.at(counts, (codes, y01, h), weight)
-        pos = getattr(self.pos_label_, "item", lambda: self.pos_label_)()
-        for g, lab in enumerate(self.groups_):
-            for label, name in ((1, "positive"), (0, "negative")):
-                if counts[g, label].sum() == 0:
-                    which = f"of class {pos!r}" if label else f"of a class other than {pos!r}"
-                    raise ValueError(
-                        f"Group {lab!r} has no {name} samples ({which}) of positive weight "
-                        "in the fitting data, so its true/false positive rate is undefined; "
-                        "equalized odds needs both labels in every group."
-                    )
         self.mixing_rates_ = equalized_odds_lp(counts, self.objective)
 
     def _positive_probability(self, X_model, codes):

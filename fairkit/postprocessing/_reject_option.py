@@ -109,6 +109,8 @@ class RejectOptionClassifier(BasePostProcessor):
         Which of ``groups_`` are privileged.
     groups_ : list
         Group labels seen in ``fit``, in code order.
+    groups_left_out_ : list
+        Always empty: the search pools the groups (see Notes).
     prot_attr_names_ : list of str
     classes_ : ndarray of shape (2,)
     pos_label_ : scalar
@@ -125,7 +127,11 @@ class RejectOptionClassifier(BasePostProcessor):
     default (``cv="auto"``, ``prefit=False``) the search runs on 5-fold out-of-fold
     scores; AIF360 searches on the scores it is given (``cv=None`` with ``prefit=False``
     searches on the model's in-sample scores). There is no ``predict_proba``: the rule is a
-    deterministic cut.
+    deterministic cut. Unlike the per-group post-processors, no group with one label is
+    left out: the search pools the rows into privileged and unprivileged ones, so such a
+    group still counts in its side's rates and gets its side's cut (a side without the
+    label(s) its ``metric`` needs raises). A cut that gives every fitting row the same
+    decision warns (``ConstantFitWarning``).
 
     References
     ----------
@@ -184,6 +190,12 @@ class RejectOptionClassifier(BasePostProcessor):
 
     _estimator_output = "proba"
     _randomized = False
+    _constant_fit_params = ("objective", "metric", "metric_lb", "metric_ub",
+                            "threshold_range")
+    # the rule pools the groups into privileged vs unprivileged rows: a group with one
+    # label still counts in its side's rates (``_metric`` checks the cells the metric
+    # needs), so no group is left out
+    _rule_needs_both_labels_per_group = False
 
     def _check_params(self):
         check_priv_group(self, "the group(s) whose decisions in the critical region go "
@@ -200,10 +212,26 @@ class RejectOptionClassifier(BasePostProcessor):
             )
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
+        # the mask is over every group seen in fit; the rule's codes index the groups it
+        # covers (groups_ less groups_left_out_)
         self.privileged_groups_ = privileged_mask(
-            GroupEncoding(codes=codes, labels=self.groups_), self.priv_group)
+            GroupEncoding(codes=np.arange(len(self.groups_)), labels=self.groups_),
+            self.priv_group)
+        self._rule_privileged = self.privileged_groups_[self._rule_code >= 0]
+        for side, missing in (("privileged", ~self._rule_privileged.any()),
+                              ("unprivileged", self._rule_privileged.all())):
+            if missing:
+                mask = self.privileged_groups_ if side == "privileged" else (
+                    ~self.privileged_groups_)
+                out = [g for g, m in zip(self.groups_, mask, strict=True) if m]
+                raise ValueError(
+                    f"{type(self).__name__}: every {side} group ({out!r}; "
+                    f"priv_group={self.priv_group!r}) has only one label among its fitting "
+                    f"rows and was left out of the rule, so the rule has no {side} group to "
+                    f"compare; the {side} group cannot be left out. Give it rows with both "
+                    "labels (more data, or merge groups) or choose another priv_group.")
         scores = self._model_output(X_model)
-        self._search(scores, y01, self.privileged_groups_[codes], sample_weight)
+        self._search(scores, y01, self._rule_privileged[codes], sample_weight)
 
     def _search(self, scores, y01, priv, sample_weight=None):
         lo, hi = self.threshold_range
@@ -286,11 +314,15 @@ class RejectOptionClassifier(BasePostProcessor):
         ndarray of shape (n_samples,)
         """
         X_model, codes = self._predict_input(X, sensitive_features)
-        return self._margin(X_model, codes)
+        return self._by_rule(X_model, codes, self._margin, self._unmitigated_margin)
+
+    def _unmitigated_margin(self, X_model):
+        # a left-out group's rows: the model's own score against its own cut of 0.5
+        return self._model_output(X_model) - 0.5
 
     def _margin(self, X_model, codes):
         scores = self._model_output(X_model)
-        priv = self.privileged_groups_[codes]
+        priv = self._rule_privileged[codes]
         cut = np.where(priv, self.threshold_ + self.margin_, self.threshold_ - self.margin_)
         return scores - cut
 

@@ -90,12 +90,15 @@ class ThresholdOptimizer(BasePostProcessor):
     estimator_ : estimator
         The fitted model (``estimator`` itself with ``prefit=True``).
     threshold_optimizer_ : fairlearn.postprocessing.ThresholdOptimizer
-        The fitted fairlearn object; its groups are fairkit's group codes ``0 .. k-1``.
-        Cross-fitted, its thresholds were searched on the out-of-fold scores and it reads
-        ``estimator_``'s scores at predict time.
+        The fitted fairlearn object; its groups are codes ``0 .. k-1`` of ``groups_`` in
+        order, less ``groups_left_out_``. Cross-fitted, its thresholds were searched on the
+        out-of-fold scores and it reads ``estimator_``'s scores at predict time.
     {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
+    groups_left_out_ : list
+        Groups with one label among their fitting rows: they have no thresholds and get
+        ``estimator_``'s own decisions (a ``GroupLeftOutWarning`` names each).
     prot_attr_names_ : list of str
         Names of the protected attributes.
     classes_ : ndarray of shape (2,)
@@ -110,7 +113,11 @@ class ThresholdOptimizer(BasePostProcessor):
     out-of-fold scores, not on the scores of the model's own training rows as fairlearn
     does (``cv=None`` gives fairlearn's fit).
     A group that does not occur in ``fit`` has no thresholds: ``predict`` raises a
-    ``ValueError`` naming it. Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
+    ``ValueError`` naming it. fairlearn's threshold search needs both labels in every
+    group: a group with one label is left out of the search (``groups_left_out_``, with a
+    ``GroupLeftOutWarning``) and its rows get the wrapped model's own ``predict`` and
+    ``predict_proba``. Thresholds that give every fitting row the same decision warn
+    (``ConstantFitWarning``). Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
     back; ``predict_proba`` gives the probability with which the randomised rule outputs
     each class.
 
@@ -176,6 +183,7 @@ class ThresholdOptimizer(BasePostProcessor):
         self.random_state = random_state
 
     _estimator_output = None  # fairlearn reads the scores through predict_method
+    _constant_fit_params = ("constraints", "objective", "tol")
     # fairlearn's threshold search has no weighted form
     _rule_accepts_sample_weight = False
 
@@ -202,7 +210,6 @@ class ThresholdOptimizer(BasePostProcessor):
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
         model = BinarizedEstimator(self.estimator_, self.pos_label_)
-        self._check_both_labels_per_group(y01, codes)
         oof = getattr(self, "_oof_output", None)
         if oof is None:
             self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
@@ -222,23 +229,6 @@ class ThresholdOptimizer(BasePostProcessor):
             obj.estimator = obj.estimator_ = model
             obj.predict_method = obj._predict_method = self.predict_method
         self.threshold_optimizer_ = to
-
-    def _check_both_labels_per_group(self, y01, codes):
-        """fairlearn's threshold search needs both labels in every group: say which group
-        lacks one, in the contract's labels, instead of fairlearn's code number."""
-        y01, codes = np.asarray(y01), np.asarray(codes)
-        for k, label in enumerate(self.groups_):
-            rows = y01[codes == k]
-            if len(rows) and len(np.unique(rows)) < 2:
-                only = self.pos_label_ if rows[0] == 1 else next(
-                    c for c in self.classes_ if c != self.pos_label_)
-                only = only.item() if isinstance(only, np.generic) else only
-                label = label.item() if isinstance(label, np.generic) else label
-                raise ValueError(
-                    f"{type(self).__name__}: group {label!r} has only label {only!r} among "
-                    f"its {len(rows)} training row(s); the threshold search needs both "
-                    "labels in every group. Merge the group with another (e.g. map rare "
-                    "groups to one 'other' value), drop its rows, or use more data.")
 
     def _fold_output(self, estimator, X_model):
         # the scores fairlearn reads through predict_method, from a fold's model

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from fairkit.base import GroupLeftOutWarning
 from fairkit.postprocessing import ThresholdOptimizer
 
 
@@ -214,14 +215,28 @@ def test_predict_method_predict_passes_raw_scores_like_fairlearn(constraints, ob
 
 
 def test_a_group_with_one_label_is_named():
-    # fairlearn says "Degenerate labels for sensitive feature value 2" (its code); the
-    # error names the group by its label, and the label it lacks
+    # fairlearn fails with "Degenerate labels for sensitive feature value 2" (its code);
+    # here the group is left out of the threshold search with a warning naming it by its
+    # label, the label it has and its row count, and its rows get the model's own decisions
     rng = np.random.RandomState(0)
     g = np.array(["a"] * 100 + ["b"] * 100 + ["tiny"] * 6)
     x = rng.normal(size=len(g))
     y = (x + rng.normal(size=len(g)) > 0).astype(int)
     y[g == "tiny"] = 1
     X = pd.DataFrame({"g": g, "x": x})
-    with pytest.raises(ValueError, match=r"group 'tiny' has only label 1 among its 6 "):
-        ThresholdOptimizer(LogisticRegression(), prot_attr="g", drop_prot_attr=True,
-                           cv=None).fit(X, y)
+    to = ThresholdOptimizer(LogisticRegression(), prot_attr="g", drop_prot_attr=True,
+                            cv=None, random_state=0)
+    with pytest.warns(GroupLeftOutWarning,
+                      match=r"group 'tiny' has only label 1 among its 6 rule-fitting row\(s\)"
+                            r".*unmitigated model's decisions"):
+        to.fit(X, y)
+    assert to.groups_left_out_ == ["tiny"]
+    own = LogisticRegression().fit(X[["x"]], y)
+    tiny = g == "tiny"
+    np.testing.assert_array_equal(to.predict(X)[tiny], own.predict(X[["x"]])[tiny])
+    np.testing.assert_allclose(to.predict_proba(X)[tiny], own.predict_proba(X[["x"]])[tiny])
+    # fairlearn searched thresholds for the two groups left, and fails on the three
+    assert len(to.threshold_optimizer_.interpolated_thresholder_.interpolation_dict) == 2
+    with pytest.raises(ValueError, match="Degenerate labels"):
+        FairlearnThresholdOptimizer(estimator=own, prefit=True).fit(
+            X[["x"]], y, sensitive_features=g)
