@@ -12,12 +12,22 @@ Rules the audit keeps (each is printed with its output or refused with one line)
   headline gaps; each gap names the two groups it comes from and carries a bootstrap
   interval.
 * Without ``--target`` the audit is of decisions only: selection rates and their gaps.
+* A ``--csv`` file gives the same numbers at every ``--chunksize``: a first pass decides
+  each column's type over the whole file (pandas' rule for a whole file: all integers,
+  all numbers, all booleans, or else text) and the second pass reads every chunk with
+  that type, so the numbers equal :func:`fairkit.metrics.fairness_report` on
+  ``pandas.read_csv(file, low_memory=False)``. Missing labels, decisions or protected
+  values are refused with their count and first line numbers (the in-memory API raises
+  on them too; counting a blank as a negative label or dropping the row would change a
+  group's rate without a word). Empty files, header-only files, unclosed quotes,
+  non-UTF-8 text and compressed data under a plain ``.csv`` name are one-line errors.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -75,24 +85,232 @@ def _compas_source(args):
     return iter([chunk]), "two_year_recid", "medium_or_high", ["race", "sex"], title
 
 
+#: First bytes of compressed data that pandas reads only under a matching file name.
+_COMPRESSED_MAGIC = [
+    (b"\x1f\x8b", "gzip", ".gz"),
+    (b"BZh", "bzip2", ".bz2"),
+    (b"PK\x03\x04", "zip", ".zip"),
+    (b"\xfd7zXZ\x00", "xz", ".xz"),
+    (b"\x28\xb5\x2f\xfd", "zstandard", ".zst"),
+]
+_COMPRESSED_SUFFIXES = {".gz", ".bz2", ".zip", ".xz", ".zst", ".tar"}
+#: Missing cells whose line numbers an error message names.
+_SHOWN_LINES = 5
+
+
+def _check_text_file(path: Path, option: str):
+    """Refuse, with one line, files pandas would misread: compressed data under a plain
+    name, UTF-16/32 text, binary data."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if not head:
+        raise CLIError(f"{option} {str(path)!r} is empty: no header line, no rows.")
+    if path.suffix.lower() in _COMPRESSED_SUFFIXES:
+        return  # pandas decompresses by suffix; decoding errors surface when reading
+    for magic, kind, suffix in _COMPRESSED_MAGIC:
+        if head.startswith(magic):
+            raise CLIError(f"{option} {str(path)!r} holds {kind}-compressed data under a "
+                           f"plain name; decompress it or name it {path.name}{suffix}.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise CLIError(f"{option} {str(path)!r} is not UTF-8 text (UTF-16 or binary: it "
+                       "holds NUL bytes); save it as UTF-8 CSV.")
+
+
+def _first_non_utf8(path: Path):
+    """(line, byte) of the first byte of an uncompressed file that is not UTF-8, or None."""
+    import codecs
+
+    if path.suffix.lower() in _COMPRESSED_SUFFIXES:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return line + block.count(b"\n", 0, exc.start), block[exc.start]
+            line += block.count(b"\n")
+    return None
+
+
+def _read_error(option, file, exc):
+    """One line for a file pandas cannot parse."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return CLIError(f"{option} {file!r} is empty: no header line, no rows.")
+    if isinstance(exc, UnicodeDecodeError):
+        where = _first_non_utf8(Path(file))
+        where = f" at line {where[0]}" if where else ""
+        return CLIError(f"{option} {file!r} is not UTF-8 text (byte "
+                        f"0x{exc.object[exc.start]:02x}{where}); save it as UTF-8 CSV.")
+    if isinstance(exc, (EOFError, OSError)):
+        return CLIError(f"{option} {file!r} cannot be read ({type(exc).__name__}: {exc}); "
+                        "a compressed file may be truncated or corrupt.".replace("\n", " "))
+    text = str(exc).replace("\n", " ")
+    if "EOF inside string" in text:
+        text += " (a quote is opened and never closed)"
+    return CLIError(f"{option} {file!r} is not a well-formed CSV: {text}.")
+
+
+_READ_ERRORS = (ValueError, OSError, EOFError)  # ParserError, EmptyDataError, Unicode...
+
+
+def _kind(series):
+    """The type pandas inferred for the non-missing values of one chunk of a column."""
+    if not len(series):
+        return "none"
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else None
+    if kind == "b":
+        return "bool"
+    if kind in ("i", "u"):
+        return "int"
+    if kind == "f":
+        return "float"
+    values = series.to_numpy(dtype=object)
+    if all(isinstance(v, (bool, np.bool_)) for v in values):  # booleans beside blanks
+        return "bool"
+    return "str"
+
+
+def _merge_kind(a, b):
+    """pandas' rule for a whole column: ints, floats, booleans or else text."""
+    if a == "none" or a == b:
+        return b
+    if b == "none":
+        return a
+    if {a, b} == {"int", "float"}:
+        return "float"
+    return "str"
+
+
+#: The dtype that reads a column of each kind exactly as a whole-file ``read_csv`` does.
+_KIND_DTYPE = {"bool": "bool", "int": "int64", "float": "float64", "str": str, "none": str}
+
+
+class _ColumnScan:
+    """What a first pass over the file learns about one column, chunk size aside."""
+
+    def __init__(self):
+        self.kind = "none"
+        self.n_missing = 0
+        self.missing_lines = []
+        self.values = set()  # distinct numeric values, up to MAX_GROUP_LEVELS + 1
+        self.n_scores, self.score_lo, self.score_hi = 0, np.inf, -np.inf
+
+    def add(self, series, first_line, track_values, track_scores):
+        from ._protected import MAX_GROUP_LEVELS
+        from .metrics._labels import _non_integer_values
+
+        na = series.isna().to_numpy()
+        if na.any():
+            self.n_missing += int(na.sum())
+            room = _SHOWN_LINES - len(self.missing_lines)
+            if room > 0:
+                self.missing_lines += (first_line + np.flatnonzero(na)[:room]).tolist()
+            series = series[~na]
+        kind = _kind(series)
+        self.kind = _merge_kind(self.kind, kind)
+        if track_values and kind in ("int", "float") and len(self.values) <= MAX_GROUP_LEVELS:
+            self.values.update(pd.unique(series.to_numpy()).tolist())
+        if track_scores and kind == "float":
+            bad = _non_integer_values(series.to_numpy(dtype=float))
+            if bad.size:
+                self.n_scores += bad.size
+                self.score_lo = min(self.score_lo, float(bad.min()))
+                self.score_hi = max(self.score_hi, float(bad.max()))
+
+
+def _scan_csv(args, cols):
+    """First pass: each column's type over the whole file, its missing cells, its values.
+
+    pandas infers a type per chunk (and per internal block within a chunk), so the same
+    file read in chunks of different sizes would give one column ints in one chunk and
+    text in another. The scan merges the chunk types by pandas' own whole-file rule
+    (all integers: int; all numbers: float; all booleans: bool; anything else: text) so
+    that the second pass can read every chunk with that one dtype.
+    """
+    scans = {c: _ColumnScan() for c in cols}
+    label_cols = {c for c in (args.target, None if args.threshold is not None else args.pred)
+                  if c is not None}
+    n_rows = 0
+    reader = pd.read_csv(args.csv, usecols=cols, chunksize=args.chunksize, low_memory=False)
+    for chunk in reader:
+        for c in cols:
+            # line 1 is the header; one line per row (a quoted field may span more)
+            scans[c].add(chunk[c], n_rows + 2, track_values=c in args.prot_attr,
+                         track_scores=c in label_cols)
+        n_rows += len(chunk)
+    return scans, n_rows
+
+
+def _check_scan(args, scans, n_rows):
+    """Refuse, with one line, what makes the file's numbers depend on how it is read."""
+    from ._protected import MAX_GROUP_LEVELS
+
+    if n_rows == 0:
+        raise CLIError(f"--csv {args.csv!r} has a header but no rows.")
+    roles = [("--target", args.target), ("--pred", args.pred)] + [
+        ("--prot-attr", a) for a in args.prot_attr]
+    holes = []
+    for option, col in dict.fromkeys((o, c) for o, c in roles if c is not None):
+        s = scans[col]
+        if s.n_missing:
+            lines = ", ".join(map(str, s.missing_lines)) + (", ..." if s.n_missing >
+                                                             len(s.missing_lines) else "")
+            holes.append(f"{option} column {col!r} is missing in {s.n_missing} of {n_rows} "
+                         f"rows (line {lines})")
+    if holes:
+        raise CLIError("; ".join(holes) + "; labels, decisions and protected attributes "
+                       "must be complete: drop or fill those rows.")
+    for option, col in (("--target", args.target), ("--pred", args.pred)):
+        s = scans.get(col)
+        if s is None or not s.n_scores or s.kind != "float":
+            continue
+        if option == "--pred" and args.threshold is not None:
+            continue
+        hint = ("pass --threshold T to turn scores into decisions" if option == "--pred"
+                else "the target must hold labels")
+        raise CLIError(f"{option} column {col!r} holds scores, not labels: {s.n_scores} "
+                       f"non-integer value(s) between {s.score_lo:.4g} and "
+                       f"{s.score_hi:.4g}; {hint}.")
+    bins = {spec.partition("=")[0] for spec in args.bin}
+    for col in args.prot_attr:
+        s = scans[col]
+        if col not in bins and s.kind in ("int", "float") \
+                and len(s.values) > MAX_GROUP_LEVELS:
+            raise CLIError(f"--prot-attr {col!r} has more than {MAX_GROUP_LEVELS} distinct "
+                           f"numeric values; bin it with --bin {col}=EDGES.")
+
+
 def _csv_source(args):
     path = Path(args.csv)
     if not path.is_file():
         raise CLIError(f"--csv {args.csv!r}: no such file.")
-    wanted = [c for c in (args.target, args.pred) if c is not None] + list(args.prot_attr)
-    header = pd.read_csv(path, nrows=0).columns
-    missing = [c for c in dict.fromkeys(wanted) if c not in header]
+    _check_text_file(path, "--csv")
+    wanted = list(dict.fromkeys(
+        [c for c in (args.target, args.pred) if c is not None] + list(args.prot_attr)))
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except _READ_ERRORS as exc:
+        raise _read_error("--csv", args.csv, exc) from exc
+    missing = [c for c in wanted if c not in header]
     if missing:
         raise CLIError(
             f"column(s) {missing} not found in {args.csv}; columns: {list(header)}."
         )
-    reader = pd.read_csv(path, usecols=list(dict.fromkeys(wanted)), chunksize=args.chunksize)
+    try:
+        scans, n_rows = _scan_csv(args, wanted)
+    except _READ_ERRORS as exc:
+        raise _read_error("--csv", args.csv, exc) from exc
+    _check_scan(args, scans, n_rows)
+    dtypes = {c: _KIND_DTYPE[scans[c].kind] for c in wanted}
 
     def chunks():
         try:
-            yield from reader
-        except ValueError as exc:  # pandas' ParserError: a malformed line
-            raise CLIError(f"--csv {args.csv!r}: {exc}".replace("\n", " ")) from exc
+            yield from pd.read_csv(path, usecols=wanted, dtype=dtypes,
+                                   chunksize=args.chunksize)
+        except _READ_ERRORS as exc:  # the file changed between the two passes
+            raise _read_error("--csv", args.csv, exc) from exc
 
     what = f"{args.pred} vs {args.target}" if args.target else f"decisions {args.pred}"
     return chunks(), args.target, args.pred, list(args.prot_attr), f"{args.csv}: {what}"
@@ -242,8 +460,13 @@ def _count(args, chunks, target, pred, attrs):
                     known.update(pd.unique(s.dropna().to_numpy()).tolist())
         for k, cols in enumerate(sets):
             try:
-                part = GroupCounts.from_arrays(t.astype(int), p.astype(int),
-                                               sensitive_features=groups[cols])
+                with warnings.catch_warnings():
+                    # a chunk's own count of numeric levels; the audit warns once, below,
+                    # with the count over the whole file
+                    warnings.filterwarnings("ignore", message=".* is numeric with ",
+                                            category=UserWarning)
+                    part = GroupCounts.from_arrays(t.astype(int), p.astype(int),
+                                                   sensitive_features=groups[cols])
             except ValueError as exc:
                 raise CLIError(str(exc).replace("sensitive_features", "--prot-attr")) from exc
             totals[k] = part if totals[k] is None else totals[k] + part

@@ -332,7 +332,12 @@ def _as_1d(y, name, n_samples=None):
     return arr
 
 
-def _check_weight(sample_weight, n):
+def _check_weight(sample_weight, n, rescale=True):
+    """Validated weights. Rates do not change when every weight is multiplied by one
+    number, so weights whose total overflows float64 (e.g. near 1e308) are divided by a
+    power of two (exact) that brings the largest to below 1; with ``rescale=False``
+    (counts that may later be merged with others, which a private scale would corrupt)
+    such weights raise instead."""
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=float)
@@ -343,6 +348,16 @@ def _check_weight(sample_weight, n):
         )
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("sample_weight must be finite and non-negative.")
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):
+        if not rescale:
+            raise ValueError(
+                f"sample_weight sums to more than float64 holds (largest weight "
+                f"{w.max():.3g}); divide the weights by one common number (rates do not "
+                "change) before counting them."
+            )
+        w = np.ldexp(w, -np.frexp(w.max())[1])
     return w
 
 
@@ -373,12 +388,13 @@ def _bincount_cells(codes, t, p, sample_weight, n_groups):
     return counts.astype(float, copy=False).reshape(n_groups, 2, 2)
 
 
-def prepare_arrays(y_true, y_pred, sensitive_features, sample_weight, min_groups=1):
+def prepare_arrays(y_true, y_pred, sensitive_features, sample_weight, min_groups=1,
+                   rescale_weights=True):
     """Validate inputs shared by group metrics; return (y_true, y_pred, groups, weights)."""
     y_true = _as_1d(y_true, "y_true")
     n = len(y_true)
     y_pred = _as_1d(y_pred, "y_pred", n)
-    sample_weight = _check_weight(sample_weight, n)
+    sample_weight = _check_weight(sample_weight, n, rescale=rescale_weights)
     groups = encode_groups(sensitive_features, n_samples=n, min_groups=min_groups)
     return y_true, y_pred, groups, sample_weight
 
@@ -498,7 +514,7 @@ class GroupCounts:
         GroupCounts
         """
         y_true, y_pred, groups, w = prepare_arrays(
-            y_true, y_pred, sensitive_features, sample_weight
+            y_true, y_pred, sensitive_features, sample_weight, rescale_weights=False
         )
         check_label_predictions(y_pred)
         return cls._from_encoded(y_true, y_pred, groups, pos_label, w)
