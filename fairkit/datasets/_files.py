@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import urllib.parse
@@ -42,7 +43,20 @@ _CHUNK = 1 << 20
 
 
 class ChecksumError(ValueError):
-    """A data file's SHA-256 digest differs from the expected one."""
+    """A data file's SHA-256 digest differs from the expected one, or cannot be known
+    because fairkit's checksum list ``SHA256SUMS`` is damaged or has no entry for it."""
+
+
+_SUMS_LINE = re.compile(r"([0-9A-Fa-f]{64}) [ *]?\*?(\S.*)")
+
+
+def _data_home_note():
+    """Where the data files were looked for, for error messages."""
+    env = os.environ.get(DATA_HOME_ENV)
+    if env:
+        return (f"{DATA_HOME_ENV} is set to {env!r}, so the data files are read from there "
+                "(the checksums still come from fairkit's own SHA256SUMS)")
+    return None
 
 
 def bundled_data_dir():
@@ -71,10 +85,10 @@ def bundled_data_dir():
     if (checkout / "SHA256SUMS").is_file():
         return checkout
     raise FileNotFoundError(
-        "fairkit's bundled data files were not found: neither the package data "
-        "'fairkit._data' nor a source checkout's datasets/ folder "
-        f"({checkout}) is present. Reinstall fairkit, or set {DATA_HOME_ENV} to a folder "
-        "holding the data files."
+        "fairkit's checksum list SHA256SUMS is missing: it is in neither the package data "
+        f"'fairkit._data' nor a source checkout's datasets/ folder ({checkout}). Reinstall "
+        f"fairkit. ({DATA_HOME_ENV} or data_home cannot stand in for it: they only move the "
+        "data files, whose checksums always come from fairkit's own SHA256SUMS.)"
     )
 
 
@@ -90,12 +104,46 @@ def get_data_home(data_home=None):
 
 
 def _expected_checksums() -> dict[str, str]:
-    text = bundled_data_dir().joinpath("SHA256SUMS").read_text(encoding="ascii")
+    """``{name: digest}`` from fairkit's ``SHA256SUMS`` (``sha256sum`` format: 64 hex
+    digits, one or two spaces or `` *``, the path relative to the data folder).
+
+    Raises :class:`ChecksumError` naming the file and line if the list is damaged.
+    """
+    resource = bundled_data_dir().joinpath("SHA256SUMS")
+
+    def damaged(problem):
+        return ChecksumError(
+            f"fairkit's checksum list {resource} {problem}. The list is damaged; reinstall "
+            "fairkit (no data file can be verified without it)."
+        )
+
+    try:
+        raw = resource.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"fairkit's checksum list {resource} is missing. Reinstall fairkit."
+        ) from None
+    except OSError as exc:
+        raise damaged(f"cannot be read ({exc})") from None
     sums = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            sums[name.strip().lstrip("*")] = digest.lower()
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            text = line.decode("ascii").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            raise damaged(f"has a non-ASCII byte 0x{line[exc.start]:02x} on line {number}"
+                          ) from None
+        if not text.strip():
+            continue
+        match = _SUMS_LINE.fullmatch(text.strip())
+        if match is None:
+            raise damaged(f"has a malformed line {number}: {text[:80]!r} (expected 64 hex "
+                          "digits, two spaces and a file name)")
+        digest, name = match.group(1).lower(), match.group(2).strip()
+        if sums.get(name, digest) != digest:
+            raise damaged(f"lists {name!r} twice with different digests (line {number})")
+        sums[name] = digest
+    if not sums:
+        raise damaged("is empty")
     return sums
 
 
@@ -151,23 +199,37 @@ def read_verified(name: str, data_home=None) -> bytes:
     Raises
     ------
     FileNotFoundError
-        If the file is missing.
+        If the file, or fairkit's ``SHA256SUMS``, is missing; the message says where the
+        file was looked for (``data_home``, ``$FAIRKIT_DATA`` or the bundled folder).
     ChecksumError
-        If its digest differs from the expected one (wrong, corrupted or truncated file).
+        If its digest differs from the expected one (wrong, corrupted or truncated file),
+        or ``SHA256SUMS`` is damaged (the line is named) or has no entry for ``name``.
     """
     sums = _expected_checksums()
     if name not in sums:
-        raise KeyError(f"{name!r} is not a fairkit data file; known files: {sorted(sums)}.")
+        raise ChecksumError(
+            f"{name!r} has no entry in fairkit's checksum list "
+            f"{bundled_data_dir().joinpath('SHA256SUMS')} (entries: {sorted(sums)}): it is "
+            "not a fairkit data file, or the list is damaged or out of date (reinstall "
+            "fairkit)."
+        )
     root = get_data_home(data_home)
     resource = root
     for part in name.split("/"):  # one level at a time: MultiplexedPath takes one argument
         resource = resource.joinpath(part)
     if not resource.is_file():
-        raise FileNotFoundError(
-            f"Data file {name!r} is missing from {root}. It should ship with fairkit; "
-            "reinstall the package, or point data_home / "
-            f"{DATA_HOME_ENV} at a folder that holds it."
-        )
+        if data_home is not None:
+            where = (f"the data_home folder {str(root)!r}; put the file there (same layout "
+                     "as fairkit's datasets/ folder) or leave data_home unset")
+        elif _data_home_note():
+            where = (f"{str(root)!r}: {_data_home_note()}. Put the file there (same layout "
+                     f"as fairkit's datasets/ folder), or unset {DATA_HOME_ENV} to use the "
+                     "copy bundled with fairkit")
+        else:
+            where = (f"fairkit's bundled data folder {root}. It should ship with fairkit: "
+                     f"reinstall the package, or set {DATA_HOME_ENV} (or data_home) to a "
+                     "folder that holds it")
+        raise FileNotFoundError(f"Data file {name!r} is missing from {where}.")
     content = resource.read_bytes()
     actual = hashlib.sha256(content).hexdigest()
     if actual != sums[name]:

@@ -26,7 +26,16 @@ set for statistics: its completeness is undocumented.
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import io
+import itertools
+import lzma
 import urllib.parse
+import warnings
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -37,6 +46,7 @@ from ._files import fetch_url, verify_file
 
 __all__ = [
     "LAR_COMMON_COLUMNS",
+    "LARFormatError",
     "read_lar",
     "lar_group_counts",
     "filter_lar",
@@ -193,13 +203,267 @@ def _resolve_source(source, sha256, cache_dir) -> Path:
     return path
 
 
-def _sniff(path: Path):
-    """Header and delimiter ("," for Data Browser / historic CSV, "|" for pipe files)."""
-    head = pd.read_csv(path, nrows=0, sep=",", dtype=str)
-    if len(head.columns) == 1 and "|" in str(head.columns[0]):
-        head = pd.read_csv(path, nrows=0, sep="|", dtype=str)
-        return list(head.columns), "|"
-    return list(head.columns), ","
+class LARFormatError(ValueError):
+    """A LAR file is malformed: a row with the wrong number of fields, a truncated or
+    damaged file, text that is not UTF-8, or a value that cannot be parsed.
+
+    The message names the file and (when one is to blame) the line, counted from 1 for the
+    header as a text editor counts them. ``path`` and ``line`` (``None`` when the problem is
+    the file as a whole) are also attributes. A subclass of ``ValueError``.
+    """
+
+    def __init__(self, path, line, problem):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"LAR file {self.path!r}" + ("" if line is None else f", line {line:,}")
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.line, self.problem)
+
+
+class _BadValue(ValueError):
+    """A value a LAR column cannot hold; ``row`` is the index label of the first one."""
+
+    def __init__(self, message, row):
+        super().__init__(message)
+        self.row = row
+
+
+#: Bytes read (decompressed) per step; lines are never split between steps.
+_BLOCK = 1 << 23
+_ON_BAD_LINES = ("error", "skip")
+# what a damaged compressed stream or a failing disk raise while reading
+_READ_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+
+
+class _ZipMember:
+    """The one member of a zip archive, closing the archive with it."""
+
+    def __init__(self, archive, member):
+        self._archive = archive
+        self._stream = archive.open(member)
+
+    def read(self, n=-1):
+        return self._stream.read(n)
+
+    def close(self):
+        try:
+            self._stream.close()
+        finally:
+            self._archive.close()
+
+
+def _open_bytes(path: Path):
+    """Binary stream of the file's (decompressed) content; compression is recognised by
+    its magic bytes, not by the file name."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic[:2] == b"\x1f\x8b":
+            return gzip.open(path, "rb"), "gzip"
+        if magic[:3] == b"BZh":
+            return bz2.open(path, "rb"), "bzip2"
+        if magic == b"\xfd7zXZ\x00":
+            return lzma.open(path, "rb"), "xz"
+        if magic[:4] == b"PK\x03\x04":
+            archive = zipfile.ZipFile(path)
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                archive.close()
+                raise LARFormatError(path, None, f"the zip archive holds {len(members)} "
+                                     "files; expected exactly one LAR file.")
+            return _ZipMember(archive, members[0]), "zip"
+        return open(path, "rb"), None
+    except LARFormatError:
+        raise
+    except _READ_ERRORS as exc:
+        raise LARFormatError(path, None, f"cannot be opened ({type(exc).__name__}: {exc}); "
+                             "the file is damaged or truncated.") from None
+
+
+def _read_failure(path, kind, line, exc):
+    what = f"the {kind} data" if kind else "the file"
+    if isinstance(exc, EOFError):
+        problem = (f"{what} end before their end-of-stream marker, at or after this line "
+                   "(the lines before it were read whole): the file is truncated (an "
+                   "interrupted download or copy?).")
+    else:
+        problem = (f"{what} cannot be read at or after this line (the lines before it were "
+                   f"read whole): {type(exc).__name__}: {exc}. The file is damaged or "
+                   "truncated.")
+    return LARFormatError(path, line, problem)
+
+
+def _encoding_failure(path, line, data, exc, line_start):
+    byte = data[exc.start]
+    column = exc.start - line_start + 1
+    return LARFormatError(
+        path, line,
+        f"byte 0x{byte:02x} at character {column:,} is not valid UTF-8 (a Latin-1 or "
+        "Windows-1252 character?). LAR files are UTF-8 (ASCII) text: re-save the file as "
+        "UTF-8.")
+
+
+def _lines(path: Path):
+    """Complete lines of the file in batches: yields ``(first_line_no, lines, final,
+    quoted)``.
+
+    Lines are bytes without their ``\\n``; ``final`` is True only for a last line that has
+    no newline after it; ``quoted`` says whether any of them holds a double quote. Every
+    byte is checked as UTF-8 (and free of NUL bytes) before it is yielded, and a read error
+    (truncated gzip, damaged archive) names the line it stopped at.
+    """
+    stream, kind = _open_bytes(path)
+    try:
+        rest = b""
+        line_no = 1
+        first = True
+        while True:
+            try:
+                block = stream.read(_BLOCK)
+            except _READ_ERRORS as exc:
+                raise _read_failure(path, kind, line_no + rest.count(b"\n"), exc) from None
+            if first and block:
+                first = False
+                if block[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in block[:200]:
+                    raise LARFormatError(
+                        path, 1, "the file is UTF-16 text (it has a UTF-16 byte-order mark "
+                        "or NUL bytes); LAR files are read as UTF-8: re-save it as UTF-8.")
+                if block[:3] == b"\xef\xbb\xbf":  # UTF-8 byte-order mark (Excel)
+                    block = block[3:]
+            final = not block
+            data = rest + block
+            if final:
+                complete, rest = data, b""
+            else:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                complete, rest = data[:cut], data[cut + 1:]
+            if not complete:
+                return
+            try:
+                complete.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                start = complete.rfind(b"\n", 0, exc.start) + 1
+                line = line_no + complete.count(b"\n", 0, exc.start)
+                raise _encoding_failure(path, line, complete, exc, start) from None
+            nul = complete.find(b"\x00")
+            if nul >= 0:
+                raise LARFormatError(
+                    path, line_no + complete.count(b"\n", 0, nul),
+                    "the line holds NUL bytes: the file is damaged (or is UTF-16 text).")
+            lines = complete.split(b"\n")
+            yield line_no, lines, final, b'"' in complete
+            if final:
+                return
+            line_no += len(lines)
+    finally:
+        stream.close()
+
+
+def _header_line(path: Path):
+    """The header: (1-based line number, field names, separator)."""
+    for line_no, lines, final, _ in _lines(path):
+        for k, line in enumerate(lines):
+            text = line.decode("utf-8").rstrip("\r")
+            if not text.strip():
+                continue
+            if final:
+                raise LARFormatError(
+                    path, line_no + k, "the file ends inside its header line (no newline "
+                    "after it, no data rows): the file is truncated.")
+            sep = "|" if "," not in text and "|" in text else ","
+            try:
+                names = next(csv.reader([text], delimiter=sep))
+            except csv.Error as exc:
+                raise LARFormatError(path, line_no + k, f"unreadable header ({exc}).") from None
+            return line_no + k, names, sep
+    raise LARFormatError(path, None, "the file is empty (no header line).")
+
+
+def _count_fields(line: bytes, sep: str) -> int:
+    """Fields of a line that holds quotes, as the csv module (and pandas) split it; -1 for
+    an unbalanced quote."""
+    if line.count(b'"') % 2:
+        return -1
+    return len(next(csv.reader([line.decode("utf-8")], delimiter=sep)))
+
+
+def _records(path, header_no, n_fields, sep, on_bad_lines, skipped):
+    """Data lines with exactly ``n_fields`` fields, in batches ``(lines, line_numbers)``.
+
+    A line with another number of fields raises :class:`LARFormatError` naming it, or with
+    ``on_bad_lines="skip"`` is left out and recorded in ``skipped`` as ``(line, fields)``.
+    Blank lines are not records and are passed over. A last line without a newline that is
+    short, or ends right after a separator, is a cut-off file: the same treatment, with a
+    message that says so.
+    """
+    sep_b = sep.encode()
+    n_sep = n_fields - 1
+    for line_no, lines, final, quoted in _lines(path):
+        if line_no <= header_no:  # drop the header (and blank lines before it)
+            drop = header_no - line_no + 1
+            if drop >= len(lines):
+                continue
+            lines = lines[drop:]
+            line_no = header_no + 1
+        counts = list(map(bytes.count, lines, itertools.repeat(sep_b)))
+        if quoted:
+            counts = [_count_fields(line, sep) - 1 if b'"' in line else c
+                      for line, c in zip(lines, counts, strict=True)]
+        if not final and counts.count(n_sep) == len(counts):  # the common case: all good
+            yield lines, np.arange(line_no, line_no + len(lines), dtype=np.int64)
+            continue
+        good, numbers = [], []
+        for k, (line, c) in enumerate(zip(lines, counts, strict=True)):
+            cut_off = final and k == len(lines) - 1
+            if c == n_sep and not (cut_off and line.rstrip(b"\r").endswith(sep_b)):
+                good.append(line)
+                numbers.append(line_no + k)
+                continue
+            if c == 0 and not line.strip():
+                continue  # a blank line
+            n = c + 1
+            if cut_off and n <= n_fields:
+                where = ("inside a quoted value" if c < 0 else
+                         f"after {n} of {n_fields} fields"
+                         + (" (the last one empty)" if n == n_fields else ""))
+                raise LARFormatError(
+                    path, line_no + k, f"the file ends on this line, without a newline, "
+                    f"{where}: the file is truncated (an interrupted download or copy?).")
+            if c < 0:
+                problem = ("has an unbalanced double quote (\"); a LAR record is one line "
+                           "with balanced quotes.")
+            elif n > n_fields:
+                problem = (f"has {n} fields where the header has {n_fields}: a value holds "
+                           f"an unquoted {sep!r}, or the row is damaged.")
+            else:
+                problem = (f"has {n} fields where the header has {n_fields}: the row is cut "
+                           "short or damaged.")
+            if on_bad_lines == "error":
+                hint = (" Pass on_bad_lines='skip' to leave such rows out (they are counted "
+                        "in a warning).")
+                raise LARFormatError(path, line_no + k, problem + hint)
+            skipped.append((line_no + k, n))
+        if good:
+            yield good, np.asarray(numbers, dtype=np.int64)
+
+
+def _warn_skipped(path, skipped, n_fields):
+    if not skipped:
+        return
+    shown = ", ".join(f"{line:,} ({n} fields)" if n > 0 else f"{line:,} (unbalanced quote)"
+                      for line, n in skipped[:10])
+    more = f" and {len(skipped) - 10:,} more" if len(skipped) > 10 else ""
+    warnings.warn(
+        f"LAR file {str(path)!r}: skipped {len(skipped):,} line(s) whose number of fields "
+        f"differs from the header's {n_fields} (on_bad_lines='skip'): lines {shown}{more}.",
+        UserWarning, stacklevel=3,
+    )
 
 
 def _parse(values: pd.Series, column: str, integer: bool) -> np.ndarray:
@@ -215,8 +479,9 @@ def _parse(values: pd.Series, column: str, integer: bool) -> np.ndarray:
     bad = text.notna().to_numpy() & (np.isnan(num) | (integer & (num != np.floor(num))))
     if bad.any():
         kind = "non-code" if integer else "non-numeric"
-        raise ValueError(
-            f"LAR column {column!r} has {kind} values {sorted(text[bad].tolist())[:5]}."
+        first = values.index[int(np.flatnonzero(np.append(bad, False)[idx])[0])]
+        raise _BadValue(
+            f"LAR column {column!r} has {kind} values {sorted(text[bad].tolist())[:5]}.", first
         )
     out = np.append(num, np.nan)[idx]  # sentinel -1 (missing cell) -> NaN
     return out
@@ -236,7 +501,8 @@ def _as_label(values: pd.Series, column: str, mapping: dict) -> pd.Series:
     unknown = codes.notna() & ~codes.isin(list(mapping))
     if unknown.any():
         bad = sorted(int(v) for v in codes[unknown].unique())[:5]
-        raise ValueError(f"LAR column {column!r} has unknown codes {bad}.")
+        first = codes.index[int(np.argmax(unknown.to_numpy(dtype=bool)))]
+        raise _BadValue(f"LAR column {column!r} has unknown codes {bad}.", first)
     labels = codes.map(mapping, na_action="ignore")
     categories = list(dict.fromkeys(mapping.values()))
     return pd.Series(pd.Categorical(labels, categories=categories), index=values.index)
@@ -260,7 +526,8 @@ def _derive_race(chunk: pd.DataFrame, first: str, mapping: dict) -> pd.Series:
         unknown = c.notna() & ~c.isin(list(mapping))
         if unknown.any():
             bad = sorted(int(v) for v in c[unknown].unique())[:5]
-            raise ValueError(f"LAR column {f!r} has unknown codes {bad}.")
+            first = c.index[int(np.argmax(unknown.to_numpy(dtype=bool)))]
+            raise _BadValue(f"LAR column {f!r} has unknown codes {bad}.", first)
     # roll sub-categories (21-27, 41-44) up to their major race 1-5
     major = [c.where(c < 10, c // 10).to_numpy(dtype="float64", na_value=np.nan) for c in codes]
     stack = np.column_stack(major)
@@ -341,22 +608,65 @@ def _needed_columns(header, schema):
     return [c for c in header if _normalise(c) in wanted]
 
 
-def _chunks(path, sep, schema, chunksize, columns, header):
-    usecols = _needed_columns(header, schema) if columns == "common" else None
-    reader = pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False,
-                         chunksize=chunksize, low_memory=False, usecols=usecols)
+def _check_header(path, header_no, header, schema):
+    mapping = _MAP_2018 if schema == "2018+" else _MAP_2007
+    names = [_normalise(c) for c in header]
+    for name in _REQUIRED:
+        if mapping[name] not in names:
+            raise LARFormatError(path, header_no,
+                                 f"LAR file ({schema} schema) lacks the column {mapping[name]!r}.")
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise LARFormatError(path, header_no, f"the header repeats the column(s) {dupes}.")
+
+
+def _chunks(path, sep, schema, chunksize, columns, header, header_no, on_bad_lines):
+    names = [_normalise(c) for c in header]
+    usecols = ([_normalise(c) for c in _needed_columns(header, schema)]
+               if columns == "common" else None)
+    skipped = []
     offset = 0
-    with reader:
-        for raw in reader:
-            raw.columns = [_normalise(c) for c in raw.columns]
-            raw.index = pd.RangeIndex(offset, offset + len(raw))
-            offset += len(raw)
+
+    def parse(pending, numbers):
+        nonlocal offset
+        data = b"\n".join(itertools.chain.from_iterable(pending))
+        raw = pd.read_csv(io.BytesIO(data), sep=sep, header=None, names=names,
+                          usecols=usecols, dtype=object, keep_default_na=False,
+                          na_filter=False, skip_blank_lines=False, low_memory=False,
+                          encoding="utf-8")
+        nos = np.concatenate(numbers)
+        if len(raw) != len(nos):  # the field checks above make this unreachable
+            raise LARFormatError(path, None, f"read {len(raw)} rows from {len(nos)} lines.")
+        raw.index = pd.RangeIndex(offset, offset + len(raw))
+        try:
             common = _to_common(raw, schema)
-            if columns == "common":
-                yield common
-            else:
-                extra = raw.drop(columns=[c for c in raw.columns if c in common.columns])
-                yield pd.concat([common, extra], axis=1)
+        except _BadValue as exc:
+            line = int(nos[exc.row - offset])
+            raise LARFormatError(
+                path, line, f"{str(exc).rstrip('.')} (the first one is on this line).") from None
+        offset += len(raw)
+        if columns == "common":
+            return common
+        extra = raw.drop(columns=[c for c in raw.columns if c in common.columns])
+        return pd.concat([common, extra], axis=1)
+
+    pending, numbers, n_pending = [], [], 0
+    for lines, nos in _records(path, header_no, len(header), sep, on_bad_lines, skipped):
+        i = 0
+        while n_pending + len(lines) - i >= chunksize:
+            take = chunksize - n_pending
+            pending.append(lines[i:i + take])
+            numbers.append(nos[i:i + take])
+            i += take
+            yield parse(pending, numbers)
+            pending, numbers, n_pending = [], [], 0
+        if i < len(lines):
+            pending.append(lines[i:])
+            numbers.append(nos[i:])
+            n_pending += len(lines) - i
+    if n_pending:
+        yield parse(pending, numbers)
+    _warn_skipped(path, skipped, len(header))
 
 
 def read_lar(
@@ -366,15 +676,17 @@ def read_lar(
     columns="common",
     sha256=None,
     cache_dir=None,
+    on_bad_lines="error",
 ):
     """Read a public HMDA loan-level (LAR) CSV file, 2018+ or 2007-2017 schema.
 
     Parameters
     ----------
     source : str or path-like
-        A local file (``.csv``, or compressed ``.csv.gz`` / ``.zip`` with one member) or a
-        ``https://`` / ``file://`` URL, which is downloaded once into ``cache_dir``. Comma-
-        and pipe-delimited files are recognised.
+        A local file (``.csv``, or gzip / bzip2 / xz compressed, or a ``.zip`` with one
+        member; compression is recognised from the content) or a ``https://`` /
+        ``file://`` URL, which is downloaded once into ``cache_dir``. Comma- and
+        pipe-delimited UTF-8 (ASCII) files are recognised.
     chunksize : int, optional
         Number of rows per chunk. When given, an iterator of DataFrames is returned and the
         file is never held in memory at once; when None, one DataFrame.
@@ -387,6 +699,13 @@ def read_lar(
         download is accepted into the cache).
     cache_dir : str or path-like, optional
         Download folder for URLs (default ``$FAIRKIT_CACHE`` or ``~/.cache/fairkit``).
+    on_bad_lines : {"error", "skip"}, default="error"
+        What to do with a row whose number of fields differs from the header's (a damaged
+        row, or a value with an unquoted separator that shifts the fields after it).
+        ``"error"`` raises :class:`LARFormatError` naming the line; ``"skip"`` leaves such
+        rows out and, once the file is read, warns how many were skipped and gives the
+        first line numbers. Every other fault is an error in both modes, including a file
+        that ends inside a row (truncated: more than that row is lost).
 
     Returns
     -------
@@ -426,12 +745,26 @@ def read_lar(
         The file does not exist.
     fairkit.datasets.ChecksumError
         ``sha256`` is given and does not match.
+    LARFormatError
+        (a ``ValueError``) naming the file and, where one is to blame, the line: the header
+        is not a LAR header or lacks a required column; a row has more or fewer fields
+        than the header (unless ``on_bad_lines="skip"``); the file ends inside a row
+        (truncated); the text is not UTF-8 (UTF-16, a Latin-1 byte); the compressed data
+        end early or are damaged; a value cannot be parsed. With ``chunksize`` the error
+        is raised when the iteration reaches the fault, after the chunks before it.
     ValueError
-        The header is not a LAR header, a required column is missing, or a value cannot
-        be parsed.
+        ``chunksize``, ``columns`` or ``on_bad_lines`` is invalid.
 
     Notes
     -----
+    The reader never returns a partly read row: every line is checked to have as many
+    fields as the header before it is parsed, so a file cut off inside a row raises
+    instead of giving a last row with missing values. A cut exactly at a line end leaves
+    complete rows and cannot be told from a shorter file; one inside the *last field* of
+    the last line (no newline after it) is accepted when that field is not empty, as it
+    is not one of the common columns (its raw text, with ``columns="all"``, may be cut).
+    Pin the file with ``sha256`` to rule truncation out.
+
     No real national or state LAR file is bundled with fairkit. The bundled
     ``hmda/lar_2020_ny_one_lender.csv`` is a format fixture (288 records of one lender),
     not a statistics data set.
@@ -454,12 +787,20 @@ def read_lar(
         or chunksize < 1
     ):
         raise ValueError(f"chunksize must be a positive integer or None, got {chunksize!r}.")
+    if not isinstance(on_bad_lines, str) or on_bad_lines not in _ON_BAD_LINES:
+        raise ValueError(f"on_bad_lines must be 'error' or 'skip', got {on_bad_lines!r}.")
     path = _resolve_source(source, sha256, cache_dir)
-    header, sep = _sniff(path)
-    schema = detect_lar_schema(header)
+    header_no, header, sep = _header_line(path)
+    try:
+        schema = detect_lar_schema(header)
+    except ValueError as exc:
+        raise LARFormatError(path, header_no, str(exc)) from None
+    _check_header(path, header_no, header, schema)
+    chunks = _chunks(path, sep, schema, int(chunksize or 1_000_000), columns, header,
+                     header_no, on_bad_lines)
     if chunksize is not None:
-        return _chunks(path, sep, schema, int(chunksize), columns, header)
-    parts = list(_chunks(path, sep, schema, 1_000_000, columns, header))
+        return chunks
+    parts = list(chunks)
     if not parts:
         return _to_common(pd.DataFrame(columns=[_normalise(c) for c in header], dtype=str),
                           schema)
@@ -507,7 +848,9 @@ def lar_group_counts(
         boolean mask.
     chunksize : int, default=500_000
     **read_kwargs
-        Passed to :func:`read_lar` (``sha256``, ``cache_dir``, ``columns``).
+        Passed to :func:`read_lar` (``sha256``, ``cache_dir``, ``columns``,
+        ``on_bad_lines``); the file is read as strictly as there, so a cut-off or ragged
+        row raises :class:`LARFormatError` instead of being counted.
 
     Returns
     -------

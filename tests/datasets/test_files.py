@@ -1,6 +1,7 @@
 """Locating and verifying fairkit's data files."""
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -114,8 +115,93 @@ def test_replaced_file_with_its_own_sums_is_still_refused(tmp_path):
 
 
 def test_unknown_name_is_refused():
-    with pytest.raises(KeyError, match="not a fairkit data file"):
+    with pytest.raises(ChecksumError, match="'adult/other.csv' has no entry in fairkit's "
+                       "checksum list .*SHA256SUMS.*not a fairkit data file"):
         read_verified("adult/other.csv")
+
+
+# --- a damaged or missing SHA256SUMS -------------------------------------------------------
+
+GOOD_LINE = _sums()["adult/adult.names"] + "  adult/adult.names"
+
+
+def _fake_bundle(tmp_path, monkeypatch, sums: bytes):
+    """A bundled folder holding adult.names and the given SHA256SUMS bytes."""
+    from fairkit.datasets import _files
+
+    _copy_tree(tmp_path, "adult/adult.names")
+    (tmp_path / "SHA256SUMS").write_bytes(sums)
+    monkeypatch.setattr(_files, "bundled_data_dir", lambda: tmp_path)
+    monkeypatch.delenv("FAIRKIT_DATA", raising=False)
+    return tmp_path / "SHA256SUMS"
+
+
+@pytest.mark.parametrize("sums, problem", [
+    (f"{GOOD_LINE}\n\ngarbage\n".encode(), r"has a malformed line 3: 'garbage'"),
+    (f"{GOOD_LINE}\n{'a' * 63}  adult/adult.data.gz\n".encode(), "has a malformed line 2"),
+    (f"{GOOD_LINE}\n".encode() + b"\xe9\n", "has a non-ASCII byte 0xe9 on line 2"),
+    (f"{GOOD_LINE}\n".encode("utf-16"), "has a non-ASCII byte 0xff on line 1"),
+    (b"", "is empty"),
+    (f"{GOOD_LINE}\n{'0' * 64}  adult/adult.names\n".encode(),
+     r"lists 'adult/adult.names' twice with different digests \(line 2\)"),
+])
+def test_damaged_checksum_list_is_one_clear_error(tmp_path, monkeypatch, sums, problem):
+    path = _fake_bundle(tmp_path, monkeypatch, sums)
+    with pytest.raises(ChecksumError) as err:
+        read_verified("adult/adult.names")
+    msg = str(err.value)
+    assert f"fairkit's checksum list {path} " in msg
+    assert "The list is damaged; reinstall fairkit" in msg
+    assert re.search(problem, msg), msg
+
+
+def test_checksum_list_formats_that_sha256sum_writes_are_accepted(tmp_path, monkeypatch):
+    digest = _sums()["adult/adult.names"]
+    for sums in (f"{digest}  adult/adult.names\r\n", f"{digest} *adult/adult.names\n",
+                 f"{digest.upper()} adult/adult.names"):
+        _fake_bundle(tmp_path, monkeypatch, sums.encode())
+        assert hashlib.sha256(read_verified("adult/adult.names")).hexdigest() == digest
+
+
+def test_checksum_list_without_the_entry_names_the_data_file(tmp_path, monkeypatch):
+    _fake_bundle(tmp_path, monkeypatch, f"{GOOD_LINE}\n".encode())
+    _copy_tree(tmp_path, "adult/adult.data.gz")
+    with pytest.raises(ChecksumError, match="'adult/adult.data.gz' has no entry in fairkit's "
+                       "checksum list .*damaged or out of date"):
+        load_adult(data_home=tmp_path)
+
+
+def test_missing_checksum_list_does_not_advise_fairkit_data(tmp_path, monkeypatch):
+    import fairkit
+
+    monkeypatch.setattr(fairkit, "__file__", str(tmp_path / "fairkit" / "__init__.py"))
+    monkeypatch.setenv("FAIRKIT_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"checksum list SHA256SUMS is missing.*"
+                       r"Reinstall fairkit\. \(FAIRKIT_DATA or data_home cannot stand in"):
+        read_verified("adult/adult.names")
+
+
+def test_missing_data_file_message_follows_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAIRKIT_DATA", str(tmp_path / "mine"))
+    with pytest.raises(FileNotFoundError) as err:
+        read_verified("adult/adult.names")
+    msg = str(err.value)
+    assert f"FAIRKIT_DATA is set to {str(tmp_path / 'mine')!r}" in msg
+    assert "unset FAIRKIT_DATA" in msg and "set FAIRKIT_DATA (or" not in msg
+    with pytest.raises(FileNotFoundError) as err:
+        read_verified("adult/adult.names", data_home=tmp_path / "other")
+    msg = str(err.value)
+    assert f"the data_home folder {str(tmp_path / 'other')!r}" in msg
+    assert "FAIRKIT_DATA" not in msg
+    # nothing set: the bundled copy is gone, so reinstalling or FAIRKIT_DATA is the advice
+    from fairkit.datasets import _files
+
+    monkeypatch.delenv("FAIRKIT_DATA")
+    (tmp_path / "SHA256SUMS").write_bytes((DATA / "SHA256SUMS").read_bytes())
+    monkeypatch.setattr(_files, "bundled_data_dir", lambda: tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"bundled data folder .* reinstall the "
+                       r"package, or set FAIRKIT_DATA \(or data_home\)"):
+        read_verified("adult/adult.names")
 
 
 # --- downloads (file:// URLs only; no network) --------------------------------------------
