@@ -129,21 +129,28 @@ def _largest_group(groups):
     return sorted(top)[0]
 
 
-def disparities(y_true, y_pred, groups):
+def disparities(y_true, y_pred, groups, min_group=1):
     """(spd, eo): max - min selection rate; max over TPR/FPR of the max - min over groups.
 
-    A group with no positive (negative) test row is left out of the TPR (FPR) range.
+    A group with no positive (negative) test row is left out of the TPR (FPR) range, and a
+    group with fewer than ``min_group`` test rows is left out of both (as ``fairkit
+    compare --min-group-size`` does: a rate over a handful of rows is noise); with fewer
+    than two groups left the gaps are undefined (NaN).
     """
     y_true, y_pred, groups = map(np.asarray, (y_true, y_pred, groups))
     sel, tpr, fpr = [], [], []
     for v in np.unique(groups):
         m = groups == v
+        if m.sum() < min_group:
+            continue
         sel.append(y_pred[m].mean())
         pos, neg = m & (y_true == 1), m & (y_true == 0)
         if pos.any():
             tpr.append(y_pred[pos].mean())
         if neg.any():
             fpr.append(y_pred[neg].mean())
+    if len(sel) < 2:
+        return float("nan"), float("nan")
     rng = lambda a: float(np.ptp(a)) if len(a) > 1 else 0.0  # noqa: E731
     return rng(sel), max(rng(tpr), rng(fpr))
 
@@ -169,7 +176,7 @@ def _first_line(exc):
     return f"{type(exc).__name__}: {text[0][:90] if text else ''}"
 
 
-def run_one(spec, ctx, Xtr, ytr, Xte, yte):
+def run_one(spec, ctx, Xtr, ytr, Xte, yte, min_group=1):
     """Fit and score one method; returns a dict (``error`` set on failure)."""
     out = {"acc": np.nan, "spd": np.nan, "eo": np.nan, "gcost": np.nan, "fit_s": np.nan,
            "const": False,
@@ -203,7 +210,7 @@ def run_one(spec, ctx, Xtr, ytr, Xte, yte):
                 out["other"] = f"{w.category.__name__}: {str(w.message).splitlines()[0][:70]}"
     if pred is not None:
         out["acc"] = float(np.mean(pred == yte))
-        out["spd"], out["eo"] = disparities(yte, pred, Xte[PROT])
+        out["spd"], out["eo"] = disparities(yte, pred, Xte[PROT], min_group)
         out["const"] = len(np.unique(pred)) == 1
     return out
 
@@ -240,7 +247,7 @@ def config_label(c):
 
 
 def run(configs, method_names, *, seed=0, bias=1.0, max_rows=None, max_fit_seconds=300.0,
-        verbose=True):
+        min_group=30, verbose=True):
     """Run every method on every configuration; returns the long result table."""
     specs = available_methods()
     max_rows = dict(max_rows or {})
@@ -277,7 +284,7 @@ def run(configs, method_names, *, seed=0, bias=1.0, max_rows=None, max_fit_secon
                      "const": False, "error": "", "unavailable": "", "skipped": skip,
                      "n_C": 0, "n_V": 0, "n_o": 0}
             else:
-                r = run_one(spec, ctx, Xtr, ytr, Xte, yte)
+                r = run_one(spec, ctx, Xtr, ytr, Xte, yte, min_group)
                 r["skipped"] = ""
                 if np.isfinite(r["fit_s"]):
                     prev = last_time.get(name, (0, 0.0))
@@ -288,7 +295,7 @@ def run(configs, method_names, *, seed=0, bias=1.0, max_rows=None, max_fit_secon
             ref_name = REFERENCE.get(name, "baseline")
             ref = results.get(ref_name)
             if ref is None and ref_name in specs:  # reference not asked for: run it
-                ref = run_one(specs[ref_name], ctx, Xtr, ytr, Xte, yte)
+                ref = run_one(specs[ref_name], ctx, Xtr, ytr, Xte, yte, min_group)
                 results[ref_name] = ref
             if ref is not None and (ref.get("error") or ref.get("unavailable")
                                     or ref.get("skipped")):
@@ -340,7 +347,9 @@ def main(argv=None):
     p.add_argument("--all", action="store_true", help="every registered method")
     p.add_argument("--sizes", type=int, nargs="+", default=[500, 5_000, 50_000])
     p.add_argument("--pos-rates", type=float, nargs="+", default=[0.5, 0.2, 0.05])
-    p.add_argument("--scales", nargs="+", default=["raw", "standardised"])
+    # every registered builder scales its numeric inputs, so "standardised" gave the same
+    # result as "raw" for every (method, configuration) pair; ask for it with --scales
+    p.add_argument("--scales", nargs="+", default=["raw"])
     p.add_argument("--groups", nargs="+", default=["2", "4s"],
                    help="group specs: k (2-6 equal shares) or ks (last group at 5%%)")
     p.add_argument("--full", action="store_true", help="add 1,000,000 rows")
@@ -351,6 +360,9 @@ def main(argv=None):
     p.add_argument("--bias", type=float, default=1.0,
                    help="logit gap between the first and the last group's base rates")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-group-size", type=int, default=30,
+                   help="groups with fewer test rows are left out of the gaps (default: 30, "
+                   "as fairkit compare)")
     p.add_argument("--csv", default=None, help="also write the long table here")
     args = p.parse_args(argv)
 
@@ -373,7 +385,7 @@ def main(argv=None):
     print(f"{len(configs)} configurations x {len(names)} methods: {', '.join(names)}")
     t = time.perf_counter()
     df = run(configs, names, seed=args.seed, bias=args.bias, max_rows=caps,
-             max_fit_seconds=args.max_fit_seconds)
+             max_fit_seconds=args.max_fit_seconds, min_group=args.min_group_size)
     print(f"\ntotal {time.perf_counter() - t:.0f}s\n\nSummary (configurations with each flag):")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary(df).to_string())

@@ -56,6 +56,17 @@ def test_disparities_match_fairlearn(bench):
 
     assert spd == pytest.approx(spread(selection_rate))
     assert eo == pytest.approx(max(spread(true_positive_rate), spread(false_positive_rate)))
+    # a group below min_group test rows is left out: the gaps are those of a and b alone
+    small = np.where(groups == "c", "tiny", groups)
+    small[np.flatnonzero(small == "tiny")[10:]] = "a"
+    keep = small != "tiny"
+    spd_ab, eo_ab = bench.disparities(y, pred, small, min_group=30)
+    mf = MetricFrame(metrics={"s": selection_rate, "t": true_positive_rate,
+                              "f": false_positive_rate}, y_true=y[keep], y_pred=pred[keep],
+                     sensitive_features=small[keep]).difference()
+    assert spd_ab == pytest.approx(mf["s"])
+    assert eo_ab == pytest.approx(max(mf["t"], mf["f"]))
+    assert np.isnan(bench.disparities(y, pred, groups, min_group=1000)[0])
 
 
 def test_flags(bench):
