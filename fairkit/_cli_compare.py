@@ -45,7 +45,10 @@ def _load_compare_data(args):
 
     if args.dataset in DATASETS:
         spec = DATASETS[args.dataset]
-        bunch = getattr(datasets, f"load_{args.dataset}")(as_frame=True)
+        try:
+            bunch = getattr(datasets, f"load_{args.dataset}")(as_frame=True)
+        except (OSError, ValueError) as exc:  # a damaged data file or checksum list
+            raise CLIError(f"--dataset {args.dataset!r}: {exc}") from exc
         X = bunch.data.drop(columns=[c for c in spec["drop"] if c in bunch.data.columns])
         y = pd.Series(np.asarray(bunch.target), name="target")
         prot = args.prot_attr or spec["prot_attr"]
@@ -402,18 +405,28 @@ def _run_compare(args, out):
 
         os.environ.setdefault("PYTHONWARNINGS", "ignore")
         warnings.simplefilter("ignore")
+    if args.timeout is not None and not (np.isfinite(args.timeout) and args.timeout > 0):
+        raise CLIError(f"--timeout must be a number of seconds > 0, got {args.timeout}.")
+    if args.timeout is not None and not args.scheduler:
+        raise CLIError("--timeout bounds a run on a dask cluster; it needs --scheduler.")
+
+    def search():
+        result = compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
+                                    n_jobs=args.n_jobs, progress=not args.quiet)
+        elapsed = time.perf_counter() - start
+        if args.bound is not None:
+            result.table["params"] = _tuned_params(result, args.cv)
+        choice = _choose(result.table, args.metric, args.bound)
+        estimator = _candidate(result, choice["shown"])
+        groups, pred = _out_of_fold_group_rates(estimator, X, y, prot, pos, splits,
+                                                args.n_jobs)
+        return result, elapsed, choice, groups, pred
+
     start = time.perf_counter()
     try:
-        with _backend(args.scheduler):
-            result = compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
-                                        n_jobs=args.n_jobs, progress=not args.quiet)
-            elapsed = time.perf_counter() - start
-            if args.bound is not None:
-                result.table["params"] = _tuned_params(result, args.cv)
-            choice = _choose(result.table, args.metric, args.bound)
-            estimator = _candidate(result, choice["shown"])
-            groups, pred = _out_of_fold_group_rates(estimator, X, y, prot, pos, splits,
-                                                    args.n_jobs)
+        with _backend(args.scheduler, data=(X, y), quiet=not args.verbose) as on_cluster:
+            result, elapsed, choice, groups, pred = (
+                search() if on_cluster is None else on_cluster(search, args.timeout))
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     if args.bound is not None:
@@ -447,18 +460,180 @@ def _run_compare(args, out):
                                   groups, out)
 
 
-def _backend(address):
-    """Where the search runs: here, or on a dask scheduler (both steps on one client)."""
+def _backend(address, data=(), quiet=True):
+    """Where the search runs: here, or on a dask scheduler (both steps on one client).
+
+    On a scheduler, ``data`` (X and y) is broadcast to every worker once, and nothing else
+    is scattered: joblib's dask backend by default scatters every large argument to a
+    single worker, where it is lost with that worker (dask cannot recompute scattered
+    data), and the run ends in ``FutureCancelledError``. With a replica on each worker and
+    every other argument inside its task, dask reruns a lost worker's tasks elsewhere and
+    the run gives the same results as without the fault.
+    """
     import contextlib
 
     if not address:
         return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def on_cluster():
+        import logging
+
+        # distributed logs a lost worker or scheduler with tracebacks; the outcome is said
+        # in one line (a survived fault: nothing), so they show with --verbose only
+        level = logging.root.manager.disable
+        if quiet:
+            logging.disable(logging.CRITICAL)
+        try:
+            with _connect(address) as client:
+                backend = _dask_backend_class()(client=client, scatter=list(data))
+                yield lambda work, timeout: _run_on_cluster(work, client, backend,
+                                                            address, timeout)
+        finally:
+            logging.disable(level)
+
+    return on_cluster()
+
+
+_DASK_BACKEND = None
+
+
+def _dask_backend_class():
+    """joblib's dask backend without its automatic scatter of large arguments to one
+    worker (see _backend), and without nested dask tasks."""
+    global _DASK_BACKEND
+    if _DASK_BACKEND is None:
+        from joblib._dask import DaskDistributedBackend
+
+        class ReplicatedDaskBackend(DaskDistributedBackend):
+            def start_call(self):
+                super().start_call()
+                # joblib scatters an argument only while this is not None
+                self.call_data_futures = None
+
+            def stop_call(self):
+                self.call_data_futures = {}
+                super().stop_call()
+
+            async def _to_func_args(self, func):
+                # joblib runs a task's inner loops (a ColumnTransformer's, a tuned
+                # method's folds) as dask tasks of their own, with their own scattered
+                # arguments, lost with a worker; here a task runs them itself
+                batch, tasks = await super()._to_func_args(func)
+                return batch, [(_sequential_task, [f, *args], kwargs)
+                               for f, args, kwargs in tasks]
+
+        _DASK_BACKEND = ReplicatedDaskBackend
+    return _DASK_BACKEND
+
+
+def _sequential_task(func, /, *args, **kwargs):
+    """``func(*args, **kwargs)`` with joblib's inner loops run in this process."""
     import joblib
 
-    stack = contextlib.ExitStack()
-    stack.enter_context(_connect(address))
-    stack.enter_context(joblib.parallel_backend("dask"))
-    return stack
+    with joblib.parallel_config(backend="sequential"):
+        return func(*args, **kwargs)
+
+
+#: seconds the search waits with no worker connected before it gives up
+_NO_WORKER_GRACE = 30.0
+#: seconds the client may try to reconnect to a lost scheduler before the run gives up
+_SCHEDULER_GRACE = 5.0
+
+
+def _run_on_cluster(work, client, backend, address, timeout):
+    """``work()`` on joblib ``backend``, in a thread, watched: a lost scheduler, no worker
+    for _NO_WORKER_GRACE seconds, a task that killed its workers, or ``timeout`` seconds
+    passed give a CLIError (one line) instead of a traceback or a hang."""
+    import concurrent.futures
+    import threading
+    import time
+
+    import joblib
+    from dask.distributed import KilledWorker
+
+    box = {}
+
+    def target():
+        try:
+            with joblib.parallel_config(backend=backend):  # thread-local: set it here
+                box["value"] = work()
+        except BaseException as exc:  # reported by the watching thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="fairkit-compare-search", daemon=True)
+    start = time.monotonic()
+    thread.start()
+    where = f"--scheduler {address!r}"
+    reason, no_worker_since, lost_since = None, None, None
+    while thread.is_alive():
+        thread.join(0.5)
+        if not thread.is_alive():
+            break
+        now = time.monotonic()
+        if timeout is not None and now - start > timeout:
+            reason = (f"--timeout {timeout:g}: the search on {address} did not finish "
+                      f"within {timeout:g} s (a stalled worker or too little time); "
+                      "stopped, no report written.")
+            break
+        if client.status != "running":  # "connecting": trying to reconnect
+            lost_since = lost_since or now
+            if client.status != "connecting" or now - lost_since > _SCHEDULER_GRACE:
+                reason = (f"{where}: lost the connection to the scheduler; no report "
+                          "written.")
+                break
+        else:
+            lost_since = None
+        try:  # bounded: a call to a lost scheduler waits for the reconnection
+            n_workers = len(client.sync(client.scheduler.ncores, callback_timeout=2))
+        except Exception:  # the scheduler is gone, or not answering
+            n_workers = None
+        if n_workers == 0:
+            no_worker_since = no_worker_since or now
+            if now - no_worker_since > _NO_WORKER_GRACE:
+                reason = (f"{where}: no worker connected for {_NO_WORKER_GRACE:g} s "
+                          "(all workers gone); no report written.")
+                break
+        else:
+            no_worker_since = None
+    if reason is not None:
+        _abandon(client)
+        raise CLIError(reason)
+    if "error" not in box:
+        return box["value"]
+    exc = box["error"]
+    if isinstance(exc, KilledWorker):
+        raise CLIError(f"{where}: a task ended the worker running it, each time it was "
+                       f"tried (dask KilledWorker): {exc}") from exc
+    if client.status not in ("running",) or isinstance(
+            exc, (concurrent.futures.CancelledError, OSError, TimeoutError)):
+        try:
+            n_workers = len(client.sync(client.scheduler.ncores, callback_timeout=2))
+        except Exception:
+            n_workers = None
+        if client.status != "running" or n_workers is None:
+            status = "lost the connection to the scheduler"
+        elif n_workers == 0:
+            status = ("all workers gone (with them the copies of the data); start "
+                      "workers and run again")
+        else:
+            status = (f"the search was cancelled on the cluster ({type(exc).__name__}: "
+                      f"{_first_line(exc)})")
+        raise CLIError(f"{where}: {status}; no report written.") from exc
+    raise exc
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _abandon(client):
+    """Stop the search thread's work: cancel its tasks by closing the client (quietly)."""
+    try:
+        client.close(timeout=5)
+    except Exception:
+        pass
 
 
 def _choose(table, metric, bound):
@@ -620,7 +795,6 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
     print(groups.to_string(float_format=fmt), file=out)
 
     folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
     stem = folder / "fairkit-compare"
     fig, ax = plt.subplots(figsize=(7.5, 5))
     plot_pareto_front(table, x="accuracy", y="_parity", absolute_y=False, ax=ax)
@@ -644,23 +818,19 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
             ax.text(0.02, 0.02, png_note, transform=ax.transAxes, color="tab:red",
                     fontsize="small")
     fig.tight_layout()
-    # The four files are written into a temporary folder of this run's own and moved in
-    # together: an interrupted or failed run leaves no partial file, and two runs into one
-    # folder never read each other's half-written files. (Four renames are not one atomic
-    # step; swapping a whole report folder in by one rename is issue #16's.)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".fairkit-compare-", dir=folder))
-    try:
-        tmp_png, tmp_csv, tmp_html = (tmp_dir / f"fairkit-compare{s}"
-                                      for s in (".png", ".csv", ".html"))
-        tmp_groups = tmp_dir / "fairkit-compare-groups.csv"
-        fig.savefig(tmp_png, dpi=110, format="png", metadata={"Description": png_note})
-        plt.close(fig)
-        shown.to_csv(tmp_csv, index=False)
+
+    def write(run_dir):
+        """The four files of this run, into ``run_dir`` (a folder nobody else writes)."""
+        png, csv, html_path, groups_path = (run_dir / name for name in _REPORT_NAMES)
+        fig.savefig(png, dpi=110, format="png", metadata={"Description": png_note})
+        shown.to_csv(csv, index=False)
         group_csv = groups.reset_index()
         group_csv.insert(0, "method", shown_row["method"])
         group_csv.insert(1, "params", shown_row["params"])
-        group_csv.to_csv(tmp_groups, index=False)
-        png64 = base64.b64encode(tmp_png.read_bytes()).decode("ascii")
+        group_csv.to_csv(groups_path, index=False)
+        # the PNG embedded is the one just written beside it: the HTML and the PNG are
+        # always the same run's
+        png64 = base64.b64encode(png.read_bytes()).decode("ascii")
         esc = _html_escape
         items = [
             f"<li><b>Metric</b>: {esc(rule)}</li>",
@@ -690,14 +860,241 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
             + groups.to_html(float_format=fmt, table_id="picked-groups", na_rep="undefined")
             + "</body></html>\n"
         )
-        tmp_html.write_text(html)
-        for tmp in (tmp_png, tmp_csv, tmp_groups, tmp_html):
-            tmp.replace(folder / tmp.name)
+        html_path.write_text(html)
+
+    def announce():
+        print(f"\nwrote {stem}.png, {stem}.csv, {stem}-groups.csv and {stem}.html", file=out)
+
+    try:
+        _publish_report(folder, write, announce)
     finally:
         plt.close(fig)
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    print(f"\nwrote {stem}.png, {stem}.csv, {stem}-groups.csv and {stem}.html", file=out)
     return status
+
+
+# ---------------------------------------------------------------------------------------
+# compare's report: one run's four files, published in one atomic step
+# ---------------------------------------------------------------------------------------
+# The folder --output DIR the user opens holds four fixed symbolic links and a hidden store:
+#
+#   DIR/fairkit-compare.png         -> .fairkit-compare/current/fairkit-compare.png
+#   DIR/fairkit-compare.csv         -> .fairkit-compare/current/fairkit-compare.csv
+#   DIR/fairkit-compare-groups.csv  -> .fairkit-compare/current/fairkit-compare-groups.csv
+#   DIR/fairkit-compare.html        -> .fairkit-compare/current/fairkit-compare.html
+#   DIR/.fairkit-compare/current    -> run-<id>     (the published version)
+#   DIR/.fairkit-compare/run-<id>/  the four files of one run
+#   DIR/.fairkit-compare/lock       held (flock) by the run that is publishing
+#
+# A run writes its four files into a new run-<id> folder and publishes them by replacing
+# the one link `current` (os.replace of a symbolic link: a single atomic rename on POSIX).
+# All four names switch together, so a reader, a kill or a second run can never see one
+# run's PNG beside another run's CSV; DIR itself stays a plain folder (--output . works and
+# the user's other files in it are not touched) and DIR/fairkit-compare.html etc. open as
+# before. Writing, publishing and tidying happen under an exclusive lock, so the tidying
+# (every version but the published one is removed) never removes another run's folder in
+# progress; a run that cannot get the lock within _REPORT_LOCK_TIMEOUT seconds gives up
+# with one line (exit 2) and leaves the folder as it is. After a SIGKILL, the dead run's
+# unpublished folder stays until the next run into DIR tidies it; what DIR shows is still
+# one run's complete report. Copying DIR keeps working: cp -r and rsync -a keep the
+# relative links, zip, scp and shutil.copytree copy the files they point to.
+#
+# Where the swap is not available (Windows: symbolic links need a privilege there and
+# there is no flock; or a file system without links or locks) the files are moved in one
+# by one, as before: each file is whole, but a kill between two moves can mix two runs.
+_REPORT_NAMES = ("fairkit-compare.png", "fairkit-compare.csv", "fairkit-compare.html",
+                 "fairkit-compare-groups.csv")
+_REPORT_STORE = ".fairkit-compare"
+#: seconds a run waits for another run's publishing into the same folder (which takes
+#: well under a second) before it gives up with an error
+_REPORT_LOCK_TIMEOUT = 60.0
+
+
+def _report_link_target(name):
+    """What DIR/<name> points to (relative to DIR, so a copied or moved DIR still works)."""
+    return f"{_REPORT_STORE}/current/{name}"
+
+
+def _publish_report(folder, write, announce):
+    """Write a report with ``write(run_dir)`` and show it in ``folder`` in one atomic step;
+    ``announce()`` is called once it is the report ``folder`` shows."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--output {str(folder)!r}: cannot create the folder ({exc}).") from exc
+    try:
+        import fcntl  # POSIX only
+    except ImportError:
+        fcntl = None
+    if os.name != "posix" or fcntl is None or not hasattr(os, "symlink"):
+        _publish_file_by_file(folder, write)
+        announce()
+        return
+    store = folder / _REPORT_STORE
+    try:
+        store.mkdir(exist_ok=True)
+        lock = os.open(store / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise CLIError(f"--output {str(folder)!r}: cannot write the report ({exc}).") from exc
+    try:
+        if not _lock_report_store(lock, folder):  # a file system without locks
+            _publish_file_by_file(folder, write)
+            announce()
+            return
+        try:
+            if not _adopt_report_names(folder, store):  # ... or without symbolic links
+                _publish_file_by_file(folder, write)
+                announce()
+                return
+            run_dir = _new_report_version(store)
+            write(run_dir)
+            _point_current_to(store, run_dir.name)
+            announce()
+        finally:
+            _tidy_report_store(store)
+    finally:
+        os.close(lock)  # releases the flock
+
+
+def _lock_report_store(fd, folder):
+    """Take the exclusive flock on DIR/.fairkit-compare/lock (open as ``fd``): True once
+    held, False if the file system has no locks; a lock another run holds for longer than
+    _REPORT_LOCK_TIMEOUT seconds is a CLIError."""
+    import errno
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + _REPORT_LOCK_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise CLIError(
+                    f"--output {str(folder)!r}: another fairkit compare has been writing "
+                    f"its report there for {_REPORT_LOCK_TIMEOUT:g} s; this run's report "
+                    "was not written, the folder keeps the other's."
+                ) from None
+            time.sleep(0.02)
+        except OSError as exc:
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                return False
+            raise
+
+
+def _new_report_version(store):
+    """A new, empty version folder (plain os.mkdir: the umask's permissions, unlike
+    tempfile.mkdtemp's 0700, so whoever could read the report before still can)."""
+    import os
+    import uuid
+
+    path = store / f"run-{uuid.uuid4().hex[:16]}"
+    os.mkdir(path)
+    return path
+
+
+def _point_current_to(store, version):
+    """Publish: replace the link ``current`` by one to ``version``, in one rename."""
+    import os
+    import uuid
+
+    tmp = store / f"tmp-{uuid.uuid4().hex[:16]}"
+    os.symlink(version, tmp)
+    os.replace(tmp, store / "current")
+
+
+def _adopt_report_names(folder, store):
+    """Make the four names in ``folder`` the links into ``current`` without changing what
+    they show (under the lock). Needed once: in a new folder, or a folder written by an
+    older fairkit (plain files) or by the file-by-file fallback. What the names show is
+    first frozen into a version folder of its own and published (a missing name stays
+    missing: its link dangles), then each name is replaced by its link: at every step,
+    each name shows the same bytes as before. Returns False if the file system has no
+    symbolic links (nothing changed then)."""
+    import errno
+    import os
+    import shutil
+    import uuid
+
+    stale = [name for name in _REPORT_NAMES
+             if not ((folder / name).is_symlink()
+                     and os.readlink(folder / name) == _report_link_target(name))]
+    if not stale:
+        return True
+    for name in stale:
+        if (folder / name).is_dir():
+            raise CLIError(f"--output {str(folder)!r}: {name} is a folder; move it away "
+                           "so the report can be written there.")
+    probe = store / f"tmp-{uuid.uuid4().hex[:16]}"
+    try:
+        os.symlink("probe", probe)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return False
+        raise
+    os.remove(probe)
+    frozen = _new_report_version(store)
+    for name in _REPORT_NAMES:
+        if (folder / name).is_file():  # a plain file, or a link to one (through current)
+            shutil.copyfile(folder / name, frozen / name)
+    _point_current_to(store, frozen.name)
+    for name in stale:
+        tmp = store / f"tmp-{uuid.uuid4().hex[:16]}"
+        os.symlink(_report_link_target(name), tmp)
+        os.replace(tmp, folder / name)
+    return True
+
+
+def _tidy_report_store(store):
+    """Remove every version but the published one, and leftover temporary links (under the
+    lock, so none is another run's work in progress). Best effort: what cannot be removed
+    now is removed by the next run, and never fails a run. An exception while tidying (a
+    second Ctrl-C) finishes the tidying first, then goes on."""
+    try:
+        _tidy_report_store_once(store)
+    except BaseException:
+        _tidy_report_store_once(store)
+        raise
+
+
+def _tidy_report_store_once(store):
+    import os
+    import shutil
+
+    try:
+        published = os.readlink(store / "current")
+    except OSError:
+        published = None
+    try:
+        entries = list(os.scandir(store))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == published or not entry.name.startswith(("run-", "tmp-")):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.remove(entry.path)
+        except OSError:
+            pass
+
+
+def _publish_file_by_file(folder, write):
+    """The fallback where links or locks are missing (Windows): write into a temporary
+    folder of this run's own, then move the four files in one by one. Each file is whole
+    and a failed run leaves no file behind, but a kill between two moves can leave two
+    runs' files side by side."""
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".fairkit-compare-", dir=folder))
+    try:
+        write(tmp_dir)
+        for name in _REPORT_NAMES:
+            (tmp_dir / name).replace(folder / name)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def add_compare_parser(sub):
@@ -750,10 +1147,20 @@ def add_compare_parser(sub):
     compare.add_argument("--sample", type=int, default=None,
                          help="use a random sample of this many rows")
     compare.add_argument("--scheduler", default=None,
-                         help="address of a dask.distributed scheduler to run the search on")
+                         help="address of a dask.distributed scheduler to run the search on "
+                         "(X and y are copied to every worker, so the run survives losing a "
+                         "worker while another remains; no worker for 30 s, a lost "
+                         "scheduler or --timeout end it with one line, exit status 2)")
+    compare.add_argument("--timeout", type=float, default=None,
+                         help="with --scheduler: stop a search that has not finished after "
+                         "this many seconds (default: no limit; a frozen worker is dropped "
+                         "by the scheduler after its worker-ttl, 5 minutes by default, and "
+                         "its tasks rerun elsewhere)")
     compare.add_argument("--output", default="fairkit-compare-output",
                          help="folder for fairkit-compare.png/.csv/.html and "
-                         "fairkit-compare-groups.csv")
+                         "fairkit-compare-groups.csv (on POSIX these four names are links "
+                         "into DIR/.fairkit-compare/, switched to a new run's report by one "
+                         "atomic rename; plain files elsewhere)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--verbose", action="store_true",
                          help="show the models' warnings (hidden by default)")

@@ -160,8 +160,9 @@ def test_no_candidate_within_the_bound_still_writes_the_report(data_ab, tmp_path
 
 def test_a_run_that_fails_while_writing_leaves_no_file_and_keeps_the_old_report(
         data, tmp_path, monkeypatch):
-    # the files are written in a run-private temporary folder and moved in only when all
-    # four exist: a failure on the last one (the HTML) leaves the previous report as it was
+    # the files are written in a run folder of their own and published by one rename of
+    # .fairkit-compare/current: a failure on the last one (the HTML) leaves the previous
+    # report as it was
     path, _ = data
     assert run(base_args(path, tmp_path, "baseline"))[0] == 0
     before = {p.name: p.read_bytes() for p in tmp_path.glob("fairkit-compare*")}
@@ -235,6 +236,9 @@ def test_html_states_definition_label_stage_model_and_fit_time(data, tmp_path):
     (["--pos-label", "7"], r"--pos-label 7.0 does not occur in the target"),
     (["--scheduler", "nonsense"], "--scheduler 'nonsense': cannot connect"),
     (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler 'tcp://127.0.0.1:1': cannot connect"),
+    (["--timeout", "0"], "--timeout must be a number of seconds > 0, got 0"),
+    (["--timeout", "5"], "--timeout bounds a run on a dask cluster; it needs --scheduler"),
+    (["--tune-cv", "1", "--bound", "0.1"], "--tune-cv must be at least 2, got 1"),
 ])
 def test_bad_input_is_one_line(data, tmp_path, capsys, extra, message):
     dask = pytest.importorskip("dask")
