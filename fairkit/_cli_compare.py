@@ -948,7 +948,7 @@ def _publish_report(folder, write, announce):
                 announce()
                 return
             run_dir = _new_report_version(store)
-            write(run_dir)
+            _write_or_explain(write, run_dir, folder)
             _point_current_to(store, run_dir.name)
             announce()
         finally:
@@ -1083,6 +1083,16 @@ def _tidy_report_store_once(store):
             pass
 
 
+def _write_or_explain(write, run_dir, folder):
+    """``write(run_dir)``; a failing write (disk full, permissions) is one line: nothing of
+    this run is shown, the folder keeps its previous report."""
+    try:
+        write(run_dir)
+    except OSError as exc:
+        raise CLIError(f"--output {str(folder)!r}: could not write the report ({exc}); "
+                       "the folder keeps its previous report.") from exc
+
+
 def _publish_file_by_file(folder, write):
     """The fallback where links or locks are missing (Windows): write into a temporary
     folder of this run's own, then move the four files in one by one. Each file is whole
@@ -1090,7 +1100,7 @@ def _publish_file_by_file(folder, write):
     runs' files side by side."""
     tmp_dir = Path(tempfile.mkdtemp(prefix=".fairkit-compare-", dir=folder))
     try:
-        write(tmp_dir)
+        _write_or_explain(write, tmp_dir, folder)
         for name in _REPORT_NAMES:
             (tmp_dir / name).replace(folder / name)
     finally:

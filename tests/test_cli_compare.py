@@ -159,7 +159,7 @@ def test_no_candidate_within_the_bound_still_writes_the_report(data_ab, tmp_path
 
 
 def test_a_run_that_fails_while_writing_leaves_no_file_and_keeps_the_old_report(
-        data, tmp_path, monkeypatch):
+        data, tmp_path, monkeypatch, capsys):
     # the files are written in a run folder of their own and published by one rename of
     # .fairkit-compare/current: a failure on the last one (the HTML) leaves the previous
     # report as it was
@@ -172,8 +172,11 @@ def test_a_run_that_fails_while_writing_leaves_no_file_and_keeps_the_old_report(
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_html", broken)
-    with pytest.raises(OSError, match="disk full"):
-        run(base_args(path, tmp_path, "baseline,threshold_optimizer"))
+    capsys.readouterr()
+    status, _ = run(base_args(path, tmp_path, "baseline,threshold_optimizer"))
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert "could not write the report (disk full); the folder keeps its previous" in err
     after = {p.name: p.read_bytes() for p in tmp_path.glob("fairkit-compare*")}
     assert after == before
     assert not list(tmp_path.glob(".fairkit-compare-*"))
