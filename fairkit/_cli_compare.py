@@ -247,16 +247,6 @@ def _decode_pairs(result, metric, labels, n_folds):
     return out
 
 
-def _parity_distance(values, metric):
-    """How far from parity: |difference|, or 1 - min(r, 1/r) for a ratio (0 is parity)."""
-    v = np.asarray(values, dtype=float)
-    if not _is_ratio(metric):
-        return np.abs(v)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        folded = np.where(v > 1, 1 / v, v)
-    return 1 - folded
-
-
 def _distance_label(metric):
     return f"1 - min(r, 1/r) of {metric}" if _is_ratio(metric) else f"|{metric}|"
 
@@ -643,10 +633,10 @@ def _choose(table, metric, bound):
     none qualifies); ``shown`` is ``pick`` when there is one, otherwise the most accurate
     candidate on the Pareto front, so every report has a model to break down by group.
     """
-    from .model_selection import BestWithinBound
+    from .model_selection import BestWithinBound, parity_distance
     from .model_selection.pareto import pareto_front
 
-    parity = _parity_distance(table[metric], metric)
+    parity = parity_distance(table[metric], metric)
     pick, status, verdict = None, 0, ""
     distance = _distance_label(metric)
     if bound is not None:
@@ -703,14 +693,11 @@ def _majority(y):
 
 def _held_out_gap_line(y, pred, groups, pos, metric, priv, min_size):
     """The picked model's gap on out-of-fold predictions, with a 90% bootstrap interval."""
-    from ._validation import same_label
     from .metrics.streaming import GroupCounts
     from .model_selection import gap_with_interval
 
-    y01 = np.array([same_label(v, pos) for v in y], dtype=int)
-    p01 = np.array([same_label(v, pos) for v in pred], dtype=int)
-    counts = GroupCounts.from_arrays(y01, p01, sensitive_features=groups.to_numpy(),
-                                     pos_label=1)
+    counts = GroupCounts.from_arrays(y, pred, sensitive_features=groups.to_numpy(),
+                                     pos_label=pos)
     keep = counts.n_rows >= min_size if priv is None else np.ones(counts.n_groups, bool)
     mask = None if priv is None else counts.privileged_mask(priv)[keep]
     gap, lo, hi = gap_with_interval(counts.counts[keep], metric, priv=mask,
@@ -758,13 +745,14 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .model_selection import parity_distance
     from .model_selection.pareto import pareto_front
     from .plotting import plot_pareto_front
 
     metric = args.metric
     distance = _distance_label(metric)
     table = table.copy()
-    table["_parity"] = _parity_distance(table[metric], metric)
+    table["_parity"] = parity_distance(table[metric], metric)
     front = pareto_front(table, {"accuracy": "max", "_parity": "min"})
     front = front[["method", "params", "accuracy", metric]]
 

@@ -118,6 +118,29 @@ def map_to_fitted_groups(groups: GroupEncoding, fitted_labels, *, where="predict
     return lookup[groups.codes]
 
 
+def held_out_splits(est, cv, cells, X):
+    """The (train, test) splits of ``cv`` in which every row is held out exactly once.
+
+    ``cv`` is what :func:`sklearn.model_selection.check_cv` takes; an int gives
+    ``StratifiedKFold`` on ``cells`` (e.g. label x group codes), so every fold holds every
+    cell. Splits that leave a row out of every test fold, or put it in two, raise a
+    ``ValueError`` naming ``cv``: out-of-fold outputs must cover each row once.
+    """
+    from sklearn.model_selection import check_cv
+
+    splits = list(check_cv(cv, cells, classifier=True).split(X, cells))
+    held_out = np.zeros(len(cells), dtype=np.int64)
+    for _, test in splits:
+        held_out[test] += 1
+    if not splits or (held_out != 1).any():
+        raise ValueError(
+            f"{type(est).__name__}: cv={cv!r} must put every row in exactly one held-out "
+            f"fold; {int((held_out == 0).sum())} row(s) were never held out and "
+            f"{int((held_out > 1).sum())} more than once."
+        )
+    return splits
+
+
 def check_priv_group(est, purpose, *, alternative=None):
     """Refuse ``priv_group=None`` for a method that needs a privileged group.
 

@@ -41,7 +41,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._protected import ProtectedData, resolve_protected
-from ._validation import FairData, map_to_fitted_groups, near_constant, validate_fair_data
+from ._validation import (
+    FairData,
+    held_out_splits,
+    map_to_fitted_groups,
+    near_constant,
+    validate_fair_data,
+)
 from .utils._outputs import (
     classifier_tags,
     fit_or_check_estimator,
@@ -431,7 +437,6 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         """The model's output (what the rule reads) on each row from a clone fitted
         without that row's fold."""
         from sklearn.base import clone
-        from sklearn.model_selection import check_cv
         from sklearn.utils import _safe_indexing
         from sklearn.utils.validation import (
             _check_method_params,
@@ -440,16 +445,15 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
             _num_samples,
         )
 
-        cells = self._cells(data)
-        splitter = check_cv(cv, cells, classifier=True)
+        splits = held_out_splits(self, cv, self._cells(data), data.X)
         n_rows = _num_samples(data.X)
         # y and per-row fit parameters are sliced per fold: make array-likes that only
         # offer __array__ (no indexing) indexable, as cross_val_predict does
         y = _make_indexable(y)
         est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
                       for k, v in est_params.items()}
-        oof, seen = None, np.zeros(n_rows, dtype=bool)
-        for train, test in splitter.split(data.X, cells):
+        oof = None
+        for train, test in splits:
             params = _check_method_params(data.X, est_params, indices=train)
             fold_est = clone(self.estimator).fit(
                 _safe_indexing(data.X, train), _safe_indexing(y, train), **params)
@@ -457,12 +461,6 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
             if oof is None:
                 oof = np.empty(n_rows, dtype=out.dtype)
             oof[test] = out
-            seen[test] = True
-        if oof is None or not seen.all():
-            raise ValueError(
-                f"{type(self).__name__}: cv={cv!r} must put every row in exactly one "
-                f"held-out fold; {int((~seen).sum())} row(s) were never held out."
-            )
         return oof
 
     def _fold_output(self, estimator, X_model):

@@ -16,17 +16,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection import ParameterGrid
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import same_label
-from ..base import ConstantFitWarning, FairClassifierMixin, FairEstimatorMixin
-from ..metrics.streaming import GROUP_METRICS, metric_from_counts
+from .._validation import held_out_splits
+from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
+from ..metrics.streaming import GROUP_METRICS, _bincount_cells, _is_pos, metric_from_counts
 from ..utils._docstring import fair_docstring
-from ..utils._outputs import classifier_tags
+from ..utils._outputs import classifier_tags, labels_from01
 
 __all__ = ["BoundTunedClassifierCV", "FairnessBoundWarning", "BOUND_METRICS", "gap_with_interval",
            "parity_distance"]
@@ -119,12 +119,6 @@ def gap_with_interval(C, metric, *, priv=None, confidence=0.9, n_bootstrap=500,
     gb = np.where(np.isnan(gb), np.inf, gb)
     return (gap, float(np.quantile(gb, 1 - confidence)),
             float(np.quantile(gb, confidence)))
-
-
-def _counts(codes, y01, p01, n_groups):
-    """Confusion counts per group, shape (G, 2, 2) = [group, true_pos, pred_pos]."""
-    cell = (codes * 2 + y01) * 2 + p01
-    return np.bincount(cell, minlength=4 * n_groups).reshape(n_groups, 2, 2).astype(float)
 
 
 def _has(name):
@@ -320,9 +314,7 @@ class BoundTunedClassifierCV(FairEstimatorMixin, FairClassifierMixin, MetaEstima
             min_groups=2, target="binary", pos_label=self.pos_label)
         codes, y01 = np.asarray(data.groups.codes), np.asarray(data.y)
         n_groups = data.groups.n_groups
-        y_raw = np.asarray(y).ravel()
-        if np.asarray(y).ndim == 2:
-            y_raw = np.asarray(y)[:, 0]
+        y_raw = np.asarray(y).ravel()  # the labels as given (a 1-column y flattened)
         sf = None if self.prot_attr is not None else sensitive_features
         if sf is not None:
             sf = np.asarray(sf)
@@ -344,17 +336,7 @@ class BoundTunedClassifierCV(FairEstimatorMixin, FairClassifierMixin, MetaEstima
         self.gap_groups_ = [lab for lab, k in zip(data.groups.labels, keep, strict=False) if k]
 
         candidates = list(ParameterGrid(self.param_grid or {}))
-        cells = y01 * n_groups + codes
-        splitter = check_cv(self.cv, cells, classifier=True)
-        splits = list(splitter.split(data.X, cells))
-        covered = np.zeros(len(y01), dtype=int)
-        for _, test in splits:
-            covered[test] += 1
-        if not (covered == 1).all():
-            raise ValueError(
-                f"cv={self.cv!r} must put every row in exactly one held-out fold; "
-                f"{int((covered != 1).sum())} row(s) are held out {sorted(set(covered))} "
-                "times.")
+        splits = held_out_splits(self, self.cv, y01 * n_groups + codes, data.X)
         jobs = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_predict_fold)(self.estimator, params, data.X, y_raw, train, test,
                                        sf)
@@ -391,8 +373,8 @@ class BoundTunedClassifierCV(FairEstimatorMixin, FairClassifierMixin, MetaEstima
                 preds01.append(None)
                 continue
             for f, (_, test) in enumerate(splits):
-                p01[test] = [same_label(v, self.pos_label_) for v in jobs[k]]
-                C[f] = _counts(codes[test], y01[test], p01[test], n_groups)
+                p01[test] = _is_pos(np.asarray(jobs[k]), self.pos_label_)
+                C[f] = _bincount_cells(codes[test], y01[test], p01[test], None, n_groups)
                 k += 1
             # common random numbers: every setting is judged on the same resamples
             gap, _, upper = gap_with_interval(
@@ -432,16 +414,13 @@ class BoundTunedClassifierCV(FairEstimatorMixin, FairClassifierMixin, MetaEstima
         self.best_gap_ = float(gaps[best])
         self.best_gap_upper_ = float(uppers[best])
         self.bound_met_ = bool(ok[best])
-        p_best = preds01[best]
-        if len(np.unique(p_best)) == 1:
-            warnings.warn(
-                f"{type(self).__name__}: the chosen setting {self.best_params_} predicts "
-                f"class {self._label_of(int(p_best[0]))!r} "
-                f"for every out-of-fold row: a constant predictor meets any parity bound. "
-                f"Out-of-fold {self.scoring} {self.best_score_:.4f} against "
-                f"{self.majority_score_:.4f} for the majority class.",
-                ConstantFitWarning, stacklevel=2)
-        elif self.best_score_ < self.majority_score_:
+        constant = warn_if_constant(
+            self, y=y_raw, predictions=labels_from01(self.classes_, self.pos_label_,
+                                                     preds01[best]),
+            where=f"out-of-fold choice of {self.best_params_}",
+            advice="A constant predictor meets any parity bound: widen param_grid towards "
+            "less constrained settings or loosen the bound.")
+        if not constant and self.best_score_ < self.majority_score_:
             warnings.warn(
                 f"{type(self).__name__}: the chosen setting {self.best_params_} has "
                 f"out-of-fold {self.scoring} {self.best_score_:.4f}, below the "
@@ -452,12 +431,6 @@ class BoundTunedClassifierCV(FairEstimatorMixin, FairClassifierMixin, MetaEstima
                   else {"sensitive_features": sf})
         self.best_estimator_ = best_est.fit(data.X, y_raw, **fit_kw)
         return self
-
-    def _label_of(self, value01):
-        pos = [c for c in self.classes_ if same_label(c, self.pos_label_)][0]
-        other = [c for c in self.classes_ if not same_label(c, self.pos_label_)][0]
-        out = pos if value01 == 1 else other
-        return out.item() if isinstance(out, np.generic) else out
 
     def _score(self, C):
         """Score of pooled counts C (2, 2) = [true_pos, pred_pos]."""
