@@ -114,6 +114,8 @@ _RATE_OF = {
     "equal_opportunity_difference": ("true_positive_rate",),
     "equal_opportunity_ratio": ("true_positive_rate",),
     "average_odds_difference": _ODDS,
+    "average_odds_error": _ODDS,
+    "average_predictive_value_difference": ("precision", "false_omission_rate"),
     "equalized_odds_difference": _ODDS,
     "equalized_odds_ratio": _ODDS,
     "predictive_parity_difference": ("precision",),

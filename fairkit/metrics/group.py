@@ -43,14 +43,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._protected import _param_repr, privileged_mask
+from .._protected import _param_repr, encode_groups, privileged_mask
+from ..utils._dataframe import to_pandas
 from ..utils._docstring import fair_docstring
 from ._labels import check_label_predictions
 from .streaming import (
     _AGG_METRICS,
     GROUP_METRICS,
     GroupCounts,
+    _as_1d,
+    _check_weight,
     _compare,
+    _divide,
+    _is_pos,
+    group_rate,
     per_class_counts,
     prepare_arrays,
     resolve_method,
@@ -87,6 +93,20 @@ __all__ = [
     "mean_prediction_ratio",
     "per_class",
     "group_counts",
+    # AIF360's metrics and fairlearn's per-sample functions
+    "class_imbalance",
+    "negative_predictive_value",
+    "negative_predictive_value_difference",
+    "negative_predictive_value_ratio",
+    "average_predictive_value_difference",
+    "average_odds_error",
+    "generalized_false_positive_rate",
+    "generalized_false_negative_rate",
+    "generalized_false_positive_rate_difference",
+    "generalized_false_negative_rate_difference",
+    "smoothed_base_rate",
+    "count",
+    "mean_prediction",
 ]
 
 
@@ -576,3 +596,611 @@ def mean_prediction_ratio(y_true, y_pred, *, sensitive_features, priv_group=None
     """
     return _mean_prediction_gap("ratio", y_true, y_pred, sensitive_features, priv_group,
                                 method, sample_weight, zero_division)
+
+
+# ------------------------------------------------------------------------------------------
+# AIF360's metrics missing above, and fairlearn's per-sample count / mean_prediction
+# ------------------------------------------------------------------------------------------
+
+_NPV = r"P(Y \ne pos \mid \hat Y \ne pos, G) = \frac{TN}{TN + FN}"
+negative_predictive_value_difference, negative_predictive_value_ratio = _rate_pair(
+    "negative_predictive_value", _NPV, "negative predictive values",
+    see_also_diff="negative_predictive_value, average_predictive_value_difference",
+    see_also_ratio="negative_predictive_value, negative_predictive_value_difference",
+    notes="With ``priv_group`` and ``zero_division=0`` this equals AIF360's "
+    "``ClassificationMetric.difference(negative_predictive_value)`` (resp. ``ratio``).",
+)
+average_predictive_value_difference = _make(
+    "average_predictive_value_difference",
+    "Average predictive value difference: mean of the precision gap and the false "
+    "omission rate gap.",
+    r"\tfrac12\big[\Delta PPV + \Delta FOR\big], \quad PPV = \frac{TP}{TP + FP}, \quad "
+    r"FOR = \frac{FN}{FN + TN} = 1 - NPV, \quad \Delta r = \max_g r_g - \min_g r_g;"
+    r"\quad \max_g |r_g - r_{all}|; \quad r_u - r_p",
+    see_also="predictive_parity_difference, negative_predictive_value_difference",
+    notes="With ``priv_group`` this is AIF360's signed "
+    "``average_predictive_value_difference`` (``ClassificationMetric`` and "
+    "``aif360.sklearn.metrics``; they return 0 for an undefined precision or false "
+    "omission rate, as ``zero_division=0`` does here). AIF360 defines it with the false "
+    "omission rate, so the negative-predictive-value gap enters with a minus sign: "
+    r":math:`\tfrac12[\Delta PPV - \Delta NPV]`. 0 means both predictive values are "
+    "equal across groups only when each gap is 0 (the two gaps may cancel); "
+    "Chouldechova (2017), 'Fair prediction with disparate impact'.",
+)
+average_odds_error = _make(
+    "average_odds_error",
+    "Average odds error: mean of the absolute TPR gap and the absolute FPR gap (>= 0).",
+    r"\tfrac12\big[|\Delta TPR| + |\Delta FPR|\big], \quad "
+    r"\Delta r = \max_g r_g - \min_g r_g;\quad \max_g |r_g - r_{all}|; \quad r_u - r_p",
+    see_also="average_odds_difference (signed), equalized_odds_difference",
+    notes="With ``priv_group`` this is AIF360's ``average_odds_error`` "
+    "(``aif360.sklearn.metrics``), which is ``ClassificationMetric."
+    "average_abs_odds_difference``: unlike :func:`average_odds_difference` the two gaps "
+    "cannot cancel. Without ``priv_group`` (``method='between_groups'``) each gap is "
+    "already >= 0, so it equals ``average_odds_difference`` and fairlearn's "
+    "``equalized_odds_difference(agg='mean')``; for two groups it equals AIF360's value "
+    "with either group privileged.",
+)
+
+
+def _group_index(groups):
+    if len(groups.names) > 1:
+        return pd.MultiIndex.from_tuples(groups.labels, names=groups.names)
+    return pd.Index(groups.labels, name=groups.names[0], dtype=object)
+
+
+def _n_rows(y):
+    y = np.asarray(to_pandas(y))
+    return y.shape[0] if y.ndim else 0
+
+
+def negative_predictive_value(y_true, y_pred, *, sensitive_features=None, pos_label=1,
+                              sample_weight=None, zero_division=np.nan):
+    r"""Negative predictive value :math:`TN / (TN + FN)`, overall or per group.
+
+    .. math::
+
+        NPV = P(Y \ne pos \mid \hat Y \ne pos) = \frac{TN}{TN + FN}
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; anything other than ``pos_label`` is negative.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels; scores (non-integer numbers) raise ``ValueError``.
+    sensitive_features : array-like, optional
+        If given, the value of every group is returned as a Series indexed by group.
+    pos_label : scalar, default=1
+        Favourable label.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights.
+    zero_division : float, default=nan
+        Value where nothing is predicted negative (AIF360: 0).
+
+    Returns
+    -------
+    float or pandas.Series
+        Overall value, or per-group values (nan for a group of total weight 0).
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, scores in ``y_pred``, or a ``pos_label`` in neither
+        ``y_true`` nor ``y_pred``.
+
+    See Also
+    --------
+    negative_predictive_value_difference, average_predictive_value_difference
+
+    Examples
+    --------
+    >>> from fairkit.metrics import negative_predictive_value
+    >>> negative_predictive_value([0, 1, 0, 1], [0, 0, 0, 1])  # TN = 2, FN = 1
+    0.6666666666666666
+    """
+    overall = sensitive_features is None
+    if overall:
+        sensitive_features = np.zeros(_n_rows(y_true), dtype=np.int8)
+    counts = GroupCounts.from_arrays(y_true, y_pred, sensitive_features=sensitive_features,
+                                     pos_label=pos_label, sample_weight=sample_weight)
+    _check_pos_label_present(np.asarray(y_true).ravel(), np.asarray(y_pred).ravel(),
+                             pos_label, counts)
+    values = group_rate(counts.counts, "negative_predictive_value", zero_division)
+    if overall:
+        return float(values[0])
+    return pd.Series(values, index=counts._index_obj(), name="negative_predictive_value")
+
+
+# ---- generalized (score-weighted) error rates ---------------------------------------------
+
+def _check_scores(y_pred):
+    try:
+        scores = np.asarray(y_pred, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "y_pred must hold numeric scores in [0, 1] (probabilities of pos_label) for a "
+            "generalized rate; it holds non-numeric values."
+        ) from None
+    outside = (scores < 0) | (scores > 1)
+    if outside.any():
+        bad = scores[outside]
+        raise ValueError(
+            f"y_pred holds {bad.size} score(s) outside [0, 1] (from {bad.min():.4g} to "
+            f"{bad.max():.4g}); a generalized rate weights each row by its probability of "
+            "pos_label, e.g. predict_proba(X)[:, 1] (map decision_function values to "
+            "probabilities first)."
+        )
+    return scores
+
+
+def _generalized_parts(rate, y_true, y_pred, sensitive_features, pos_label, sample_weight,
+                       min_groups):
+    """Per group: score mass of the rate's errors, weight of its true class, total weight."""
+    y_true, y_pred, groups, w = prepare_arrays(y_true, y_pred, sensitive_features,
+                                               sample_weight, min_groups=min_groups)
+    scores = _check_scores(y_pred)
+    positive = _is_pos(y_true, pos_label)
+    if not positive.any():
+        seen = pd.unique(y_true.astype(object))
+        raise ValueError(
+            f"pos_label={pos_label!r} does not occur in y_true (values: "
+            f"{_param_repr(sorted(seen.tolist(), key=str), 120)}); set pos_label to the "
+            "favourable label."
+        )
+    if rate == "false_positive_rate":  # GFP = sum of scores over true negatives
+        col, mass = 0, scores
+    else:  # GFN = sum of (1 - score) over true positives
+        col, mass = 1, 1.0 - scores
+    n = groups.n_groups
+    cell = groups.codes * 2 + positive  # (group, true class) of every row
+    num = np.bincount(cell, weights=mass if w is None else w * mass, minlength=2 * n)
+    size = np.bincount(cell, weights=w, minlength=2 * n).astype(float).reshape(n, 2)
+    return groups, num.reshape(n, 2)[:, col], size[:, col], size.sum(axis=1)
+
+
+def _generalized_rate(rate, y_true, y_pred, sensitive_features, pos_label, sample_weight,
+                      zero_division):
+    overall = sensitive_features is None
+    if overall:
+        sensitive_features = np.zeros(_n_rows(y_true), dtype=np.int8)
+    groups, num, den, total = _generalized_parts(rate, y_true, y_pred, sensitive_features,
+                                                 pos_label, sample_weight, min_groups=1)
+    values = np.where(total > 0, _divide(num, den, zero_division), np.nan)
+    if overall:
+        return float(values[0])
+    return pd.Series(values, index=_group_index(groups), name=f"generalized_{rate}")
+
+
+def _generalized_gap(rate, y_true, y_pred, sensitive_features, priv_group, method, pos_label,
+                     sample_weight, zero_division):
+    method = resolve_method(method, priv_group)
+    groups, num, den, total = _generalized_parts(rate, y_true, y_pred, sensitive_features,
+                                                 pos_label, sample_weight, min_groups=2)
+    overall = _divide(num.sum(), den.sum(), zero_division)
+    if method == "privileged":
+        priv = privileged_mask(groups, priv_group)
+        num, den, total = (np.array([a[~priv].sum(), a[priv].sum()])
+                           for a in (num, den, total))
+    values = np.where(total > 0, _divide(num, den, zero_division), np.nan)
+    return float(_compare(values, "difference", method, zero_division, overall))
+
+
+_GEN_DOC = {
+    "false_positive_rate": (
+        "false positive rate",
+        r"GFPR = \frac{\sum_{i: y_i \ne pos} w_i s_i}{\sum_{i: y_i \ne pos} w_i}",
+        "negatives",
+        "generalized_false_positive_rate",
+    ),
+    "false_negative_rate": (
+        "false negative rate",
+        r"GFNR = \frac{\sum_{i: y_i = pos} w_i (1 - s_i)}{\sum_{i: y_i = pos} w_i}",
+        "positives",
+        "generalized_false_negative_rate",
+    ),
+}
+
+_GEN_RATE_DOC = """Generalized (score-weighted) {label}, overall or per group.
+
+    Each row counts by its score :math:`s_i \\in [0, 1]`, the predicted probability of
+    ``pos_label``, instead of a hard prediction:
+
+    .. math::
+
+        {math}
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; anything other than ``pos_label`` is negative.
+    y_pred : array-like of shape (n_samples,)
+        Scores in [0, 1]: probabilities of ``pos_label`` (e.g. ``predict_proba(X)[:, 1]``).
+    sensitive_features : array-like, optional
+        If given, the value of every group is returned as a Series indexed by group.
+    pos_label : scalar, default=1
+        Favourable label; it must occur in ``y_true``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights :math:`w_i` (default 1).
+    zero_division : float, default=nan
+        Value for a group without true {true_class} (AIF360's ``aif360.sklearn``: 0).
+
+    Returns
+    -------
+    float or pandas.Series
+        Overall value, or per-group values (nan for a group of total weight 0).
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, scores outside [0, 1] or non-numeric ``y_pred``, or a
+        ``pos_label`` that does not occur in ``y_true``.
+
+    See Also
+    --------
+    {name}_difference
+
+    Notes
+    -----
+    AIF360's ``ClassificationMetric.{name}`` (scores from the predicted data set's
+    ``scores``) and ``aif360.sklearn.metrics.{short}``.
+
+    References
+    ----------
+    .. [1] T. Speicher et al., "A Unified Approach to Quantifying Algorithmic Unfairness",
+       KDD 2018 (generalized error rates).
+    .. [2] R. K. E. Bellamy et al., "AI Fairness 360: An Extensible Toolkit for Detecting
+       and Mitigating Algorithmic Bias", IBM J. Res. Dev. 63(4/5), 2019.
+"""
+
+_GEN_GAP_DOC = """Gap in generalized (score-weighted) {label} between groups.
+
+    .. math::
+
+        \\max_g r_g - \\min_g r_g;\\quad \\max_g |r_g - r_{{all}}|;\\quad
+        r_{{unpriv}} - r_{{priv}}, \\qquad r = {math}
+
+    for ``method="between_groups"``, ``"to_overall"`` and ``"privileged"`` (see
+    :func:`statistical_parity_difference`); :math:`s_i \\in [0, 1]` is the score of row
+    :math:`i`, :math:`w_i` its weight.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; anything other than ``pos_label`` is negative.
+    y_pred : array-like of shape (n_samples,)
+        Scores in [0, 1]: probabilities of ``pos_label`` (e.g. ``predict_proba(X)[:, 1]``).
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        Protected attribute(s); several columns give intersectional groups.
+    {{priv_group}}
+        Given: unprivileged (all other groups pooled) minus privileged, AIF360's signed
+        form (``method="privileged"``).
+    method : {{None, "between_groups", "to_overall", "privileged"}}, default=None
+        As in :func:`statistical_parity_difference`.
+    pos_label : scalar, default=1
+        Favourable label; it must occur in ``y_true``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights.
+    zero_division : float, default=nan
+        Rate of a group without true {true_class} (AIF360: 0).
+
+    Returns
+    -------
+    float
+        >= 0 for ``"between_groups"``/``"to_overall"``; signed unprivileged minus
+        privileged with ``"privileged"``.
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, fewer than two groups, scores outside [0, 1] or
+        non-numeric ``y_pred``, a ``pos_label`` that does not occur in ``y_true``, a
+        ``priv_group`` that does not occur, or an invalid ``method`` / ``priv_group``
+        combination.
+
+    See Also
+    --------
+    {name}
+
+    Notes
+    -----
+    With ``priv_group`` this is AIF360's
+    ``ClassificationMetric.difference(ClassificationMetric.{name})``.
+
+    References
+    ----------
+    .. [1] T. Speicher et al., "A Unified Approach to Quantifying Algorithmic Unfairness",
+       KDD 2018 (generalized error rates).
+    .. [2] R. K. E. Bellamy et al., "AI Fairness 360: An Extensible Toolkit for Detecting
+       and Mitigating Algorithmic Bias", IBM J. Res. Dev. 63(4/5), 2019.
+"""
+
+
+def _make_generalized(rate):
+    label, math, true_class, name = _GEN_DOC[rate]
+    short = "generalized_fpr" if rate == "false_positive_rate" else "generalized_fnr"
+
+    def per_group(y_true, y_pred, *, sensitive_features=None, pos_label=1,
+                  sample_weight=None, zero_division=np.nan):
+        return _generalized_rate(rate, y_true, y_pred, sensitive_features, pos_label,
+                                 sample_weight, zero_division)
+
+    def gap(y_true, y_pred, *, sensitive_features, priv_group=None, method=None,
+            pos_label=1, sample_weight=None, zero_division=np.nan):
+        return _generalized_gap(rate, y_true, y_pred, sensitive_features, priv_group,
+                                method, pos_label, sample_weight, zero_division)
+
+    for func, func_name, doc in (
+        (per_group, name, _GEN_RATE_DOC.format(label=label, math=math, name=name,
+                                               short=short, true_class=true_class)),
+        (gap, f"{name}_difference", _GEN_GAP_DOC.format(label=label + "s", math=math,
+                                                        name=name, true_class=true_class)),
+    ):
+        func.__name__ = func.__qualname__ = func_name
+        func.__module__ = __name__
+        func.__doc__ = doc
+    return per_group, fair_docstring(gap)
+
+
+generalized_false_positive_rate, generalized_false_positive_rate_difference = (
+    _make_generalized("false_positive_rate")
+)
+generalized_false_negative_rate, generalized_false_negative_rate_difference = (
+    _make_generalized("false_negative_rate")
+)
+
+
+# ---- data-set metrics ---------------------------------------------------------------------
+
+@fair_docstring
+def class_imbalance(y_true, y_pred=None, *, sensitive_features, priv_group=None,
+                    sample_weight=None):
+    r"""Class imbalance: relative size gap between unprivileged and privileged rows.
+
+    .. math::
+
+        CI = \frac{N_{unpriv} - N_{priv}}{N_{unpriv} + N_{priv}}
+
+    with :math:`N` the (weighted) number of rows; in [-1, 1], positive when the
+    unprivileged groups (pooled) have more rows. It describes the data, not a model.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Only its length is used (kept for the common signature).
+    y_pred : array-like of shape (n_samples,), optional
+        Ignored apart from its length.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        Protected attribute(s); several columns give intersectional groups.
+    {priv_group}
+        Required: there is no between-groups form of this metric.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights; :math:`N` is then the summed weight.
+
+    Returns
+    -------
+    float
+        nan when every weight is 0.
+
+    Raises
+    ------
+    ValueError
+        Without ``priv_group``, or for a ``priv_group`` that does not occur or covers
+        every group, a length mismatch or fewer than two groups.
+
+    Notes
+    -----
+    AIF360's ``class_imbalance`` (``aif360.sklearn.metrics``), sign included.
+
+    References
+    ----------
+    .. [1] R. K. E. Bellamy et al., "AI Fairness 360: An Extensible Toolkit for Detecting
+       and Mitigating Algorithmic Bias", IBM J. Res. Dev. 63(4/5), 2019.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import class_imbalance
+    >>> class_imbalance([1, 0, 1, 0, 1], sensitive_features=list("MMMFF"), priv_group="M")
+    -0.2
+    """
+    if priv_group is None:
+        raise ValueError(
+            "class_imbalance compares the unprivileged groups' size with the privileged "
+            "one(s) and needs priv_group; pass priv_group=<privileged label(s)>."
+        )
+    y_true = np.asarray(to_pandas(y_true))
+    if y_true.ndim == 2 and y_true.shape[1] == 1:
+        y_true = y_true.ravel()
+    if y_true.ndim != 1:
+        raise ValueError(f"y_true must be 1-D, got an array of shape {y_true.shape}.")
+    n = len(y_true)
+    if y_pred is not None and _n_rows(y_pred) != n:
+        raise ValueError(
+            f"y_pred has {_n_rows(y_pred)} samples but y_true has {n}; they must have the "
+            "same length."
+        )
+    w = _check_weight(sample_weight, n)
+    groups = encode_groups(sensitive_features, n_samples=n, min_groups=2)
+    size = np.bincount(groups.codes, weights=w, minlength=groups.n_groups)
+    priv = privileged_mask(groups, priv_group)
+    n_u, n_p = size[~priv].sum(), size[priv].sum()
+    return float(_divide(n_u - n_p, n_u + n_p, np.nan))
+
+
+def smoothed_base_rate(y_true, y_pred=None, *, sensitive_features=None, concentration=1.0,
+                       pos_label=1, sample_weight=None):
+    r"""Dirichlet-smoothed base rate :math:`P(Y = pos)`, overall or per group.
+
+    .. math::
+
+        \frac{P + \alpha / 2}{N + \alpha}
+
+    with :math:`P` the (weighted) number of rows whose label is ``pos_label``, :math:`N`
+    the (weighted) number of rows and :math:`\alpha` = ``concentration``: a symmetric
+    Dirichlet prior of :math:`\alpha / 2` pseudo-rows on each of the two outcomes
+    (``pos_label`` and the rest), so small groups are pulled towards 1/2.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; anything other than ``pos_label`` is negative.
+    y_pred : array-like of shape (n_samples,), optional
+        Ignored apart from its length (kept for the common signature).
+    sensitive_features : array-like, optional
+        If given, the value of every group is returned as a Series indexed by group.
+    concentration : float, default=1.0
+        Dirichlet concentration :math:`\alpha >= 0`; 0 gives the plain base rate.
+    pos_label : scalar, default=1
+        Favourable label; it must occur in ``y_true``.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights; they count as that many rows (the prior does not
+        scale with them).
+
+    Returns
+    -------
+    float or pandas.Series
+        Overall value, or per-group values (nan for a group of total weight 0 with
+        ``concentration=0``).
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``concentration``, a length mismatch or a
+        ``pos_label`` that does not occur in ``y_true``.
+
+    Notes
+    -----
+    The per-group rates are AIF360's ``BinaryLabelDatasetMetric`` smoothed base rates
+    (behind ``smoothed_empirical_differential_fairness``, Foulds et al.). The function
+    ``aif360.sklearn.metrics.smoothed_base_rate`` divides ``concentration`` by the number
+    of distinct labels of the rows it is given, so on a group holding one label only it
+    adds :math:`\alpha` instead of :math:`\alpha / 2`; here the target is always the two
+    outcomes ``pos_label`` / not ``pos_label``.
+
+    References
+    ----------
+    .. [1] J. R. Foulds, R. Islam, K. N. Keya and S. Pan, "An Intersectional Definition
+       of Fairness", ICDE 2020.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import smoothed_base_rate
+    >>> smoothed_base_rate([1, 1, 0, 1])  # (3 + 0.5) / (4 + 1)
+    0.7
+    """
+    if (isinstance(concentration, bool) or not isinstance(concentration, (int, float, np.number))
+            or not np.isfinite(concentration) or concentration < 0):
+        raise ValueError(
+            f"concentration={_param_repr(concentration)} must be a finite number >= 0 "
+            "(the Dirichlet prior's total pseudo-count)."
+        )
+    y_true_arr = _as_1d(y_true, "y_true")
+    n = len(y_true_arr)
+    if y_pred is not None and _n_rows(y_pred) != n:
+        raise ValueError(
+            f"y_pred has {_n_rows(y_pred)} samples but y_true has {n}; they must have the "
+            "same length."
+        )
+    overall = sensitive_features is None
+    if overall:
+        sensitive_features = np.zeros(n, dtype=np.int8)
+    _, _, groups, w = prepare_arrays(y_true_arr, y_true_arr, sensitive_features,
+                                     sample_weight, rescale_weights=False)
+    positive = _is_pos(y_true_arr, pos_label)
+    if not positive.any():
+        seen = pd.unique(y_true_arr.astype(object))
+        raise ValueError(
+            f"pos_label={pos_label!r} does not occur in y_true (values: "
+            f"{_param_repr(sorted(seen.tolist(), key=str), 120)}); set pos_label to the "
+            "favourable label."
+        )
+    w = np.ones(n) if w is None else w
+    pos = np.bincount(groups.codes, weights=w * positive, minlength=groups.n_groups)
+    tot = np.bincount(groups.codes, weights=w, minlength=groups.n_groups)
+    alpha = float(concentration)
+    values = _divide(pos + alpha / 2, tot + alpha, np.nan)
+    if overall:
+        return float(values[0])
+    return pd.Series(values, index=_group_index(groups), name="smoothed_base_rate")
+
+
+# ---- fairlearn's per-sample functions, for a metric frame ---------------------------------
+
+def count(y_true, y_pred):
+    """Number of rows (fairlearn's ``count``), for per-group sizes in a metric frame.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Rows to count.
+    y_pred : array-like of shape (n_samples,)
+        Ignored apart from its length (kept for the common signature).
+
+    Returns
+    -------
+    int
+        ``len(y_true)``, unweighted.
+
+    Raises
+    ------
+    ValueError
+        If ``y_pred`` and ``y_true`` differ in length.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import count
+    >>> count([0, 1, 1], [1, 1, 0])
+    3
+    """
+    n, m = _n_rows(y_true), _n_rows(y_pred)
+    if n != m:
+        raise ValueError(
+            f"y_pred has {m} samples but y_true has {n}; they must have the same length."
+        )
+    return int(n)
+
+
+def mean_prediction(y_true, y_pred, *, sample_weight=None):
+    r"""Weighted mean of the predictions (fairlearn's ``mean_prediction``).
+
+    .. math::
+
+        \frac{\sum_i w_i \hat y_i}{\sum_i w_i}
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Checked for length, otherwise ignored.
+    y_pred : array-like of shape (n_samples,)
+        Numeric predictions, labels 0/1 or scores.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative sample weights (default 1).
+
+    Returns
+    -------
+    float
+        nan when the weights sum to 0.
+
+    Raises
+    ------
+    ValueError
+        On a length mismatch, non-numeric or NaN ``y_pred``, or negative or non-finite
+        ``sample_weight``.
+
+    Examples
+    --------
+    >>> from fairkit.metrics import mean_prediction
+    >>> mean_prediction([0, 1, 1], [0.2, 0.6, 1.0])
+    0.6
+    """
+    n = _n_rows(y_true)
+    pred = _as_1d(y_pred, "y_pred", n)
+    try:
+        pred = pred.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError("y_pred must be numeric for mean_prediction.") from None
+    w = _check_weight(sample_weight, n)
+    w = np.ones(n) if w is None else w
+    total = w.sum()
+    if total == 0:
+        return float("nan")
+    return float(np.dot(pred, w) / total)

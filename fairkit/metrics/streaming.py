@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .._protected import GroupEncoding, _param_repr, encode_groups, privileged_mask
+from ..utils._dataframe import to_pandas
 from ..utils._docstring import fair_docstring
 from ._labels import check_label_predictions
 
@@ -66,6 +67,9 @@ _RATE_CELLS = {
     "accuracy": (((0, 0), (1, 1)), ((0, 0), (0, 1), (1, 0), (1, 1))),
 }
 RATE_NAMES = (*_RATE_CELLS, "balanced_accuracy")
+# Rates read by the predictive-value metrics only (not columns of GroupCounts.by_group)
+_RATE_CELLS["negative_predictive_value"] = (((0, 0),), ((0, 0), (1, 0)))
+_RATE_CELLS["false_omission_rate"] = (((1, 0),), ((0, 0), (1, 0)))
 
 
 def _divide(num, den, zero_division):
@@ -215,6 +219,19 @@ def _average_odds_difference(C, method, zero_division, **_):
     return (d_tpr + d_fpr) / 2
 
 
+def _average_odds_error(C, method, zero_division, **_):
+    d_tpr, d_fpr = (np.abs(d) for d in _odds_parts(C, method, zero_division, "difference"))
+    return (d_tpr + d_fpr) / 2
+
+
+def _average_predictive_value_difference(C, method, zero_division, **_):
+    d_ppv, d_for = (
+        _compare_rate(C, r, "difference", method, zero_division)
+        for r in ("precision", "false_omission_rate")
+    )
+    return (d_ppv + d_for) / 2
+
+
 #: Every group metric GroupCounts computes: name -> (function, one-line formula).
 #: ``r_u``/``r_p`` are the pooled unprivileged/privileged rates (``priv_group`` given),
 #: ``max_g``/``min_g`` run over groups (no ``priv_group``).
@@ -279,6 +296,25 @@ for _rate, _short in [
 GROUP_METRICS["demographic_parity_difference"] = GROUP_METRICS["statistical_parity_difference"]
 GROUP_METRICS["demographic_parity_ratio"] = GROUP_METRICS["disparate_impact_ratio"]
 
+# AIF360's predictive-value and absolute-odds metrics
+GROUP_METRICS["negative_predictive_value_difference"] = (
+    _rate_gap("negative_predictive_value", "difference"),
+    "difference of negative predictive values P(y != pos | yhat != pos, group) = TN / (TN + FN)",
+)
+GROUP_METRICS["negative_predictive_value_ratio"] = (
+    _rate_gap("negative_predictive_value", "ratio"),
+    "ratio of negative predictive values P(y != pos | yhat != pos, group) = TN / (TN + FN)",
+)
+GROUP_METRICS["average_predictive_value_difference"] = (
+    _average_predictive_value_difference,
+    "(precision difference + false omission rate difference) / 2, FOR = FN / (FN + TN); "
+    "between groups (range precision + range FOR) / 2",
+)
+GROUP_METRICS["average_odds_error"] = (
+    _average_odds_error,
+    "(|TPR difference| + |FPR difference|) / 2; always >= 0",
+)
+
 _AGG_METRICS = {"equalized_odds_difference", "equalized_odds_ratio"}
 
 
@@ -314,7 +350,7 @@ def metric_from_counts(C, name, *, priv=None, method=None, zero_division=np.nan,
 
 
 def _as_1d(y, name, n_samples=None):
-    arr = np.asarray(y)
+    arr = np.asarray(to_pandas(y))  # polars / pyarrow columns as pandas reads them
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
     if arr.ndim != 1:
