@@ -21,6 +21,8 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from .utils._dataframe import to_pandas
+
 __all__ = [
     "Binned",
     "GroupEncoding",
@@ -112,10 +114,11 @@ def _param_repr(value, limit=80):
 def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -> pd.DataFrame:
     """Turn 1-D / 2-D / Series / DataFrame / list input into a DataFrame of attributes.
 
+    polars / pyarrow tables and columns are read as the equivalent pandas object first.
     Raises ``ValueError`` naming ``name`` on a length mismatch, an empty input, a 3-D array or
     missing values.
     """
-    sf = sensitive_features
+    sf = to_pandas(sensitive_features)
     if isinstance(sf, pd.DataFrame):
         frame = sf.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
@@ -124,7 +127,7 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
             name=str(sf.name) if sf.name is not None else "sensitive_feature"
         )
     elif isinstance(sf, dict):
-        frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sf.items()})
+        frame = pd.DataFrame({str(k): np.asarray(to_pandas(v)) for k, v in sf.items()})
     else:
         arr = np.asarray(sf)
         if arr.ndim == 0:
@@ -185,6 +188,7 @@ def is_continuous_attribute(col, n_unique=None) -> bool:
     other column (strings, categories, bools, numeric codes with few levels, such as an
     integer-coded race with 5 levels) is a set of groups for both.
     """
+    col = to_pandas(col)
     col = pd.Series(col) if not isinstance(col, pd.Series) else col
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
@@ -625,7 +629,9 @@ def resolve_protected(
 
     Exactly one source is normally given: ``prot_attr`` (column names of a DataFrame ``X``
     or integer indices of an array) or ``sensitive_features`` (array, Series, 2-D array or
-    DataFrame routed to ``fit`` / ``predict``). If both are given they must agree.
+    DataFrame routed to ``fit`` / ``predict``). If both are given they must agree. A polars
+    or pyarrow ``X`` is read as the equivalent pandas DataFrame (columns by name), and
+    ``ProtectedData.X`` is then that DataFrame.
 
     Parameters
     ----------
@@ -649,6 +655,7 @@ def resolve_protected(
     -------
     ProtectedData
     """
+    X = to_pandas(X)
     if X is not None:
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     if prot_attr is None and sensitive_features is None:
@@ -745,7 +752,7 @@ def _eq(a, b) -> bool:
 
 def check_pos_label(y, pos_label, *, name="y_true"):
     """Check that ``pos_label`` occurs among the values of ``y`` (or that ``y`` is empty)."""
-    values = pd.unique(np.asarray(y).ravel())
+    values = pd.unique(np.asarray(to_pandas(y)).ravel())
     if len(values) and not any(_eq(v, pos_label) for v in values):
         raise ValueError(
             f"pos_label={_param_repr(pos_label)} is not among the values of {name} "

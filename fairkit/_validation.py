@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from ._protected import GroupEncoding, ProtectedData, _eq, _param_repr, resolve_protected
+from .utils._dataframe import to_pandas
 
 __all__ = ["FairData", "validate_fair_data", "check_binary_target", "check_priv_group",
            "map_to_fitted_groups",
@@ -51,6 +52,11 @@ class FairData:
     sample_weight : ndarray or None
     feature_idx, prot_idx : list of int
         Positions in the original ``X`` of the model columns and of the protected columns.
+    input : ndarray, sparse matrix or DataFrame
+        ``X`` as read, all columns: a polars / pyarrow table as the pandas DataFrame it
+        was converted to (see :func:`validate_fair_data`), an array as checked. Code
+        that needs the caller's columns after validation (to put protected columns back,
+        to resample rows) reads this rather than its own ``X``.
     """
 
     X: object
@@ -60,6 +66,7 @@ class FairData:
     sample_weight: np.ndarray | None = None
     feature_idx: list | None = None
     prot_idx: list | None = None
+    input: object = None
 
     @property
     def codes(self):
@@ -172,7 +179,7 @@ def check_binary_target(est, y, pos_label):
         raise ValueError(
             f"{type(est).__name__} requires y to be passed, but the target y is None."
         )
-    y = np.asarray(y)
+    y = np.asarray(to_pandas(y))
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
     check_classification_targets(y)
@@ -306,7 +313,17 @@ def validate_fair_data(
     Returns
     -------
     FairData
+
+    Notes
+    -----
+    Tables and columns of other libraries (polars, pyarrow, anything exporting the Arrow
+    PyCapsule interface) are read as pandas first (:func:`fairkit.utils._dataframe.to_pandas`),
+    for ``X``, ``y``, ``sensitive_features`` and ``sample_weight`` alike, so such input
+    behaves exactly as the equivalent pandas input (``feature_names_in_``, ``prot_attr``
+    by name, the model matrix handed to a wrapped model, the messages).
     """
+    X, y, sensitive_features, sample_weight = (
+        to_pandas(v) for v in (X, y, sensitive_features, sample_weight))
     X = _check_rows(est, X, accept_sparse)
     n_samples = X.shape[0]
     if y is not None and hasattr(y, "__len__") and not np.isscalar(y) and \
@@ -382,7 +399,8 @@ def validate_fair_data(
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
     return FairData(X=X_model, y=y_out, groups=groups, protected=prot,
-                    sample_weight=sample_weight, feature_idx=feature_idx, prot_idx=prot_idx)
+                    sample_weight=sample_weight, feature_idx=feature_idx, prot_idx=prot_idx,
+                    input=X)
 
 
 def _check_finite_attributes(prot):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils._dataframe import to_pandas
+
 __all__ = ["check_label_predictions"]
 
 
@@ -29,7 +31,7 @@ def check_label_predictions(y_pred, *, name="y_pred", hint=None):
     Parameters
     ----------
     y_pred : array-like
-        Predictions to check.
+        Predictions to check (numpy, list, pandas, polars or pyarrow column).
     name : str, default="y_pred"
         Name of the parameter or column, used in the message.
     hint : str, optional
@@ -41,7 +43,7 @@ def check_label_predictions(y_pred, *, name="y_pred", hint=None):
     ValueError
         If ``y_pred`` contains a finite non-integer number.
     """
-    values = np.asarray(y_pred)
+    values = np.asarray(to_pandas(y_pred))  # a polars / pyarrow column as pandas reads it
     if values.dtype.kind == "O":
         # Object columns (mixed pandas input) may still hold floats; only a column that is
         # numeric throughout can be scores, strings are labels whatever they look like.

@@ -15,6 +15,7 @@ import inspect
 import numpy as np
 
 from .._protected import _param_repr, resolve_protected
+from ..utils._dataframe import to_pandas
 from ..utils._docstring import fair_docstring
 from . import group as _group
 from .streaming import GROUP_METRICS, resolve_method
@@ -77,6 +78,8 @@ class FairnessScorer:
 
     def metric_value(self, estimator, X, y_true, sample_weight=None):
         """The raw metric on ``X`` (before taking absolute values and the sign)."""
+        # resolve_protected reads a polars / pyarrow X as pandas (columns by name); the
+        # estimator gets X as the search handed it, the container it was fitted on
         protected = resolve_protected(X, prot_attr=self.prot_attr)
         y_pred = self._predict(estimator, X)
         func = self._func
@@ -85,7 +88,7 @@ class FairnessScorer:
                            ("pos_label", self.pos_label), ("sample_weight", sample_weight)):
             if value is not None and _accepts(func, key):
                 kwargs[key] = value
-        return float(func(np.asarray(y_true), y_pred,
+        return float(func(np.asarray(to_pandas(y_true)), y_pred,
                           sensitive_features=protected.values, **kwargs))
 
     @property
@@ -136,8 +139,8 @@ def make_fairness_scorer(metric, *, prot_attr, priv_group=None, method=None, pos
         or its name, ``mean_prediction_difference`` / ``mean_prediction_ratio``, or any
         callable ``metric(y_true, y_pred, *, sensitive_features, **kwargs)``.
     prot_attr : str, int or list
-        Protected column name(s) of a DataFrame ``X`` or index(es) of an array ``X``;
-        several give intersectional groups.
+        Protected column name(s) of a DataFrame ``X`` (pandas, polars or pyarrow) or
+        index(es) of an array ``X``; several give intersectional groups.
     {priv_group}
         Passed to the metric: the signed unprivileged-vs-privileged gap
         (``method="privileged"``).

@@ -22,7 +22,7 @@ Why the Arrow PyCapsule interface, and not narwhals or the interchange protocol
   me this table as pandas", at a handful of entry points, and then works on pandas/numpy.
   The Arrow PyCapsule interface (``__arrow_c_stream__`` / ``__arrow_c_array__``) is that
   operation as a standard: polars, pyarrow (Table, RecordBatch, Array, ChunkedArray),
-  DuckDB, Ibis, and others export it, and pandas >= 3 imports it
+  DuckDB and others export it, and pandas >= 3 imports it
   (``DataFrame.from_arrow`` / ``Series.from_arrow``), with no library-specific code here.
   narwhals only knows the backends it has adapters for, and would be used only to call
   each library's own ``to_pandas``.
@@ -32,9 +32,10 @@ Why the Arrow PyCapsule interface, and not narwhals or the interchange protocol
   pyarrow table already has what the Arrow route needs.
   pyarrow, which pandas needs to read Arrow data, comes with any pyarrow input; a polars
   user without pyarrow is served by a column-by-column ``to_numpy`` fallback.
-* The dataframe interchange protocol (``__dataframe__``) is being retired: pandas
-  deprecated ``pandas.api.interchange.from_dataframe`` in favour of the Arrow PyCapsule
-  interface, and polars recommends the latter too.
+* The dataframe interchange protocol (``__dataframe__``) is on its way out: pandas 3
+  deprecates it (``Pandas4Warning``, citing "severe implementation issues"), and its own
+  ``pandas.api.interchange.from_dataframe`` now tries the Arrow PyCapsule interface
+  first, dropping the protocol fallback in pandas 4.
 
 The conversion keeps Arrow's types as pandas' own Arrow reader maps them (int64, float64,
 bool, strings as pandas' ``str``, dictionary/categorical columns as ``category``); an
@@ -81,7 +82,8 @@ def _via_numpy(obj, one_column):
     if not one_column and hasattr(obj, "get_column"):
         columns = list(obj.columns)
         return pd.DataFrame(
-            {c: obj.get_column(c).to_numpy() for c in columns}, columns=columns,
+            {c: obj.get_column(c).to_numpy() for c in columns},
+            columns=columns,
             index=pd.RangeIndex(_n_rows(obj) or 0),
         )
     return None
