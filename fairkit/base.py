@@ -652,6 +652,7 @@ class FairTransformerMixin(FairEstimatorMixin, TransformerMixin):
         if getattr(self, "drop_prot_attr", False) or not prot_idx:
             return Xf_out
         n_cols = len(feature_idx) + len(prot_idx)
+        X = data.input  # X as read (a polars / pyarrow table converted once by the layer)
         if isinstance(X, pd.DataFrame):
             prot_cols = {j: X.iloc[:, j].to_numpy() for j in prot_idx}
         else:
@@ -661,7 +662,8 @@ class FairTransformerMixin(FairEstimatorMixin, TransformerMixin):
             np.issubdtype(np.asarray(v).dtype, np.number) or np.asarray(v).dtype == bool
             for v in prot_cols.values()
         )
-        pandas_out = _get_output_config("transform", self)["dense"] == "pandas"
+        # a frame output (pandas or polars) keeps typed columns; the container is set later
+        pandas_out = _get_output_config("transform", self)["dense"] in ("pandas", "polars")
         if pandas_out and not numeric:
             columns = self.get_feature_names_out()
             out = {}
