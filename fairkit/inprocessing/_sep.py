@@ -436,7 +436,7 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         )
         prot, Xm = data.protected, data.X
         # the SES and effort columns are read by name or position in X as given
-        X_raw = X if hasattr(X, "iloc") else np.asarray(X)
+        X_raw = data.input if hasattr(data.input, "iloc") else np.asarray(X)
         classes, pos, _ = check_binary_target(self, y, self.pos_label)
         y = np.asarray(y).ravel()
         n, d = Xm.shape

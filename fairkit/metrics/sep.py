@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._protected import MAX_GROUP_LEVELS, _param_repr, as_frame, encode_groups, privileged_mask
+from ..utils._dataframe import to_pandas
 from ..utils._docstring import Substitution
 
 __all__ = [
@@ -87,6 +88,7 @@ def _attribute_values(spec, *, X, n_samples, name):
 
 
 def _column(X, key, *, name):
+    X = to_pandas(X)  # a polars / pyarrow table: its columns by name, as pandas
     if isinstance(X, pd.DataFrame):
         if key in X.columns:
             return X[key].to_numpy()
@@ -269,7 +271,7 @@ def _sep_rates(
     if _is_column_key(sensitive_features):
         keys = [sensitive_features]
     elif (
-        isinstance(X, pd.DataFrame)
+        isinstance(to_pandas(X), pd.DataFrame)
         and isinstance(sensitive_features, list)
         and 0 < len(sensitive_features) < n
         and all(isinstance(k, str) and k in X.columns for k in sensitive_features)

@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _num_samples
 
 from .._protected import resolve_protected
+from ..utils._dataframe import to_pandas
 from ..metrics.dependence import (
     concatenated_distance_covariance,
     distance_correlation,
@@ -235,6 +236,7 @@ def _as_training_kinds(values, kinds):
 
 
 def _rows(data, idx):
+    data = to_pandas(data)  # polars / pyarrow: sliced as pandas, column names kept
     if isinstance(data, (pd.DataFrame, pd.Series)):
         return data.iloc[idx]
     return np.asarray(data)[idx]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._protected import check_pos_label, resolve_protected
+from ..utils._dataframe import to_pandas
 from ..metrics.streaming import GroupCounts, metric_from_counts
 
 __all__ = ["PrequentialResult", "prequential_evaluation"]
@@ -130,6 +131,7 @@ def prequential_evaluation(
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if len(y) == 0:
         raise ValueError("The stream is empty (y has 0 records).")
+    X = to_pandas(X)  # a polars / pyarrow table is sliced by rows as pandas, names kept
     prot = resolve_protected(
         X, prot_attr=getattr(estimator, "prot_attr", None), sensitive_features=sensitive_features
     )

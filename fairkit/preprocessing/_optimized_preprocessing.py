@@ -147,7 +147,7 @@ class _OptimizedPreprocessingBase(FairEstimatorMixin, BaseEstimator):
             X, y, sensitive_features=sensitive_features, reset=reset, drop=True,
             target="classification" if reset else None,
         )
-        X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+        X = data.input if isinstance(data.input, pd.DataFrame) else np.asarray(X)
         if isinstance(X, pd.DataFrame):
             feat_cols = [X.columns[j] for j in data.feature_idx]
         else:
