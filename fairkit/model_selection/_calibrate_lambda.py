@@ -18,7 +18,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _num_samples
 
 from .._protected import resolve_protected
-from ..utils._dataframe import to_pandas
 from ..metrics.dependence import (
     concatenated_distance_covariance,
     distance_correlation,
@@ -27,6 +26,7 @@ from ..metrics.dependence import (
     joint_distance_covariance,
     unfairness_ratio,
 )
+from ..utils._dataframe import to_pandas
 
 __all__ = ["calibrate_lambda"]
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .._protected import check_pos_label, resolve_protected
-from ..utils._dataframe import to_pandas
 from ..metrics.streaming import GroupCounts, metric_from_counts
+from ..utils._dataframe import to_pandas
 
 __all__ = ["PrequentialResult", "prequential_evaluation"]
 
