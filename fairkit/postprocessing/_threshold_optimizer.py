@@ -1,51 +1,65 @@
-"""Group-specific thresholds (Hardt et al. 2016): fairlearn's ThresholdOptimizer under
-fairkit's protected-attribute contract."""
+"""Group-specific thresholds (Hardt et al. 2016), computed by fairkit: per-group
+trade-off curves from one sort of the scores, their convex hulls and the optimal
+randomised thresholds in O(n log n) (``_threshold_curves``), giving fairlearn's
+``ThresholdOptimizer``'s thresholds and predictions."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
-from fairlearn.postprocessing import ThresholdOptimizer as _FairlearnThresholdOptimizer
-from fairlearn.utils._common import _get_soft_predictions
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BasePostProcessor
 from ..utils._docstring import fair_docstring
-from ..utils._outputs import BinarizedEstimator
+from ..utils._outputs import BinarizedEstimator, class_index
+from ._threshold_curves import (
+    OBJECTIVES,
+    OBJECTIVES_EQUALIZED_ODDS,
+    SIMPLE_CONSTRAINTS,
+    fit_thresholds,
+    positive_probability,
+)
 
 __all__ = ["ThresholdOptimizer"]
 
+#: One deterministic rule of a group: favourable when ``score > threshold``
+#: (``operator=">"``) or ``score < threshold`` (``"<"``, a flipped rule).
+ThresholdRule = namedtuple("ThresholdRule", ["operator", "threshold"])
 
-class _FixedOutput(BaseEstimator):
-    """A fitted stand-in whose ``predict`` returns precomputed scores (the out-of-fold
-    scores of a cross-fitted fit), whatever ``X``."""
 
-    def __init__(self, output):
-        self.output = output
-
-    def __sklearn_is_fitted__(self):
-        return True
-
-    def fit(self, X, y, **kwargs):  # pragma: no cover - fairlearn is told prefit=True
-        raise RuntimeError("_FixedOutput holds precomputed scores; it is never fitted.")
-
-    def predict(self, X):
-        return self.output
+def _soft_scores(estimator, X, predict_method, pos_label):
+    """The scores the thresholds act on, from ``estimator`` seen as a 0/1 classifier whose
+    class 1 is ``pos_label`` (as :class:`~fairkit.utils._outputs.BinarizedEstimator`):
+    ``predict_method`` (``"auto"``: the first it has of predict_proba, decision_function,
+    predict); predict_proba's ``pos_label`` column, the decision function oriented towards
+    ``pos_label``, or ``predict`` (a classifier's labels as 0/1, other outputs as they
+    are)."""
+    method = predict_method
+    if method == "auto":
+        method = next(m for m in ("predict_proba", "decision_function", "predict")
+                      if m == "predict" or hasattr(estimator, m))
+    if not hasattr(estimator, method):
+        raise ValueError(
+            f"predict_method={predict_method!r}: the estimator {type(estimator).__name__} "
+            f"has no {method}.")
+    if method == "predict_proba":
+        proba = np.asarray(estimator.predict_proba(X))
+        return proba[:, class_index(estimator, pos_label)].astype(np.float64)
+    if method == "decision_function":
+        out = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        return out if class_index(estimator, pos_label) == 1 else -out
+    return BinarizedEstimator(estimator, pos_label).predict(X)
 
 
 @fair_docstring
 class ThresholdOptimizer(BasePostProcessor):
-    r"""Group-specific (randomised) thresholds on a model's scores, via fairlearn.
+    r"""Group-specific (randomised) thresholds on a model's scores (Hardt et al. 2016).
 
-    Wraps :class:`fairlearn.postprocessing.ThresholdOptimizer` so that it reads group
-    membership from ``X`` (``prot_attr``) or from routed ``sensitive_features`` in both
-    ``fit`` and ``predict``, accepts any binary labels (``pos_label``) and drops into a
-    ``Pipeline`` or ``GridSearchCV``. The optimisation itself is fairlearn's: for every group
-    :math:`a` it picks a threshold rule on the score :math:`R`, randomising between two
-    thresholds where needed, so that
+    For every group :math:`a` it picks a threshold rule on the model's score :math:`R`,
+    randomising between two thresholds where needed, so that
 
     .. math::
 
@@ -53,34 +67,52 @@ class ThresholdOptimizer(BasePostProcessor):
         \text{constraint metric}(\tilde Y \mid A = a) \text{ equal for all } a,
 
     e.g. equal selection rates (``"demographic_parity"``) or equal true- and false-positive
-    rates (``"equalized_odds"``, Hardt et al. 2016).
+    rates (``"equalized_odds"``). It reads group membership from ``X`` (``prot_attr``) or
+    from routed ``sensitive_features`` in both ``fit`` and ``predict``, accepts any binary
+    labels (``pos_label``) and drops into a ``Pipeline`` or ``GridSearchCV``.
+
+    The computation is fairkit's, in :math:`O(n \log n)`: one sort of each group's scores
+    gives the (constraint metric, objective) point of every threshold ``R > t`` (and, with
+    ``flip``, ``R < t``); the upper convex hull of a group's points is the set of its
+    randomised rules worth keeping (for ``"equalized_odds"`` the ROC hull, FPR against
+    TPR); each hull is read at the ``grid_size + 1`` values :math:`x_j = j / \text{grid\_size}`
+    of the constraint metric, where mixing the two hull points around :math:`x_j` attains
+    it exactly, and the grid value with the best group-size-weighted objective is chosen
+    (with ``tol``: one value per group, within ``tol`` of each other). For equalized odds
+    every group's ROC point at the chosen FPR :math:`x` is moved down to the lowest of the
+    groups' TPRs :math:`y^*` by replacing its decision, with probability
+    :math:`p_a = (y_a - y^*) / (y_a - x)`, by a draw with probability :math:`x`. The
+    thresholds, mixing probabilities and predictions are those of fairlearn's
+    ``ThresholdOptimizer`` with the same parameters (fairlearn is the reference in the
+    tests; ties are broken the same way).
 
     Parameters
     ----------
     {estimator}
     {prot_attr}
     constraints : str, default="demographic_parity"
-        One of fairlearn's: ``"demographic_parity"``, ``"equalized_odds"``,
+        ``"demographic_parity"`` (= ``"selection_rate_parity"``), ``"equalized_odds"``,
         ``"true_positive_rate_parity"``, ``"false_positive_rate_parity"``,
-        ``"true_negative_rate_parity"``, ``"false_negative_rate_parity"``,
-        ``"selection_rate_parity"``.
+        ``"true_negative_rate_parity"`` or ``"false_negative_rate_parity"``.
     objective : str, default="accuracy_score"
         ``"accuracy_score"``, ``"balanced_accuracy_score"``, ``"selection_rate"``,
         ``"true_positive_rate"`` or ``"true_negative_rate"`` (the last three not with
         equalized odds).
     grid_size : int, default=1000
-        Size of fairlearn's grid over the constraint metric.
+        The constraint metric is searched on ``grid_size + 1`` equally spaced values in
+        [0, 1] (for equalized odds, the false-positive rate).
     flip : bool, default=False
-        Allow decisions that flip the score's direction.
+        Also allow rules ``score < t`` (decisions that flip the score's direction).
     {prefit}
     {cv}
     predict_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
-        Which method of ``estimator`` gives the scores. With ``"predict"`` a classifier's
-        labels are read as 0/1 (1 = ``pos_label``) and any other output (a regressor's
-        values, a scorer's scores) is thresholded as it is.
+        Which method of ``estimator`` gives the scores (``"auto"``: the first it has of
+        ``predict_proba``, ``decision_function``, ``predict``). With ``"predict"`` a
+        classifier's labels are read as 0/1 (1 = ``pos_label``) and any other output (a
+        regressor's values, a scorer's scores) is thresholded as it is.
     tol : float or None, default=None
-        Relaxed constraints (fairlearn >= 0.13): the constraint metric may differ by up to
-        ``tol`` across groups. Not for ``"equalized_odds"``.
+        Relaxed constraints: the constraint metric may differ by up to ``tol`` across
+        groups (None or 0: equal). Not for ``"equalized_odds"``.
     {pos_label}
     {drop_prot_attr}
     {random_state}
@@ -89,10 +121,31 @@ class ThresholdOptimizer(BasePostProcessor):
     ----------
     estimator_ : estimator
         The fitted model (``estimator`` itself with ``prefit=True``).
-    threshold_optimizer_ : fairlearn.postprocessing.ThresholdOptimizer
-        The fitted fairlearn object; its groups are codes ``0 .. k-1`` of ``groups_`` in
-        order, less ``groups_left_out_``. Cross-fitted, its thresholds were searched on the
-        out-of-fold scores and it reads ``estimator_``'s scores at predict time.
+    interpolation_dict_ : dict
+        Group label -> :class:`~sklearn.utils.Bunch` of the group's rule: with probability
+        ``p0`` the decision of ``operation0``, with probability ``p1`` that of
+        ``operation1`` (each a ``ThresholdRule(operator, threshold)``: favourable when the
+        score is ``>`` or ``<`` the threshold); with equalized odds also ``p_ignore`` and
+        ``prediction_constant``: with probability ``p_ignore`` the decision is instead
+        favourable with probability ``prediction_constant``. Groups of
+        ``groups_left_out_`` have none.
+    thresholds_ : ndarray of shape (n_rule_groups, 2)
+        The same rules as arrays, one row per group of ``interpolation_dict_`` (the order
+        of ``groups_`` less ``groups_left_out_``): the thresholds of ``operation0`` and
+        ``operation1``.
+    flipped_ : ndarray of bool of shape (n_rule_groups, 2)
+        Whether each of the two is a ``score < threshold`` rule.
+    rule_weights_ : ndarray of shape (n_rule_groups, 2)
+        ``p0`` and ``p1``.
+    p_ignore_ : ndarray of shape (n_rule_groups,) or None
+        ``p_ignore`` with equalized odds, None otherwise.
+    prediction_constant_ : float or None
+        Equalized odds: the chosen false-positive rate (None otherwise).
+    constraint_values_ : ndarray of shape (n_rule_groups,)
+        The constraint metric each group's rule attains on the fitting rows (all equal
+        unless ``tol``; for equalized odds the false-positive rate).
+    objective_value_ : float
+        The objective attained on the fitting rows.
     {cv_}
     groups_ : list
         Group labels seen in ``fit``, in code order.
@@ -108,24 +161,25 @@ class ThresholdOptimizer(BasePostProcessor):
 
     Notes
     -----
-    ``sample_weight`` is refused: fairlearn's threshold search has no weighted form.
-    By default (``cv="auto"``, ``prefit=False``) the thresholds are searched on 5-fold
-    out-of-fold scores, not on the scores of the model's own training rows as fairlearn
-    does (``cv=None`` gives fairlearn's fit).
-    A group that does not occur in ``fit`` has no thresholds: ``predict`` raises a
-    ``ValueError`` naming it. fairlearn's threshold search needs both labels in every
-    group: a group with one label is left out of the search (``groups_left_out_``, with a
-    ``GroupLeftOutWarning``) and its rows get the wrapped model's own ``predict`` and
-    ``predict_proba``. Thresholds that give every fitting row the same decision warn
-    (``ConstantFitWarning``). Labels are mapped to 0/1 (1 = ``pos_label``) for fairlearn and
-    back; ``predict_proba`` gives the probability with which the randomised rule outputs
-    each class.
+    ``sample_weight`` is refused: the threshold search has no weighted form (as
+    fairlearn's). By default (``cv="auto"``, ``prefit=False``) the thresholds are searched
+    on 5-fold out-of-fold scores, not on the scores of the model's own training rows
+    (``cv=None`` gives the in-sample fit, fairlearn's). A group that does not occur in
+    ``fit`` has no thresholds: ``predict`` raises a ``ValueError`` naming it. The search
+    needs both labels in every group: a group with one label is left out of the search
+    (``groups_left_out_``, with a ``GroupLeftOutWarning``) and its rows get the wrapped
+    model's own ``predict`` and ``predict_proba``. Thresholds that give every fitting row
+    the same decision warn (``ConstantFitWarning``). Scores must be finite. ``predict``
+    draws ``u ~ U[0, 1)`` for each row of the rule's groups from ``random_state`` and
+    gives the favourable label where ``u <=`` its probability (fairlearn's draw);
+    ``predict_proba`` gives that probability.
 
     References
     ----------
     .. [1] M. Hardt, E. Price, N. Srebro, "Equality of Opportunity in Supervised Learning",
        NeurIPS 2016.
-    .. [2] fairlearn, ``fairlearn.postprocessing.ThresholdOptimizer``.
+    .. [2] fairlearn, ``fairlearn.postprocessing.ThresholdOptimizer`` (the reference of the
+       tests).
 
     Examples
     --------
@@ -144,13 +198,8 @@ class ThresholdOptimizer(BasePostProcessor):
     _parameter_constraints = {
         "estimator": "no_validation",
         "prot_attr": "no_validation",
-        "constraints": [StrOptions({
-            "demographic_parity", "equalized_odds", "true_positive_rate_parity",
-            "false_positive_rate_parity", "true_negative_rate_parity",
-            "false_negative_rate_parity", "selection_rate_parity"})],
-        "objective": [StrOptions({"accuracy_score", "balanced_accuracy_score",
-                                  "selection_rate", "true_positive_rate",
-                                  "true_negative_rate"})],
+        "constraints": [StrOptions({*SIMPLE_CONSTRAINTS, "equalized_odds"})],
+        "objective": [StrOptions(set(OBJECTIVES))],
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "flip": ["boolean"],
         "prefit": ["boolean"],
@@ -182,10 +231,22 @@ class ThresholdOptimizer(BasePostProcessor):
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state
 
-    _estimator_output = None  # fairlearn reads the scores through predict_method
+    _estimator_output = None  # the rule reads the scores through predict_method
     _constant_fit_params = ("constraints", "objective", "tol")
-    # fairlearn's threshold search has no weighted form
+    # the threshold search has no weighted form
     _rule_accepts_sample_weight = False
+
+    def _check_params(self):
+        if self.constraints == "equalized_odds":
+            if self.objective not in OBJECTIVES_EQUALIZED_ODDS:
+                raise ValueError(
+                    f"objective={self.objective!r} is not available with "
+                    "constraints='equalized_odds'; use one of "
+                    f"{list(OBJECTIVES_EQUALIZED_ODDS)}.")
+            if self.tol is not None:
+                raise ValueError(
+                    f"tol={self.tol!r}: relaxed constraints are not available with "
+                    "constraints='equalized_odds'; use tol=None.")
 
     def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Fit the model (unless ``prefit``) and the group thresholds.
@@ -206,45 +267,89 @@ class ThresholdOptimizer(BasePostProcessor):
         -------
         self
         """
-        return super().fit(X, y, sensitive_features=sensitive_features, **fit_params)
+        try:
+            return super().fit(X, y, sensitive_features=sensitive_features, **fit_params)
+        finally:
+            self.__dict__.pop("_fit_scores", None)
+
+    def _scores(self, estimator, X_model):
+        s = np.asarray(_soft_scores(estimator, X_model, self.predict_method,
+                                    self.pos_label_))
+        if s.ndim != 1:
+            raise ValueError(
+                f"predict_method={self.predict_method!r} gives output of shape {s.shape}; "
+                "the thresholds need one score per row.")
+        try:
+            s = s.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"predict_method={self.predict_method!r} gives non-numeric scores "
+                f"(dtype {s.dtype}).") from exc
+        if not np.all(np.isfinite(s)):
+            raise ValueError(
+                f"predict_method={self.predict_method!r} gives non-finite scores (e.g. "
+                f"{s[~np.isfinite(s)][0]!r}); the thresholds need finite scores.")
+        return s
 
     def _fit_rule(self, X_model, y01, codes, sample_weight):
-        model = BinarizedEstimator(self.estimator_, self.pos_label_)
         oof = getattr(self, "_oof_output", None)
+        # cross-fitted: the thresholds are searched on the out-of-fold scores; predict
+        # reads the final model's scores
         if oof is None:
-            self.threshold_optimizer_ = _FairlearnThresholdOptimizer(
-                estimator=model, constraints=self.constraints, objective=self.objective,
-                grid_size=self.grid_size, flip=self.flip, prefit=True,
-                predict_method=self.predict_method, tol=self.tol,
-            ).fit(X_model, y01, sensitive_features=codes)
-            return
-        # cross-fitted: fairlearn searches the thresholds on the out-of-fold scores, then
-        # its thresholder reads the final model's scores at predict time
-        to = _FairlearnThresholdOptimizer(
-            estimator=_FixedOutput(oof), constraints=self.constraints,
-            objective=self.objective, grid_size=self.grid_size, flip=self.flip, prefit=True,
-            predict_method="predict", tol=self.tol,
-        ).fit(X_model, y01, sensitive_features=codes)
-        for obj in (to, to.interpolated_thresholder_):
-            obj.estimator = obj.estimator_ = model
-            obj.predict_method = obj._predict_method = self.predict_method
-        self.threshold_optimizer_ = to
+            scores = self._scores(self.estimator_, X_model)
+            # kept for the constant-rule check on the same rows (dropped at the end of fit)
+            self._fit_scores = (X_model, scores)
+        else:
+            scores = oof
+        codes = np.asarray(codes, dtype=np.intp)
+        k = len(self._rule_groups)
+        rule = fit_thresholds(
+            scores, np.asarray(y01, dtype=np.int64), codes, k,
+            constraints=self.constraints, objective=self.objective,
+            grid_size=self.grid_size, flip=self.flip, tol=self.tol)
+        self.thresholds_ = rule["thresholds"]
+        self.flipped_ = rule["flipped"]
+        self.rule_weights_ = rule["weights"]
+        self.p_ignore_ = rule["p_ignore"]
+        self.prediction_constant_ = rule["prediction_constant"]
+        self.constraint_values_ = rule["constraint_values"]
+        self.objective_value_ = rule["objective_value"]
+        self.interpolation_dict_ = {}
+        for g, label in enumerate(self._rule_groups):
+            label = label.item() if isinstance(label, np.generic) else label
+            ops = [ThresholdRule("<" if self.flipped_[g, j] else ">",
+                                 float(self.thresholds_[g, j])) for j in (0, 1)]
+            entry = Bunch(p0=float(self.rule_weights_[g, 0]), operation0=ops[0],
+                          p1=float(self.rule_weights_[g, 1]), operation1=ops[1])
+            if self.p_ignore_ is not None:
+                entry.p_ignore = float(self.p_ignore_[g])
+                entry.prediction_constant = self.prediction_constant_
+            self.interpolation_dict_[label] = entry
+
+    def _warn_if_constant_rule(self, X_model, y01, codes, sample_weight):
+        # the layer's check reads the model again (scores and decisions); a rule whose
+        # probabilities clearly vary over the fitting rows is not constant, so it is only
+        # called when they do not
+        cached = getattr(self, "_fit_scores", None)
+        if cached is not None and cached[0] is X_model:
+            p = positive_probability(cached[1], np.asarray(codes, dtype=np.intp),
+                                     self.thresholds_, self.flipped_, self.rule_weights_,
+                                     self.p_ignore_, self.prediction_constant_)
+            if len(p) and np.ptp(p) > 1e-6 * np.max(np.abs(p)):
+                return False
+        return super()._warn_if_constant_rule(X_model, y01, codes, sample_weight)
 
     def _fold_output(self, estimator, X_model):
-        # the scores fairlearn reads through predict_method, from a fold's model
-        return np.asarray(_get_soft_predictions(
-            BinarizedEstimator(estimator, self.pos_label_), X_model, self.predict_method))
+        # the scores the rule reads through predict_method, from a fold's model
+        return self._scores(estimator, X_model)
 
     def _positive_probability(self, X_model, codes):
-        pmf = self.threshold_optimizer_._pmf_predict(X_model, sensitive_features=codes)
-        return np.asarray(pmf)[:, 1]
+        return positive_probability(
+            self._scores(self.estimator_, X_model), np.asarray(codes, dtype=np.intp),
+            self.thresholds_, self.flipped_, self.rule_weights_, self.p_ignore_,
+            self.prediction_constant_)
 
     def _predict01(self, X_model, codes):
-        # fairlearn's draw: favourable where p >= u, u ~ U[0, 1) from random_state
+        # favourable where p >= u, u ~ U[0, 1) from random_state (fairlearn's draw)
         p = self._positive_probability(X_model, codes)
         return p >= check_random_state(self.random_state).rand(len(p))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False  # fairlearn's threshold search needs dense input
-        return tags
