@@ -1,10 +1,25 @@
 """fairkit.metrics: public names re-exported from its modules."""
 
-from . import dependence, distributed, group, individual, report, scorers, sep, streaming  # noqa: F401
+from . import (  # noqa: F401
+    dependence,
+    distributed,
+    frame,
+    group,
+    individual,
+    mdss,
+    ranking,
+    report,
+    scorers,
+    sep,
+    streaming,
+)
 from .dependence import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
+from .frame import *  # noqa: F401,F403
 from .group import *  # noqa: F401,F403
 from .individual import *  # noqa: F401,F403
+from .mdss import *  # noqa: F401,F403
+from .ranking import *  # noqa: F401,F403
 from .report import *  # noqa: F401,F403
 from .scorers import *  # noqa: F401,F403
 from .sep import *  # noqa: F401,F403
@@ -12,6 +27,7 @@ from .streaming import *  # noqa: F401,F403
 
 __all__ = sorted(
     name
-    for module in (group, individual, dependence, sep, streaming, scorers, report, distributed)
+    for module in (group, individual, dependence, sep, streaming, scorers, report, distributed,
+                   frame, mdss, ranking)
     for name in module.__all__
 )
