@@ -1,5 +1,6 @@
 """Post-processing mitigators: equalized-odds and calibrated equalized-odds post-processing,
-reject option classification, group-specific thresholds, TTTS and FairTTTS.
+reject option classification, group-specific thresholds, TTTS and FairTTTS; fair
+re-ranking of a top-k list.
 
 The implementation modules are private; the public names are re-exported here.
 """
@@ -8,10 +9,12 @@ from ._calibrated_equalized_odds import CalibratedEqualizedOdds
 from ._equalized_odds import EqualizedOddsPostprocessor
 from ._fairttts import FairTTTSClassifier, TTTSClassifier
 from ._reject_option import RejectOptionClassifier
+from ._reranking import DeterministicReranker
 from ._threshold_optimizer import ThresholdOptimizer
 
 __all__ = [
     "CalibratedEqualizedOdds",
+    "DeterministicReranker",
     "EqualizedOddsPostprocessor",
     "FairTTTSClassifier",
     "RejectOptionClassifier",

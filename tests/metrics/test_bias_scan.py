@@ -1,0 +1,203 @@
+"""MDSS bias scan: equal to AIF360's ``bias_scan``, hand-worked scores, bad inputs."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairkit.metrics.mdss import BiasScanResult, bias_scan
+
+aif_mdss = pytest.importorskip("aif360.detectors.mdss_detector")
+
+
+def aif360_scan(X, y, p, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas deprecation warnings inside AIF360
+        y = pd.Series(np.asarray(y))
+        p = None if p is None else pd.Series(np.asarray(p, dtype=float))
+        return aif_mdss.bias_scan(X.reset_index(drop=True), y, p, **kwargs)
+
+
+def assert_same(ours, theirs):
+    subgroup, score = ours
+    assert subgroup == theirs[0]
+    assert score == pytest.approx(float(theirs[1]), abs=1e-9)
+
+
+def planted(n, seed, *, base=0.3, shift=0.5, levels=(4, 5, 3)):
+    """Categorical data whose outcomes in one planted subgroup are lower than predicted."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "a": rng.choice(list("abcdefgh"[: levels[0]]), n),
+            "b": rng.integers(0, levels[1], n),
+            "c": rng.choice(["u", "v", "w", "x"][: levels[2]], n),
+        }
+    )
+    p = np.clip(rng.beta(2, 2 / base - 2, n), 0.01, 0.99)
+    y = (rng.uniform(size=n) < p).astype(int)
+    bias = (X["a"].isin(["a", "b"]) & (X["c"] == "u")).to_numpy()
+    y[bias] = (rng.uniform(size=bias.sum()) < p[bias] * shift).astype(int)
+    return X, y, p, bias
+
+
+@pytest.fixture(scope="module")
+def compas():
+    from sklearn.linear_model import LogisticRegression
+
+    from fairkit.datasets import load_compas
+
+    bunch = load_compas()
+    X = bunch.data[["sex", "race", "age_cat", "c_charge_degree"]].copy()
+    X["priors"] = pd.cut(bunch.data["priors_count"], [-1, 0, 3, 100], labels=["0", "1-3", ">3"])
+    y = bunch.target.to_numpy()
+    Xd = pd.get_dummies(X)
+    p = LogisticRegression(max_iter=1000).fit(Xd, y).predict_proba(Xd)[:, 1]
+    return X, y, p
+
+
+@pytest.mark.parametrize("overpredicted", [True, False])
+def test_equals_aif360_on_compas(compas, overpredicted):
+    X, y, p = compas
+    theirs = aif360_scan(X, y, p, overpredicted=overpredicted, num_iters=4)
+    ours = bias_scan(X, y, p, overpredicted=overpredicted, num_iters=4, random_state=0)
+    assert_same(ours, theirs)
+    assert ours.score > 1  # a subgroup deviates in each direction on COMPAS
+
+
+@pytest.mark.parametrize(
+    "n, seed, overpredicted, penalty, base",
+    [
+        (500, 0, True, 1e-17, 0.3),
+        (1500, 1, True, 1e-17, 0.1),  # rare positive class
+        (800, 2, False, 1e-17, 0.5),
+        (1000, 3, True, 0.5, 0.3),  # a penalty that prunes values
+        (600, 4, False, 2.0, 0.7),
+    ],
+)
+def test_equals_aif360_on_planted_bias(n, seed, overpredicted, penalty, base):
+    X, y, p, _ = planted(n, seed, base=base)
+    theirs = aif360_scan(X, y, p, overpredicted=overpredicted, penalty=penalty, num_iters=5)
+    ours = bias_scan(
+        X, y, p, overpredicted=overpredicted, penalty=penalty, num_iters=5, random_state=0
+    )
+    assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("overpredicted", [True, False])
+def test_berk_jones_equals_aif360(overpredicted):
+    X, y, _, _ = planted(700, 5, base=0.4)
+    alpha = float(y.mean())
+    theirs = aif360_scan(
+        X, y, None, overpredicted=overpredicted, scoring="BerkJones", alpha=alpha, num_iters=4
+    )
+    ours = bias_scan(
+        X, y, overpredicted=overpredicted, scoring="BerkJones", num_iters=4, random_state=0
+    )
+    assert_same(ours, theirs)
+
+
+def test_pos_label_zero_equals_aif360_favorable_value():
+    X, y, p, _ = planted(600, 6)
+    labels = np.where(y == 1, "yes", "no")
+    # AIF360 takes the favourable value on the raw labels; ours is pos_label
+    theirs = aif360_scan(X, (labels == "no").astype(int), 1 - p, num_iters=3)
+    ours = bias_scan(X, labels, 1 - p, pos_label="no", num_iters=3, random_state=0)
+    assert_same(ours, theirs)
+
+
+def test_finds_planted_subgroup():
+    X, y, p, bias = planted(3000, 7, shift=0.3)
+    result = bias_scan(X, y, p, random_state=0)
+    np.testing.assert_array_equal(result.mask(X), bias)
+    # with the default penalty (1e-17) a restriction to every value of a column can tie
+    # with leaving it free; a small penalty prefers the free column
+    simple = bias_scan(X, y, p, penalty=1e-3, random_state=0)
+    assert simple.subgroup == {"a": ["a", "b"], "c": ["u"]}
+    # nothing is under-predicted by much: a far lower score the other way
+    assert bias_scan(X, y, p, overpredicted=False, random_state=0).score < result.score / 3
+
+
+def test_hand_worked_bernoulli_score():
+    # g = A: 10 positives out of 50, g = B: 25 of 50, every prediction 0.5. The score of a
+    # set with Y positives of n is max_q Y log q - n log((1 + q) / 2), at q = Y / (n - Y):
+    # A alone: 10 log(1/4) - 50 log(5/8) = 9.63724; A and B: 4.5700; B alone: 0 (q = 1).
+    X = pd.DataFrame({"g": ["A"] * 50 + ["B"] * 50})
+    y = np.r_[np.ones(10), np.zeros(40), np.ones(25), np.zeros(25)].astype(int)
+    subgroup, score = bias_scan(X, y, np.full(100, 0.5), random_state=0)
+    assert subgroup == {"g": ["A"]}
+    assert score == pytest.approx(10 * np.log(0.25) - 50 * np.log(0.625), abs=1e-3)
+    # under-predicted: B has q = 1 (score 0), A is the other way, so the whole data with
+    # its q = 35 / 65 < 1 is clipped to q = 1 too: no subgroup scores above 0
+    assert bias_scan(
+        X, y, np.full(100, 0.5), overpredicted=False, random_state=0
+    ).score == pytest.approx(0, abs=1e-9)
+
+
+def test_result_unpacks_and_is_deterministic():
+    X, y, p, _ = planted(500, 8)
+    a = bias_scan(X, y, p, random_state=3)
+    b = bias_scan(X, y, p, random_state=3)
+    assert isinstance(a, BiasScanResult)
+    subgroup, score = a
+    assert (subgroup, score) == (b.subgroup, b.score)
+
+
+def test_array_input_and_columns():
+    X, y, p, _ = planted(500, 9)
+    frame = bias_scan(X, y, p, random_state=0)
+    arr = bias_scan(X.to_numpy(), y, p, random_state=0)
+    names = dict(zip(X.columns, range(3), strict=True))
+    assert arr.score == frame.score
+    assert arr.subgroup == {names[k]: v for k, v in frame.subgroup.items()}
+    np.testing.assert_array_equal(arr.mask(X.to_numpy()), frame.mask(X))
+    sub = bias_scan(X.assign(z=np.arange(500) % 2), y, p, columns=["a", "b", "c"], random_state=0)
+    assert sub == frame
+
+
+def test_polars_input():
+    pl = pytest.importorskip("polars")
+    X, y, p, _ = planted(500, 10)
+    assert bias_scan(pl.from_pandas(X), pl.Series(y), pl.Series(p), random_state=0) == bias_scan(
+        X, y, p, random_state=0
+    )
+
+
+def test_continuous_column_warns():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=300), "g": rng.integers(0, 2, 300)})
+    with pytest.warns(UserWarning, match="'x'.*bin it"):
+        bias_scan(X, rng.integers(0, 2, 300), np.full(300, 0.5), num_iters=1, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"y_prob": np.r_[np.full(99, 0.5), 1.2]}, "y_prob"),
+        ({"y_prob": np.r_[np.full(99, 0.5), np.nan]}, "y_prob"),
+        ({"y_prob": np.full(99, 0.5)}, "y_prob has 99"),
+        ({"y_true": np.zeros(101)}, "y_true has 101"),
+        ({"y_true": np.arange(100) % 3}, "y_true must be binary"),
+        ({"scoring": "Gaussian"}, "scoring"),
+        ({"penalty": -1.0}, "penalty"),
+        ({"num_iters": 0}, "num_iters"),
+        ({"pos_label": 7}, "pos_label"),
+        ({"alpha": 0.3}, "alpha"),
+        ({"scoring": "BerkJones", "y_prob": np.linspace(0, 1, 100)}, "constant"),
+        ({"scoring": "BerkJones", "y_prob": np.full(100, 0.5), "alpha": 1.5}, "alpha"),
+        ({"columns": ["nope"]}, "columns"),
+        ({"overpredicted": "yes"}, "overpredicted"),
+    ],
+)
+def test_bad_inputs(kwargs, match):
+    X = pd.DataFrame({"g": np.arange(100) % 2})
+    args = {"y_true": np.arange(100) % 2, "y_prob": np.full(100, 0.5), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        bias_scan(X, **args)
+
+
+def test_missing_attribute_values_raise():
+    X = pd.DataFrame({"g": ["a", None, "b", "a"]})
+    with pytest.raises(ValueError, match="missing values.*'g'"):
+        bias_scan(X, [0, 1, 0, 1], [0.5] * 4)
