@@ -343,6 +343,12 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         finally:
             if isinstance(rs, np.random.RandomState):
                 self.random_state = rs
+        # the warning's advice costs a pass of the model: build it only for a constant rule
+        if pred01 is None:
+            if not near_constant(p, 1e-9):  # warn_if_constant's default rtol
+                return False
+        elif pred01.any() and not pred01.all():
+            return False
         advice = None
         if self._has_own_decisions():
             own = hard_positive(self, self.estimator_, X_model, self.pos_label_)
