@@ -19,7 +19,6 @@ from fairlearn.reductions import (
     DemographicParity,
     EqualizedOdds,
     ErrorRateParity,
-    ExponentiatedGradient,
     FalsePositiveRateParity,
     Moment,
     SquareLoss,
@@ -73,7 +72,9 @@ constraints : str or fairlearn Moment, default="demographic_parity"
     ``"demographic_parity"``, ``"equalized_odds"``, ``"true_positive_rate_parity"``,
     ``"false_positive_rate_parity"``, ``"error_rate_parity"`` (binary classification) or
     ``"bounded_group_loss"`` (regression, or classification with ``loss="zero_one"``);
-    or a ``fairlearn.reductions.Moment`` instance, deep-copied at every fit.
+    or a ``fairlearn.reductions.Moment`` instance, deep-copied at every fit (for
+    exponentiated gradient, a Moment other than these classes runs fairlearn's own
+    ``ExponentiatedGradient``).
 difference_bound, ratio_bound : float or None, default=None
     Bound of the parity constraints (fairlearn's defaults: ``difference_bound=0.01``
     when both are None). ``ratio_bound_slack`` goes with ``ratio_bound``.
@@ -98,9 +99,10 @@ def _learner_tags(estimator):
 def _refuse_fit_metadata(est, fit_params):
     """The reductions' sample-weight policy: refuse weights and fit parameters clearly.
 
-    fairlearn's moments (0.15) estimate group rates without weights and fairlearn calls the
-    learner's ``fit`` itself, with its own weights under ``sample_weight_name`` and nothing
-    else, so anything given here could only be dropped silently. ``sample_weight`` is not
+    fairlearn's moments (0.15), which define the constraints, estimate group rates without
+    weights, and the reduction calls the learner's ``fit`` itself, with its own weights
+    under ``sample_weight_name`` and nothing else, so anything given here could only be
+    dropped silently. ``sample_weight`` is not
     in the signature (scikit-learn reads the signature to decide whether weights are
     supported); it arrives in ``fit_params`` and is refused by name.
     """
@@ -116,7 +118,7 @@ def _refuse_fit_metadata(est, fit_params):
     if fit_params:
         raise ValueError(
             f"{name} cannot pass fit parameters {sorted(fit_params)} to the learner: "
-            "fairlearn fits it with only X, y and the reduction's weights. Set them as "
+            "the reduction fits it with only X, y and its own weights. Set them as "
             "constructor parameters of the learner instead."
         )
 
@@ -132,6 +134,9 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
     reads the protected columns only to drop them (``drop_prot_attr=True``) and a group
     unseen in ``fit`` is not an error there.
     """
+
+    #: True for a randomised classifier over ``predictors_`` / ``weights_``
+    _randomised = False
 
     def _build_moment(self, y):
         if isinstance(self.constraints, Moment):
@@ -181,26 +186,27 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
         )
         return data.X, data.y, data.codes, self._build_moment(data.y)
 
-    def _warn_if_constant(self, X_model, y_fit, params, advice):
+    def _warn_if_constant(self, X_model, y_fit, params, advice, train_pmf=None):
         """``ConstantFitWarning`` when the fitted reduction is constant on the training rows
         (see :func:`fairkit.base.warn_if_constant`); a randomised classifier is constant
-        when its probability of the favourable label is the same on every row."""
-        red = self.reduction_
+        when its probability of the favourable label is the same on every row.
+        ``train_pmf``: its ``_pmf_predict`` on the training rows, when already known."""
+        randomised = self._randomised
         if not self._is_classification():
-            if isinstance(red, ExponentiatedGradient):
-                pred = np.asarray(red._pmf_predict(X_model), dtype=np.float64)
-                scores = pred[:, np.asarray(red.weights_) > 0]
+            if randomised:
+                pred = self._pmf_predict(X_model) if train_pmf is None else train_pmf
+                scores = pred[:, self.weights_ > 0]
             else:
-                scores = np.asarray(red.predict(X_model), dtype=np.float64)
+                scores = np.asarray(self.reduction_.predict(X_model), dtype=np.float64)
             return warn_if_constant(self, scores, y=y_fit, params=params, advice=advice,
                                     stacklevel=4)
         y_labels = self._to_labels(np.asarray(y_fit) == 1)
-        if isinstance(red, ExponentiatedGradient):
-            pmf = np.asarray(red._pmf_predict(X_model), dtype=np.float64)
+        if randomised:
+            pmf = self._pmf_predict(X_model) if train_pmf is None else train_pmf
             if self._is_classification_moment():
                 p = pmf[:, 1]
             else:  # one 0/1 column per predictor of Q
-                p = pmf @ np.asarray(red.weights_, dtype=np.float64)
+                p = pmf @ self.weights_
             # expected accuracy of the randomised classifier Q
             y1 = np.asarray(y_fit) == 1
             acc = float(np.mean(np.where(y1, p, 1.0 - p)))
@@ -212,6 +218,7 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
                 advice=(f"Q gives the favourable label with probability {p[0]:.4g} on every "
                         f"row: expected training accuracy {acc:.4f} against a majority-class "
                         f"rate of {majority:.4f}. " + advice))
+        red = self.reduction_
         pred = self._to_labels(np.asarray(red.predict(X_model)) == 1)
         return warn_if_constant(self, y=y_labels, predictions=pred, params=params,
                                 advice=advice, stacklevel=4)
