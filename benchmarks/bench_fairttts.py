@@ -2,6 +2,7 @@
 
     /work/venv/bin/python benchmarks/bench_fairttts.py [--quick] [--skip-speed] [--skip-cv]
         [--study] [--direction] [--exact-all] [--ttts] [--protocol {paper,codes,both}]
+        [--defaults]
 
 1. Reproduction of the FairTTTS paper's protocol (Cohen-Inger et al. 2025) on Adult (sex),
    Adult (race) and COMPAS (race): 5-fold stratified CV (shuffle, seed 42), RandomForest with
@@ -48,6 +49,16 @@
 3. ``--study``: Adult (sex) per fold: untreated forest, TTTS (alpha=1) and FairTTTS for
    alpha in {1, 3, 9, 20}, sampled (S=1 per tree) and exact (tol=1e-2; tol=1e-3 for
    alpha 1 and 9); disparate impact per fold and paired differences (t-test).
+5. ``--defaults`` (issue #18): the default setting (exact mode, ``tol=5e-3``) against the
+   forest's own ``predict_proba`` and against the exact expectation (``tol=0``), on Adult's
+   test split (sex) and on synthetic biased data (20,000 rows, two base rates, raw-like
+   and standardised), each with a fully grown 100-tree RandomForest, threads limited to 1
+   (threadpoolctl; numba n_jobs=None), numba compile time excluded. Printed per setting:
+   CPU-time median per 1,000 rows, the ratio to the forest's ``predict_proba`` measured in
+   the same run, and the mean / 95th percentile / largest absolute difference of the
+   favourable probability from ``tol=0`` (on the first 500 rows; ``tol=0`` is timed on
+   them too). Other settings for comparison: ``tol`` 1e-3 and 1e-2, and the papers' one
+   Monte-Carlo pass per tree. Acceptance: default within 50x at mean error <= 0.01.
 4. ``--direction``: held-out disparate impact of plain TTTS (alpha=1) against FairTTTS
    (alpha=9) under the per-row boost rule (default) and the papers' node rule, on Adult's
    test split (3 forests) and on synthetic biased data (raw-like and standardised
@@ -299,6 +310,84 @@ def run_cv(n_splits=5, n_estimators=100, quick=False, exact_all=False, protocol=
             print(f"  {task:13s} {method:48s} d{lab:6s} {d.mean():+.4f} "
                   f"[{' '.join(f'{v:+.4f}' for v in d)}] p={p:.3f}")
     return df
+
+
+# --------------------------------------------------------------------------------------
+# defaults (issue #18)
+# --------------------------------------------------------------------------------------
+def _cpu_median(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return float(np.median(times))
+
+
+def _synthetic_frame(n, seed, pos_rate=0.5, scale=1000.0):
+    """Biased synthetic data: column ``a`` (1 privileged, higher base rate), 4 features."""
+    rng = np.random.default_rng(seed)
+    a = (rng.random(n) < 0.5).astype(float)
+    u = rng.normal(size=(n, 3))
+    score = u[:, 0] + 0.7 * u[:, 1] + 0.5 * u[:, 2] + (a - 0.5) + rng.normal(0, 0.5, n)
+    y = (score > np.quantile(score, 1 - pos_rate)).astype(int)
+    feats = np.column_stack([u[:, 0] + 0.5 * (a - 0.5), u[:, 1], u[:, 2],
+                             u[:, 0] + 0.5 * rng.normal(size=n)]) * scale
+    X = pd.DataFrame(feats, columns=["f0", "f1", "f2", "f3"]).assign(a=a)
+    return X, y
+
+
+def run_defaults(rows=500, reps=5):
+    """Default FairTTTS vs the forest's predict_proba and vs tol=0, in one run."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    data = []
+    Xtr, ytr, Xte = _adult_split()
+    data.append(("Adult (sex), 100 trees", Xtr, ytr, Xte, "sex", 1.0, {}))
+    for pos, scale, dscale in ((0.5, 1000.0, "paper"), (0.2, 1000.0, "paper"),
+                               (0.5, 1.0, "feature")):
+        X, y = _synthetic_frame(28_000, seed=1, pos_rate=pos, scale=scale)
+        data.append((f"synthetic 20k pos={pos} scale={scale:g} {dscale}", X.iloc[:20_000],
+                     y[:20_000], X.iloc[20_000:], "a", 1.0, {"distance_scale": dscale}))
+    settings = [("default (exact, tol=5e-3)", {}),
+                ("exact tol=1e-3", {"tol": 1e-3}),
+                ("exact tol=1e-2", {"tol": 1e-2}),
+                ("sample S=1/tree (paper)", {"method": "sample", "n_simulations": 1,
+                                             "random_state": 0}),
+                ("exact tol=0", {"tol": 0.0})]
+    print("\nDefaults (CPU-time medians per 1,000 rows, one thread, compile excluded; error ="
+          " |P(fav) - P(fav) at tol=0|)")
+    summary = []
+    for label, Xa, ya, Xb, prot, priv, extra in data:
+        rf = RandomForestClassifier(100, random_state=0, n_jobs=2).fit(Xa, ya)
+        rf.set_params(n_jobs=1)
+        Xr = Xb.iloc[:rows]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ests = {name: FairTTTSClassifier(rf, prot_attr=prot, priv_group=priv, prefit=True,
+                                             **extra, **kw).fit(Xa) for name, kw in settings}
+        for est in ests.values():  # compile / warm up
+            est.predict_proba(Xr.iloc[:5])
+        t_forest = _cpu_median(lambda rf=rf, Xr=Xr: rf.predict_proba(Xr), reps) / rows * 1000
+        exact = ests["exact tol=0"].predict_proba(Xr)[:, 1]
+        print(f"\n{label}: forest predict_proba {1000 * t_forest:.1f} ms per 1,000 rows")
+        print(f"  {'setting':28s} {'ms/1000':>9s} {'x forest':>9s} {'mean err':>9s} "
+              f"{'p95 err':>8s} {'max err':>8s}")
+        for name, _ in settings:
+            est = ests[name]
+            t = _cpu_median(lambda est=est, Xr=Xr: est.predict_proba(Xr),
+                            1 if name == "exact tol=0" else reps) / rows * 1000
+            err = np.abs(est.predict_proba(Xr)[:, 1] - exact)
+            print(f"  {name:28s} {1000 * t:9.1f} {t / t_forest:9.1f} {err.mean():9.4f} "
+                  f"{np.quantile(err, 0.95):8.4f} {err.max():8.4f}")
+            if name.startswith("default"):
+                summary.append((label, t / t_forest, err.mean()))
+    print("\nAcceptance (default within 50x of predict_proba at mean error <= 0.01):")
+    for label, ratio, err in summary:
+        ok = "PASS" if ratio <= 50 and err <= 0.01 else "FAIL"
+        print(f"  {label:45s} {ratio:6.1f}x  mean error {err:.4f}  {ok}")
+    return summary
 
 
 # --------------------------------------------------------------------------------------
@@ -612,7 +701,12 @@ if __name__ == "__main__":
     parser.add_argument("--protocol", choices=["paper", "codes", "both"], default="paper",
                         help="paper: the authors' data preparation with a fold-fitted target "
                              "encoder; codes: the earlier integer-code preparation")
+    parser.add_argument("--defaults", action="store_true",
+                        help="only the defaults section: default vs forest and vs tol=0")
     args = parser.parse_args()
+    if args.defaults:
+        run_defaults()
+        raise SystemExit(0)
     if args.study:
         run_adult_sex_study()
     if args.direction:

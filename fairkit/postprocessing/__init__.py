@@ -7,12 +7,13 @@ The implementation modules are private; the public names are re-exported here.
 
 from ._calibrated_equalized_odds import CalibratedEqualizedOdds
 from ._equalized_odds import EqualizedOddsPostprocessor
-from ._fairttts import FairTTTSClassifier, TTTSClassifier
+from ._fairttts import BoostNoEffectWarning, FairTTTSClassifier, TTTSClassifier
 from ._reject_option import RejectOptionClassifier
 from ._reranking import DeterministicReranker
 from ._threshold_optimizer import ThresholdOptimizer
 
 __all__ = [
+    "BoostNoEffectWarning",
     "CalibratedEqualizedOdds",
     "DeterministicReranker",
     "EqualizedOddsPostprocessor",

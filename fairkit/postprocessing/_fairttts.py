@@ -26,7 +26,20 @@ from ..base import FairClassifierMixin
 from ._fairttts_base import _boosted_features, _fair_docstring, _trees_of, _TTTSBase
 from ._fairttts_engines import BOOST_RULES, Simulation, _flip_probability, _ForestArrays
 
-__all__ = ["FairTTTSClassifier", "TTTSClassifier"]
+__all__ = ["BoostNoEffectWarning", "FairTTTSClassifier", "TTTSClassifier"]
+
+#: Training rows (evenly spaced) on which ``fit`` checks that the boost narrows the gap.
+_CHECK_ROWS = 1000
+#: The check warns when the boost narrows the training gap by less than this share of it
+#: (the robustness benchmark's "no move" is a held-out reduction below 10%) ...
+_MIN_RELATIVE_MOVE = 0.10
+#: ... and the gap of plain TTTS exceeds this (a smaller gap leaves nothing to move).
+_MIN_GAP = 0.02
+
+
+class BoostNoEffectWarning(UserWarning):
+    """The FairTTTS boost cannot act, or barely narrows the gap between the groups'
+    favourable-decision rates on the training rows (see :class:`FairTTTSClassifier`)."""
 
 
 @_fair_docstring
@@ -46,8 +59,10 @@ class TTTSClassifier(_TTTSBase):
     where :math:`v_\ell` is the leaf's class-fraction vector, :math:`T` the number of trees
     and :math:`q_k(x)` is :math:`1-p_k(x)` on the default branch and :math:`p_k(x)` on the
     other one. ``method="exact"`` computes this sum by pushing reach probabilities
-    :math:`\pi` down the trees; ``method="sample"`` averages ``n_simulations`` Monte-Carlo
-    traversals per tree, as in the paper.
+    :math:`\pi` down the trees (by default branches whose reach is at most ``tol=5e-3``
+    are not walked and take their node's class fractions, within 0.01 of the sum on
+    average; ``tol=0`` is the exact sum); ``method="sample"`` averages ``n_simulations``
+    Monte-Carlo traversals per tree, as in the paper.
 
     Flip-probability rules (``prob_type``); ``p_max`` scales every rule so that the default
     ``p_max=0.1`` gives exactly the constants of the TTTS paper and ``p_max=0`` gives the
@@ -136,7 +151,7 @@ class TTTSClassifier(_TTTSBase):
         distance_scale="paper",
         method="exact",
         n_simulations=100,
-        tol=0.0,
+        tol=5e-3,
         prefit=False,
         random_state=None,
         engine="auto",
@@ -229,8 +244,8 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
     sample* (``boost_rule="row"``, the default). Since :math:`q_k \ge p_k` only when
     :math:`f_o > f_d`, induction from the leaves gives, for :math:`\alpha \ge 1` and every
     unprivileged sample, favourable probability :math:`\ge` plain TTTS (``alpha=1``), in
-    exact mode to rounding (with ``tol > 0``, up to the mass of the branches left
-    unopened) and in sample mode in expectation; privileged samples get
+    exact mode to rounding (with ``tol > 0``, up to the reach of the branches not
+    walked) and in sample mode in expectation; privileged samples get
     exactly plain TTTS. For :math:`\alpha < 1` the inequality reverses. Hard predictions
     follow: an unprivileged sample can only switch to the favourable class, so the
     unprivileged favourable rate never falls and disparate impact (unprivileged over
@@ -252,7 +267,7 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
 
     Cost of the per-row rule: an unprivileged sample's subtree values are needed at each
     protected split, so exact mode walks its trees bottom up (the same branches as the
-    top-down walk with ``tol=0``; with ``tol > 0`` a branch is opened when its largest
+    top-down walk with ``tol=0``; with ``tol > 0`` a branch is walked when its largest
     possible reach, boosted or not, exceeds ``tol``), and sample mode computes, once per
     sample, tree and protected split reached, the exact values of both children (with
     ``tol=0``) before drawing.
@@ -272,6 +287,20 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
     for the values seen in ``fit``, or no split there can favour a child: under ``"row"``
     every leaf below it has the same favourable fraction, under ``"node"`` its two
     children have) ``fit`` warns, naming ``alpha`` and ``p_max``.
+
+    The boost only reroutes unprivileged rows at the splits on the protected feature; the
+    part of a gap that the trees build from other features (proxies, or labels that
+    differ by group) is out of its reach, and with ``alpha`` above about
+    :math:`0.5 / p_k` the boosted probability already sits at the 0.5 cap, so a larger
+    ``p_max`` or ``alpha`` does not strengthen it at those splits. ``fit`` therefore
+    checks the effect on the training rows (up to 1,000, evenly spaced; exact mode with
+    ``max(tol, 1e-2)``): the favourable-decision rate of every group under plain TTTS
+    and under the boost. When the largest gap between two groups exceeds 0.02 and the
+    boost narrows it by less than 10% of itself, ``fit`` raises a
+    :class:`BoostNoEffectWarning` giving both gaps and, when an unprivileged group
+    already has a rate at or above the privileged one (``priv_group`` may then not name
+    the advantaged group, and the boost widens the gap), that group. ``training_gap_``
+    records the two gaps.
 
     Which samples are unprivileged: those whose protected group does not match
     ``priv_group`` (or, if ``unpriv_group`` is given instead, those that match it). With
@@ -328,6 +357,10 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         ``boosted_features_``.
     n_protected_splits_ : int
         Number of such nodes.
+    training_gap_ : tuple of (float, float) or None
+        Largest difference between two groups' favourable-decision rates on the training
+        rows checked by ``fit``, under plain TTTS (``alpha=1``) and under the boost; None
+        when the check did not run (``alpha=1``, ``p_max=0``, or the boost cannot act).
     arrays_, feature_mean_, feature_scale_, feature_cdf_, n_features_in_, feature_names_in_
         As in :class:`TTTSClassifier`.
 
@@ -387,7 +420,7 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         distance_scale="paper",
         method="exact",
         n_simulations=100,
-        tol=0.0,
+        tol=5e-3,
         prefit=False,
         random_state=None,
         engine="auto",
@@ -468,11 +501,12 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
         self.arrays_ = _ForestArrays(_trees_of(model), matches[0])
         self.protected_split_ = self.arrays_.splits_on(self.boosted_features_)
         self.n_protected_splits_ = int(self.protected_split_.sum())
+        self.training_gap_ = None
         if self.n_protected_splits_ == 0:
             warnings.warn(
                 f"No tree of the model splits on the protected feature(s) "
                 f"{self.boosted_features_.tolist()}; FairTTTS reduces to plain TTTS.",
-                UserWarning,
+                BoostNoEffectWarning,
                 stacklevel=2,
             )
         elif self.p_max > 0 and self.alpha != 1 and self._max_protected_flip(Z) <= 0.0:
@@ -488,10 +522,51 @@ class FairTTTSClassifier(FairClassifierMixin, TTTSClassifier):
                 "favourable class (boost_rule="
                 f"{self.boost_rule!r}); "
                 f"predictions equal plain TTTS.{hint}",
-                UserWarning,
+                BoostNoEffectWarning,
                 stacklevel=2,
             )
+        elif self.p_max > 0 and self.alpha != 1:
+            self._check_training_gap(Z, data.codes, matches[0])
         return self
+
+    def _check_training_gap(self, Z, codes, pos_index):
+        """Warn when the boost narrows the training gap in favourable rates by < 10%."""
+        n = Z.shape[0]
+        rows = np.unique(np.linspace(0, n - 1, min(n, _CHECK_ROWS)).round().astype(np.intp))
+        Zc, cc = Z[rows], codes[rows]
+        unpriv = ~self.privileged_groups_[cc]
+        tol = max(float(self.tol), 1e-2)
+        rates = []
+        for alpha in (1.0, self.alpha):
+            proba = self._simulate(Zc, unpriv, self.protected_split_, alpha,
+                                   self.boost_rule, method="exact", tol=tol)
+            fav = np.argmax(proba, axis=1) == pos_index
+            present = np.unique(cc)
+            rates.append({g: float(fav[cc == g].mean()) for g in present})
+        plain, boosted = rates
+        gap_plain = max(plain.values()) - min(plain.values())
+        gap_boost = max(boosted.values()) - min(boosted.values())
+        self.training_gap_ = (gap_plain, gap_boost)
+        if not (gap_plain > _MIN_GAP and gap_plain - gap_boost < _MIN_RELATIVE_MOVE * gap_plain):
+            return
+        priv = [g for g in plain if self.privileged_groups_[g]]
+        top_priv = max(plain[g] for g in priv) if priv else np.inf
+        ahead = [self.groups_[g] for g in plain
+                 if not self.privileged_groups_[g] and plain[g] >= top_priv]
+        why = (f" The unprivileged group(s) {ahead!r} already have a favourable rate at or "
+               "above the privileged one's, so the boost widens the gap for them: check "
+               "priv_group / unpriv_group." if ahead else
+               " The boost reroutes unprivileged rows only at splits on the protected "
+               "feature; the rest of the gap comes from other features.")
+        warnings.warn(
+            f"FairTTTSClassifier: the boost alpha={self.alpha!r} (p_max={self.p_max!r}) "
+            f"narrows the largest gap between the groups' favourable-decision rates on "
+            f"the {rows.size} training rows checked by less than "
+            f"{_MIN_RELATIVE_MOVE:.0%}: {gap_plain:.3f} under plain TTTS, "
+            f"{gap_boost:.3f} with the boost.{why}",
+            BoostNoEffectWarning,
+            stacklevel=3,
+        )
 
     def _max_protected_flip(self, Z):
         """Largest base flip probability at a boostable protected split over fit values.

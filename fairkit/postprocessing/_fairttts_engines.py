@@ -305,8 +305,16 @@ def _mass_walk(sim, X, rows, unprivileged):
             else:
                 flip_mass = mass * p
                 split = flip_mass > tol
+                # a branch not walked (reach <= tol) gets the class fractions of the node
+                # it would enter: the training distribution of that subtree
+                cut = np.flatnonzero(~split & (flip_mass > 0))
+                if cut.size:
+                    for c in range(n_classes):
+                        acc[:, c] += np.bincount(
+                            slot[cut], weights=flip_mass[cut] * arrays.value[other[cut], c],
+                            minlength=acc.shape[0])
                 node = np.concatenate([default, other[split]])
-                mass = np.concatenate([np.where(split, mass - flip_mass, mass), flip_mass[split]])
+                mass = np.concatenate([mass - flip_mass, flip_mass[split]])
                 sample = np.concatenate([sample, sample[split]])
                 slot = np.concatenate([slot, slot[split]])
         if method == "sample":
@@ -350,7 +358,8 @@ def _exact_subtree(sim, X, rows, starts, tol):
     particle's node splits on a protected feature and ``V_other`` has the higher
     favourable value, the base one otherwise. With ``tol > 0`` a branch is opened when its
     largest possible reach (the boosted or base probability, whichever is larger) exceeds
-    ``tol``; a branch not opened leaves its mass on the default child.
+    ``tol``; a branch not opened gets the class fractions of the node it would enter
+    (``value``, the training distribution of that subtree) in place of its walked value.
     """
     arrays, alpha, prot = sim.arrays, sim.alpha, sim.protected_split
     node = np.asarray(starts, dtype=np.intp)
@@ -369,20 +378,21 @@ def _exact_subtree(sim, X, rows, starts, tol):
         oi = np.flatnonzero(opened)
         default = np.where(go_left, arrays.left[n_i], arrays.right[n_i])
         other = np.where(go_left, arrays.right[n_i], arrays.left[n_i])
-        levels.append((node, ii, p, pb, opened, oi))
+        levels.append((node, ii, p, pb, other, oi))
         node = np.concatenate([default, other[oi]])
         sample = np.concatenate([s_i, s_i[oi]])
-        mass = np.concatenate([np.where(opened, m_i - m_i * lo, m_i), (m_i * hi)[oi]])
+        mass = np.concatenate([np.where(p > 0, m_i - m_i * lo, m_i), (m_i * hi)[oi]])
     vals = favs = None
-    for node, ii, p, pb, opened, oi in reversed(levels):
+    for node, ii, p, pb, other, oi in reversed(levels):
         V = arrays.value[node].copy()
         F = arrays.favourable[node].copy()
         if ii.size:
             k = ii.size
             vd, fd = vals[:k], favs[:k]
-            vo, fo = vd.copy(), fd.copy()
+            # a branch not walked: the class fractions of the node it would enter
+            vo, fo = arrays.value[other], arrays.favourable[other].copy()
             vo[oi], fo[oi] = vals[k:], favs[k:]
-            q = np.where(opened, np.where(fo > fd, pb, p), 0.0)
+            q = np.where(p > 0, np.where(fo > fd, pb, p), 0.0)
             V[ii] = (1.0 - q)[:, None] * vd + q[:, None] * vo
             F[ii] = (1.0 - q) * fd + q * fo
         vals, favs = V, F
@@ -518,10 +528,11 @@ def _build_numba_kernels():
         """Per-row rule, unprivileged row ``i``: exact distribution of the subtree at
         ``start`` (into ``ret``) and its favourable value (returned), bottom up.
 
-        An iterative post-order walk: a frame is pushed at every node whose other branch
-        is opened (largest possible reach above ``tol``); when both children are done,
-        ``V = (1 - q) V_default + q V_other`` with ``q`` boosted at a protected split
-        (side 2) iff ``V_other`` has the higher favourable value.
+        An iterative post-order walk: a frame is pushed at every node where the row may
+        flip; its other branch is walked when its largest possible reach exceeds ``tol``,
+        else the node it would enter stands in with its class fractions. When both are
+        known, ``V = (1 - q) V_default + q V_other`` with ``q`` boosted at a protected
+        split (side 2) iff ``V_other`` has the higher favourable value.
         """
         n_classes = value.shape[1]
         top = 0
@@ -538,14 +549,15 @@ def _build_numba_kernels():
                 if p > 0.0:
                     p = min(p, 0.5)
                     pb = min(alpha * p, 0.5) if side[node] == 2 else p
-                    if mass * max(p, pb) > tol:
-                        st_node[top] = node
-                        st_mass[top] = mass
-                        st_p[top] = p
-                        st_pb[top] = pb
-                        st_stage[top] = 0
-                        top += 1
-                        mass = mass - mass * min(p, pb)
+                    st_node[top] = node
+                    st_mass[top] = mass
+                    st_p[top] = p
+                    st_pb[top] = pb
+                    # 0: the other branch is walked; 2: its reach is at most tol and the
+                    # node it would enter stands in with its class fractions
+                    st_stage[top] = 0 if mass * max(p, pb) > tol else 2
+                    top += 1
+                    mass = mass - mass * min(p, pb)
                 node = left[node] if go_left else right[node]
             for c in range(n_classes):
                 ret[c] = value[node, c]
@@ -553,6 +565,16 @@ def _build_numba_kernels():
             descended = False
             while top > 0:
                 k = top - 1
+                if st_stage[k] == 2:  # default child done, other branch not walked
+                    nd = st_node[k]
+                    go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
+                    o = right[nd] if go_left else left[nd]
+                    q = st_pb[k] if fav[o] > retf else st_p[k]
+                    for c in range(n_classes):
+                        ret[c] = (1.0 - q) * ret[c] + q * value[o, c]
+                    retf = (1.0 - q) * retf + q * fav[o]
+                    top -= 1
+                    continue
                 if st_stage[k] == 0:  # default child done: walk the other one
                     for c in range(n_classes):
                         st_vd[k, c] = ret[c]
@@ -616,11 +638,15 @@ def _build_numba_kernels():
                                    fscale, i, rlo, rhi)
                         if p > 0.0:
                             flip_mass = mass * boosted(p, up, side[node], go_left, alpha)
+                            other = right[node] if go_left else left[node]
                             if flip_mass > tol:
-                                stack_node[top] = right[node] if go_left else left[node]
+                                stack_node[top] = other
                                 stack_mass[top] = flip_mass
                                 top += 1
-                                mass = mass - flip_mass
+                            else:  # not walked: the class fractions of the node entered
+                                for c in range(n_classes):
+                                    out[i, c] += flip_mass * value[other, c]
+                            mass = mass - flip_mass
                         node = left[node] if go_left else right[node]
                     for c in range(n_classes):
                         out[i, c] += mass * value[node, c]

@@ -125,7 +125,7 @@ def test_exact_equals_brute_force(data, small_tree, small_forest, rule, which, b
         warnings.simplefilter("ignore")  # confidence: the boost cannot act (tested below)
         est = FairTTTSClassifier(
             model, prot_attr=0, priv_group=1, prefit=True, prob_type=rule, p_max=0.15,
-            alpha=9.0, boost_rule=boost_rule).fit(X)
+            alpha=9.0, boost_rule=boost_rule, tol=0.0).fit(X)
     assert est.n_protected_splits_ > 0
     Xs = X[:60]
     got = est.predict_proba(Xs)
@@ -137,7 +137,7 @@ def test_exact_equals_brute_force(data, small_tree, small_forest, rule, which, b
     )
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     # plain TTTS against the same oracle without the boost
-    ttts = TTTSClassifier(model, prefit=True, prob_type=rule, p_max=0.15).fit(X)
+    ttts = TTTSClassifier(model, prefit=True, prob_type=rule, p_max=0.15, tol=0.0).fit(X)
     plain = _brute_force(model, Xs, rule=rule, p_max=0.15, mean=mean, std=std)
     plain_got = ttts.predict_proba(Xs)
     np.testing.assert_allclose(plain_got, plain, rtol=0, atol=1e-12)
@@ -369,7 +369,7 @@ def test_intersectional_groups():
     num = df[["z1", "sex", "income", "race_b"]]
     forest = RandomForestClassifier(n_estimators=5, max_depth=5, random_state=0).fit(num, y)
     est = FairTTTSClassifier(forest, prot_attr=["sex", "race_b"], priv_group=(1.0, 0.0),
-                             prefit=True).fit(num)
+                             prefit=True, tol=0.0).fit(num)
     np.testing.assert_array_equal(est.boosted_features_, [1, 3])
     assert est.groups_ == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
     np.testing.assert_array_equal(est.privileged_groups_, [False, False, True, False])
@@ -867,10 +867,11 @@ def test_feature_distance_exact_equals_brute_force(data, small_tree, small_fores
     ref = _brute_force_feature(model, Xt, X, p_max=0.15, alpha=9.0, unpriv=unpriv, prot=(0,))
     for engine in ("numpy", "numba"):
         est = FairTTTSClassifier(model, prot_attr=0, priv_group=1, prefit=True, p_max=0.15,
-                                 distance_scale="feature", engine=engine).fit(X)
+                                 distance_scale="feature", engine=engine, tol=0.0).fit(X)
         np.testing.assert_allclose(est.predict_proba(Xt), ref, rtol=0, atol=1e-12)
     ref_plain = _brute_force_feature(model, Xt, X, p_max=0.15)
-    plain = TTTSClassifier(model, prefit=True, p_max=0.15, distance_scale="feature").fit(X)
+    plain = TTTSClassifier(model, prefit=True, p_max=0.15, distance_scale="feature",
+                           tol=0.0).fit(X)
     np.testing.assert_allclose(plain.predict_proba(Xt), ref_plain, rtol=0, atol=1e-12)
 
 
