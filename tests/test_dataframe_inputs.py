@@ -528,3 +528,24 @@ def test_tables_reach_columns_read_by_name_after_validation():
     r_l = prequential_evaluation(SGDClassifier(random_state=0), pl.from_pandas(Xs), y,
                                  sensitive_features=pl.Series(sex), chunk_size=50)
     np.testing.assert_array_equal(r_l.y_pred, r_p.y_pred)
+
+
+def test_fairttts_fits_its_forest_on_a_table_as_on_pandas():
+    pl = pytest.importorskip("polars")
+    from sklearn.ensemble import RandomForestClassifier
+
+    from fairkit.postprocessing import FairTTTSClassifier
+
+    rng = np.random.default_rng(5)
+    n = 400
+    g = rng.integers(0, 2, n).astype(float)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = (x1 + g + 0.5 * rng.normal(size=n) > 0.5).astype(int)
+    Xp = pd.DataFrame({"g": g, "x1": x1, "x2": x2})
+    Xl = pl.from_pandas(Xp)
+    kw = dict(prot_attr="g", priv_group=1.0, alpha=9.0)
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
+    a = FairTTTSClassifier(forest, **kw).fit(Xp, y)
+    b = FairTTTSClassifier(forest, **kw).fit(Xl, y)
+    assert list(b.estimator_.feature_names_in_) == ["g", "x1", "x2"]
+    np.testing.assert_allclose(b.predict_proba(Xl), a.predict_proba(Xp), atol=1e-12)

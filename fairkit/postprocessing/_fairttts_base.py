@@ -236,8 +236,9 @@ class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"sample_weight must be non-negative with a positive sum for "
                 f"{type(self).__name__}; got min {w.min():g}, sum {w.sum():g}."
             )
-        # a DataFrame goes to the model as given, so that it records the feature names
-        X_fit = X if isinstance(X, pd.DataFrame) else data.X
+        # a DataFrame (or a polars / pyarrow table, read as one) goes to the model as given,
+        # so that it records the feature names
+        X_fit = data.input if isinstance(data.input, pd.DataFrame) else data.X
         self.estimator_ = self._fit_estimator(X_fit, data.y, w, fit_params)
         model = _final_step(self.estimator_)
         if getattr(model, "n_outputs_", 1) != 1:
