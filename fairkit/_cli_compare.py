@@ -132,12 +132,38 @@ def _is_ratio(metric):
     return metric.endswith("_ratio")
 
 
+# The last fold scored in this process: several scorers read the same fold's predictions
+# and counts, so the model predicts each test fold once. The entry holds the estimator
+# and X themselves (compared by identity), so an id cannot be reused while it is cached.
+_LAST_FOLD = {}
+
+
+def _fold_predictions(estimator, X):
+    hit = _LAST_FOLD.get("key")
+    if hit is not None and hit[0] is estimator and hit[1] is X:
+        return _LAST_FOLD["pred"]
+    pred = np.asarray(estimator.predict(X))
+    _LAST_FOLD.clear()
+    _LAST_FOLD.update(key=(estimator, X), pred=pred)
+    return pred
+
+
+def _all_fold_counts(estimator, X, y, prot_attr, pos_label):
+    from .metrics.streaming import GroupCounts
+
+    pred = _fold_predictions(estimator, X)
+    key = (prot_attr, pos_label)
+    if _LAST_FOLD.get("counts_key") != key:
+        _LAST_FOLD["counts"] = GroupCounts.from_arrays(
+            y, pred, sensitive_features=X[prot_attr].to_numpy(), pos_label=pos_label)
+        _LAST_FOLD["counts_key"] = key
+    return _LAST_FOLD["counts"]
+
+
 def _fold_counts(estimator, X, y, prot_attr, pos_label, min_size):
     from .metrics.streaming import GroupCounts
 
-    counts = GroupCounts.from_arrays(y, estimator.predict(X),
-                                     sensitive_features=X[prot_attr].to_numpy(),
-                                     pos_label=pos_label)
+    counts = _all_fold_counts(estimator, X, y, prot_attr, pos_label)
     keep = counts.n_rows >= min_size
     return GroupCounts(counts.counts[keep], [lab for lab, k in zip(counts.labels, keep,
                                                                    strict=True) if k],
@@ -189,6 +215,36 @@ class _GapPair:
                              + self.labels.index(counts.labels[hi]) * len(self.labels)
                              + self.labels.index(counts.labels[lo]))
         return code
+
+
+class _Accuracy:
+    """Accuracy of the fold's (shared) predictions; scikit-learn's ``accuracy`` scorer
+    would predict the fold once more."""
+
+    def __call__(self, estimator, X, y):
+        return float(np.mean(_fold_predictions(estimator, X) == np.asarray(y)))
+
+
+class _CellCount:
+    """Rows of one group in one cell of the fold's confusion table (cell = 2 * is_positive
+    + predicted_positive): summed over the test folds they give the out-of-fold counts of
+    every candidate, so the report's per-group table needs no refit."""
+
+    def __init__(self, prot_attr, pos_label, label, cell):
+        self.prot_attr, self.pos_label = prot_attr, pos_label
+        self.label, self.cell = label, cell
+
+    def __call__(self, estimator, X, y):
+        counts = _all_fold_counts(estimator, X, y, self.prot_attr, self.pos_label)
+        if self.label not in counts.labels:
+            return 0.0
+        row = counts.counts[counts.labels.index(self.label)]
+        return float(row[self.cell // 2, self.cell % 2])
+
+
+def _cell_scorers(prot_attr, pos_label, labels):
+    return {f"_cell_{j}_{c}": _CellCount(prot_attr, pos_label, label, c)
+            for j, label in enumerate(labels) for c in range(4)}
 
 
 class _TunedAttr:
@@ -359,10 +415,11 @@ def _run_compare(args, out):
     sizes = _fold_sizes(X[prot], splits)
     small = sizes[(sizes < args.min_group_size).any(axis=1)]
     notes = []
+    labels = GroupCounts.from_arrays(y, y, sensitive_features=X[prot].to_numpy()).labels
     if explicit_priv:
         fairness = make_fairness_scorer(args.metric, prot_attr=prot, priv_group=priv,
                                         pos_label=pos, absolute=False, greater_is_better=True)
-        scoring = {"accuracy": "accuracy", args.metric: fairness}
+        scoring = {"accuracy": _Accuracy(), args.metric: fairness}
         if str(priv) in small.index:
             notes.append(f"note: privileged group {priv!r} has fewer than "
                          f"{args.min_group_size} rows in a test fold "
@@ -375,9 +432,8 @@ def _run_compare(args, out):
                 f"{prot!r} have that many rows in every one of the {args.cv} test folds "
                 f"(rows per fold: {sizes.min(axis=1).to_dict()}); lower it or use fewer "
                 "--cv folds.")
-        labels = GroupCounts.from_arrays(y, y, sensitive_features=X[prot].to_numpy()).labels
         scoring = {
-            "accuracy": "accuracy",
+            "accuracy": _Accuracy(),
             args.metric: _MinSizeGap(args.metric, prot, pos, args.min_group_size),
             "gap_pair": _GapPair(args.metric, prot, pos, args.min_group_size, labels),
         }
@@ -386,6 +442,7 @@ def _run_compare(args, out):
             notes.append(f"left out of the gap: {group!r} ({int(row.sum())} rows, "
                          f"{int(row.min())}-{int(row.max())} per test fold; below "
                          f"{args.min_group_size} in {folds} of {args.cv} folds)")
+    scoring.update(_cell_scorers(prot, pos, labels))
     if args.bound is not None:
         scoring["_tuned_index"] = _TunedAttr("best_index_")
         scoring["_tuned_met"] = _TunedAttr("bound_met_")
@@ -409,22 +466,20 @@ def _run_compare(args, out):
         if args.bound is not None:
             result.table["params"] = _tuned_params(result, args.cv)
         choice = _choose(result.table, args.metric, args.bound)
-        estimator = _candidate(result, choice["shown"])
-        groups, pred = _out_of_fold_group_rates(estimator, X, y, prot, pos, splits,
-                                                args.n_jobs)
-        return result, elapsed, choice, groups, pred
+        groups, oof = _out_of_fold_group_rates(result, choice["shown"], X, y, prot, pos,
+                                               labels, args.cv)
+        return result, elapsed, choice, groups, oof
 
     start = time.perf_counter()
     try:
         with _backend(args.scheduler, data=(X, y), quiet=not args.verbose) as on_cluster:
-            result, elapsed, choice, groups, pred = (
+            result, elapsed, choice, groups, oof = (
                 search() if on_cluster is None else on_cluster(search, args.timeout))
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     if args.bound is not None:
         choice["verdict"] += " " + _held_out_gap_line(
-            y, pred, X[prot], pos, args.metric, priv if explicit_priv else None,
-            args.min_group_size)
+            *oof, pos, args.metric, priv if explicit_priv else None, args.min_group_size)
     table = result.table.rename(columns={"fit_time": "fit_time_s"})
     table.insert(1, "stage", [specs[m].stage for m in table["method"]])
     table.insert(2, "base_model", [specs[m].base_model for m in table["method"]])
@@ -708,20 +763,48 @@ def _held_out_gap_line(y, pred, groups, pos, metric, priv, min_size):
             f"{gap:.4f} (90% bootstrap interval {lo:.4f} to {hi:.4f}).")
 
 
-def _out_of_fold_group_rates(estimator, X, y, prot, pos, splits, n_jobs):
-    """fairness_report's group rows for predictions made on rows the model did not see,
-    and the predictions.
+def _out_of_fold_group_rates(result, row, X, y, prot, pos, labels, n_folds):
+    """fairness_report's group rows for the table row's predictions on rows its model did
+    not see, and (y, predictions, groups) arrays with the same per-group counts.
 
-    The folds are the comparison's, so each row is predicted by the model trained on the
-    other folds, as in the table; in-sample rates of a refit would flatter the model.
+    The counts are the ones the comparison's scorers recorded on each test fold (the
+    ``_cell_*`` scores), summed over the folds: exactly what ``cross_val_predict`` with
+    the comparison's folds gives, without fitting the model again; in-sample rates of a
+    refit would flatter the model. An unweighted report depends on the data only through
+    these counts, so it is computed on arrays rebuilt from them.
     """
-    from sklearn.model_selection import cross_val_predict
-
     from .metrics import fairness_report
+    from .metrics.streaming import _is_pos
 
-    pred = cross_val_predict(estimator, X, y, cv=splits, n_jobs=n_jobs)
-    report = fairness_report(y, pred, sensitive_features=X[prot], pos_label=pos)
-    return report[report["method"].isna().to_numpy()].drop(columns="method"), pred
+    k = 0
+    for search in result.searches.values():
+        res = search.cv_results_
+        if row < k + len(res["params"]):
+            i = row - k
+            break
+        k += len(res["params"])
+    else:
+        raise IndexError(f"row {row} is not a candidate of the comparison.")
+    cells = np.array([[sum(res[f"split{f}_test__cell_{j}_{c}"][i] for f in range(n_folds))
+                       for c in range(4)] for j in range(len(labels))])
+    cells = np.rint(cells).astype(np.int64)
+    # one row of X per group keeps the attribute's dtype; y's labels for each cell
+    col = X[prot]
+    codes = pd.Series(range(len(col)), index=pd.Index(col.to_numpy())).groupby(level=0).first()
+    first = [int(codes.loc[lab]) for lab in labels]
+    y = np.asarray(y)
+    pos_value = y[_is_pos(y, pos)][0]
+    neg_value = y[~_is_pos(y, pos)][0]
+    reps = cells.ravel()
+    group_rows = np.repeat(np.repeat(first, 4), reps)
+    true_pos = np.repeat(np.tile([False, False, True, True], len(labels)), reps)
+    pred_pos = np.repeat(np.tile([False, True, False, True], len(labels)), reps)
+    groups = col.iloc[group_rows].reset_index(drop=True)
+    y_out = np.where(true_pos, pos_value, neg_value)
+    pred = np.where(pred_pos, pos_value, neg_value)
+    report = fairness_report(y_out, pred, sensitive_features=groups, pos_label=pos)
+    return (report[report["method"].isna().to_numpy()].drop(columns="method"),
+            (y_out, pred, groups))
 
 
 def _connect(address):
@@ -777,8 +860,9 @@ def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice
     if verdict:
         print(f"\n{verdict}", file=out)
     groups_how = (f"fairkit.metrics.fairness_report on out-of-fold predictions "
-                  f"(cross_val_predict with the comparison's {args.cv} folds, so every row "
-                  "is predicted by a model that did not see it); pooled over the folds, so "
+                  f"(the comparison's own test-fold predictions, what cross_val_predict with "
+                  f"its {args.cv} folds gives, so every row is predicted by a model that "
+                  "did not see it); pooled over the folds, so "
                   "they can differ slightly from the table's fold means; n_rows is the "
                   "group's size in the whole data set used by the run.")
     print(f"\nPer-group rates of {who}:", file=out)
