@@ -1,6 +1,7 @@
 """Post-processing speed: fairkit vs AIF360 on COMPAS and on synthetic rows.
 
     python benchmarks/bench_postprocessing.py [--rows 1000000] [--repeats 3]
+                                              [--predict-repeats 50] [--only-predict]
                                               [--aif-roc-grid 10 5] [--skip-compas-roc]
 
 Both libraries get the same scores/predictions of an already fitted model, so only the
@@ -17,6 +18,15 @@ post-processing is timed (fit on the data, then predict on it). AIF360's inputs
 
 Median wall time over ``--repeats`` (AIF360's reject option: one run) and the ratio
 AIF360 / fairkit, measured in the same process.
+
+Predict overhead on Adult (``--predict-repeats``, issue 18): a one-hot + logistic
+regression pipeline fitted on 70% of Adult; ``EqualizedOddsPostprocessor(prefit=True)``
+fitted on the same rows; on the other 30% the medians (interleaved repeats) of the model's
+own ``predict``, fairkit's ``predict`` and its two parts beyond the model -- the layer's
+input check (``_predict_input``: X and the protected column) and the rule (the mixing
+lookup and the draws, timed on the model's decisions) -- against AIF360's
+``EqOddsPostprocessing.predict`` on a BinaryLabelDataset that already holds the model's
+decisions (its whole predict is overhead: it never calls the model). BLAS threads: 1.
 """
 
 from __future__ import annotations
@@ -160,13 +170,84 @@ def bench(name, a, s, y, repeats, aif_roc_grid, skip_roc):
         print(out.to_string(index=False))
 
 
+def predict_overhead(repeats):
+    """fairkit's equalized-odds predict beyond the model's own time vs AIF360's predict."""
+    from aif360.algorithms.postprocessing import EqOddsPostprocessing
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from fairkit.datasets import load_adult
+
+    b = load_adult()
+    X, y01 = b.data, np.asarray(b.target).astype(int)  # 1 = ">50K"
+    cat = X.select_dtypes(exclude="number").columns.tolist()
+    num = X.select_dtypes("number").columns.tolist()
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(handle_unknown="ignore"), cat),
+                                (StandardScaler(), num)),
+        LogisticRegression(max_iter=500))
+    rng = np.random.default_rng(0)
+    train = rng.random(len(X)) < 0.7
+    Xtr, Xte, ytr, yte = X[train], X[~train], y01[train], y01[~train]
+    model.fit(Xtr, ytr)
+    eo = EqualizedOddsPostprocessor(model, prot_attr="sex", prefit=True,
+                                    objective="balanced_accuracy", random_state=0).fit(Xtr, ytr)
+    a_te = (Xte["sex"] == "Male").to_numpy().astype(int)
+    a_tr = (Xtr["sex"] == "Male").to_numpy().astype(int)
+    groups = {"unprivileged_groups": [{"a": 0}], "privileged_groups": [{"a": 1}]}
+    true_tr, pred_tr = aif_datasets(a_tr, model.predict_proba(Xtr)[:, 1], ytr)
+    aif = EqOddsPostprocessing(seed=0, **groups).fit(true_tr, pred_tr)
+    _, pred_te = aif_datasets(a_te, model.predict_proba(Xte)[:, 1], yte)
+    X_model, codes = eo._predict_input(Xte, None)
+    h = eo._model_output(X_model)
+    rule_codes = eo._rule_code[codes]
+
+    def rule():  # what the rule does beyond the model: lookup, draws, labels
+        p = eo.mixing_rates_[rule_codes, h]
+        return np.random.RandomState(0).random_sample(len(p)) < p
+
+    fns = {"model predict": lambda: model.predict(Xte),
+           "fairkit predict": lambda: eo.predict(Xte),
+           "fairkit input check": lambda: eo._predict_input(Xte, None),
+           "fairkit rule": rule,
+           "AIF360 predict": lambda: aif.predict(pred_te)}
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    ms = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
+    over = ms["fairkit predict"] - ms["model predict"]
+    print(f"\nAdult predict overhead ({len(yte):,} rows, medians of {repeats} interleaved "
+          "runs, ms)")
+    for k, v in ms.items():
+        print(f"  {k:<22} {v:8.3f}")
+    print(f"  fairkit beyond model   {over:8.3f}   (input check {ms['fairkit input check']:.3f}"
+          f" + rule {ms['fairkit rule']:.3f} + rest)")
+    print(f"  AIF360 / fairkit overhead: {ms['AIF360 predict'] / over:.2f}; "
+          f"AIF360 / fairkit rule alone: {ms['AIF360 predict'] / ms['fairkit rule']:.1f}")
+    return ms
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--aif-roc-grid", type=int, nargs=2, default=[10, 5])
     ap.add_argument("--skip-compas-roc", action="store_true")
+    ap.add_argument("--predict-repeats", type=int, default=50)
+    ap.add_argument("--only-predict", action="store_true",
+                    help="only the Adult predict-overhead section")
     args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    predict_overhead(args.predict_repeats)
+    if args.only_predict:
+        return
     a, s, y = compas_scores()
     bench("COMPAS (race, cross-validated LR scores)", a, s, y, args.repeats, (100, 50),
           args.skip_compas_roc)

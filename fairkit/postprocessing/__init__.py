@@ -5,7 +5,7 @@ re-ranking of a top-k list.
 The implementation modules are private; the public names are re-exported here.
 """
 
-from ._calibrated_equalized_odds import CalibratedEqualizedOdds
+from ._calibrated_equalized_odds import CalibratedEqualizedOdds, CostUnreachableWarning
 from ._equalized_odds import EqualizedOddsPostprocessor
 from ._fairttts import BoostNoEffectWarning, FairTTTSClassifier, TTTSClassifier
 from ._reject_option import RejectOptionClassifier
@@ -15,6 +15,7 @@ from ._threshold_optimizer import ThresholdOptimizer
 __all__ = [
     "BoostNoEffectWarning",
     "CalibratedEqualizedOdds",
+    "CostUnreachableWarning",
     "DeterministicReranker",
     "EqualizedOddsPostprocessor",
     "FairTTTSClassifier",

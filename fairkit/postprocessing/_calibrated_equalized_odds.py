@@ -12,7 +12,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import BasePostProcessor
 from ..utils._docstring import fair_docstring
 
-__all__ = ["CalibratedEqualizedOdds"]
+__all__ = ["CalibratedEqualizedOdds", "CostUnreachableWarning"]
+
+
+class CostUnreachableWarning(UserWarning):
+    """Some groups cannot reach the highest generalised cost even with their trivial
+    predictor, so the rule leaves part of the cost gap in place."""
 
 
 def generalized_cost(y01, scores, codes, n_groups, cost_constraint, sample_weight=None):
@@ -62,8 +67,14 @@ class CalibratedEqualizedOdds(BasePostProcessor):
     false-negative rate (``"fnr"``), or their base-rate weighted mean (``"weighted"``).
     With two groups this is Pleiss et al.'s Algorithm 1 (the higher-cost group keeps
     :math:`\alpha = 0`); with more groups every group is raised to the highest cost, which is
-    possible when each group's trivial cost :math:`c_a(\mu_a)` reaches :math:`c^\star` (if
-    not, :math:`\alpha_a = 1` and a warning is issued).
+    possible when each group's trivial cost :math:`c_a(\mu_a)` reaches :math:`c^\star`. If
+    not, the group gets as close as mixing allows -- :math:`\alpha_a = 1` when
+    :math:`c_a(h) < c_a(\mu_a) < c^\star`, :math:`\alpha_a = 0` when the trivial cost is
+    not above the model's (mixing would lower the group's cost; AIF360's negative rate
+    draws no sample either) -- and a ``CostUnreachableWarning`` (a ``UserWarning``) gives
+    the cost gap that remains on the fitting rows. With the weighted cost the trivial cost
+    is :math:`\mu_a(1 - \mu_a)`, so on imbalanced data a group with a low base rate often
+    cannot reach a higher-base-rate group's cost.
 
     Parameters
     ----------
@@ -183,17 +194,34 @@ class CalibratedEqualizedOdds(BasePostProcessor):
                                                self.cost_constraint, sample_weight)
         target = self.costs_.max()
         gain = self.trivial_costs_ - self.costs_
+        below = self.costs_ < target
         with np.errstate(divide="ignore", invalid="ignore"):
-            mix = np.where(self.costs_ >= target, 0.0, (target - self.costs_) / gain)
-        short = (mix > 1) | (mix < 0) | ~np.isfinite(mix)
+            mix = np.where(below & (gain > 0), (target - self.costs_) / gain, 0.0)
+        # short of the target: the trivial predictor's cost is below it (mix > 1: go all the
+        # way, rate 1), or not above the group's own cost (mixing would lower its cost or
+        # change nothing: rate 0)
+        short = below & ((gain <= 0) | (mix > 1))
         if short.any():
+            mix = np.clip(mix, 0.0, 1.0)
+            # the costs the rule reaches on the fitting rows (linear in the mixing rate)
+            reached = self.costs_ + mix * gain
+            before, after = np.ptp(self.costs_), np.ptp(reached)
+            names = [self._rule_groups[g] for g in np.flatnonzero(short)]
+            names = [g.item() if isinstance(g, np.generic) else g for g in names]
+            trivial = ", ".join(f"{self.trivial_costs_[g]:.4g}" for g in np.flatnonzero(short))
+            weighted = (" (a group's trivial weighted cost is mu * (1 - mu) for its base "
+                        "rate mu, small for a base rate near 0 or 1; cost_constraint='fpr' "
+                        "or 'fnr' equalises one of the two rates instead)"
+                        if self.cost_constraint == "weighted" else "")
             warnings.warn(
-                f"Groups {[self._rule_groups[g] for g in np.flatnonzero(short)]} cannot reach the "
-                f"highest {self.cost_constraint} cost {target:.4g} even with their trivial "
-                "predictor; their mixing rate is set to 1.",
-                UserWarning, stacklevel=3,
+                f"CalibratedEqualizedOdds: group(s) {names} cannot reach the highest "
+                f"{self.cost_constraint} cost {target:.4g} even with their trivial predictor "
+                f"(its cost: {trivial}){weighted}; their mixing rate is set to "
+                f"{', '.join(f'{mix[g]:g}' for g in np.flatnonzero(short))}, so the "
+                f"cost gap on the fitting rows falls only from {before:.4g} to {after:.4g} "
+                f"({100 * (1 - after / before):.0f}% less), not to 0.",
+                CostUnreachableWarning, stacklevel=self._stacklevel(1),
             )
-            mix = np.where(short, 1.0, mix)
         self.mix_rates_ = mix
 
     def _positive_probability(self, X_model, codes):

@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from fairkit.postprocessing import CalibratedEqualizedOdds
+from fairkit.postprocessing._calibrated_equalized_odds import CostUnreachableWarning
 
 
 class ScoreColumn(ClassifierMixin, BaseEstimator):
@@ -157,7 +158,30 @@ def test_unreachable_cost_warns_and_caps_at_one():
     # group 1's trivial FNR (1 - base rate = .2) is below group 0's FNR: cannot be reached
     X = np.c_[[0] * 4 + [1] * 5, [.1, .2, .3, .9, .9, .9, .9, .9, .1]]
     y = np.array([0, 1, 1, 1, 1, 1, 1, 1, 0])
-    with pytest.warns(UserWarning, match="cannot reach"):
+    # group 0: y 0 1 1 1, scores .1 .2 .3 .9 -> GFNR (.8 + .7 + .1) / 3 = .5333
+    # group 1: y 1 1 1 1 0, scores .9 x4, .1 -> GFNR .1, trivial 1 - .8 = .2
+    # the gap falls from .5333 - .1 = .4333 to .5333 - .2 = .3333 (23% less)
+    with pytest.warns(CostUnreachableWarning,
+                      match=r"\[1\.0\] cannot reach the highest fnr cost 0\.5333.*cost: 0\.2\).*"
+                            r"rate is set to 1, .*from 0\.4333 to 0\.3333 \(23% less\)"):
         ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
                                       cost_constraint="fnr").fit(X, y)
     np.testing.assert_allclose(ceo.mix_rates_, [0.0, 1.0])
+    assert issubclass(CostUnreachableWarning, UserWarning)
+
+
+def test_trivial_predictor_cheaper_than_the_model_is_not_mixed_in():
+    # group 1's model is worse than its base rate: y 1 1 0 0, scores .1 .2 .9 .8 ->
+    # GFNR (.9 + .8) / 2 = .85, trivial GFNR 1 - .5 = .5 < .85: mixing would LOWER its
+    # cost. Group 0: y 0 1 1 1, scores .1 .2 .3 .9 -> GFNR .5333 < .85, the target, and its
+    # trivial GFNR 1 - .75 = .25 is lower still (gain < 0): rate 0, not 1 (1 would move
+    # the cost from .5333 to .25, away from .85); the gap stays .85 - .5333 = .3167.
+    X = np.c_[[0] * 4 + [1] * 4, [.1, .2, .3, .9, .1, .2, .9, .8]]
+    y = np.array([0, 1, 1, 1, 1, 1, 0, 0])
+    with pytest.warns(CostUnreachableWarning, match=r"\[0\.0\] cannot reach.*rate is set to "
+                                                    r"0, .*from 0\.3167 to 0\.3167"):
+        ceo = CalibratedEqualizedOdds(ScoreColumn().fit(X, y), prot_attr=0, prefit=True,
+                                      cost_constraint="fnr").fit(X, y)
+    np.testing.assert_allclose(ceo.costs_, [1.6 / 3, 0.85])
+    np.testing.assert_allclose(ceo.trivial_costs_, [0.25, 0.5])
+    np.testing.assert_allclose(ceo.mix_rates_, [0.0, 0.0])

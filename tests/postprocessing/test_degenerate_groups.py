@@ -331,7 +331,7 @@ def test_equalized_odds_on_unrelated_labels_warns_constant(n):
     assert rec[0].filename == __file__  # points at the caller of fit
 
 
-@pytest.mark.filterwarnings("ignore:Groups .* cannot reach:UserWarning")
+@pytest.mark.filterwarnings("ignore:CalibratedEqualizedOdds. group.* cannot reach:UserWarning")
 @pytest.mark.parametrize(
     ("name", "kw", "param"),
     [
