@@ -1,5 +1,5 @@
 """In-processing mitigators: distance-covariance regularised models, SEP-constrained linear
-classifier, Aranyani online fair forest, prejudice remover, fairlearn's reductions.
+classifier, Aranyani online fair forest, prejudice remover, the reductions approach, GerryFair.
 
 The implementation modules are private; the public names are re-exported here.
 ``calibrate_lambda``, ``plot_lambda_calibration``, ``prequential_evaluation``,
@@ -22,6 +22,7 @@ from ._dcov import (
     dcov_penalty,
     plot_lambda_calibration,
 )
+from ._gerryfair import GerryFairClassifier
 from ._prejudice_remover import PrejudiceRemover
 from ._reductions import ExponentiatedGradientReduction, GridSearchReduction
 from ._sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
@@ -32,6 +33,7 @@ __all__ = [
     "DCovRegularizedClassifier",
     "DCovRegularizedRegressor",
     "ExponentiatedGradientReduction",
+    "GerryFairClassifier",
     "GridSearchReduction",
     "PrejudiceRemover",
     "PrequentialResult",
