@@ -1,10 +1,11 @@
 """Post-processing mitigators: equalized-odds and calibrated equalized-odds post-processing,
-reject option classification, group-specific thresholds, TTTS and FairTTTS; fair
-re-ranking of a top-k list.
+reject option classification, group-specific thresholds, TTTS and FairTTTS, fair regression
+by Wasserstein barycenter; fair re-ranking of a top-k list.
 
 The implementation modules are private; the public names are re-exported here.
 """
 
+from ._barycenter import WassersteinFairRegressor
 from ._calibrated_equalized_odds import CalibratedEqualizedOdds, CostUnreachableWarning
 from ._equalized_odds import EqualizedOddsPostprocessor
 from ._fairttts import BoostNoEffectWarning, FairTTTSClassifier, TTTSClassifier
@@ -22,4 +23,5 @@ __all__ = [
     "RejectOptionClassifier",
     "TTTSClassifier",
     "ThresholdOptimizer",
+    "WassersteinFairRegressor",
 ]

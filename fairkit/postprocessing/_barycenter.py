@@ -1,0 +1,491 @@
+"""Fair regression by the Wasserstein barycenter of the groups' prediction distributions
+(Chzhen, Denis, Hebiri, Oneto & Pontil 2020; Le Gouic, Loubes & Rigollet 2020)."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone, is_classifier
+from sklearn.metrics import r2_score
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import (
+    _check_method_params,
+    _is_arraylike,
+    _make_indexable,
+    _num_samples,
+    check_is_fitted,
+)
+
+from .._validation import held_out_splits
+from ..base import FairEstimatorMixin, warn_if_constant
+from ..utils._docstring import fair_docstring
+from ..utils._outputs import fit_or_check_estimator
+
+__all__ = ["WassersteinFairRegressor"]
+
+#: A group with fewer rule-fitting rows than this gets a warning: its empirical quantile
+#: function, and so the mapping of its rows, is noisy.
+MIN_GROUP_ROWS = 20
+
+# the levels of two groups' ECDFs are compared after floating-point division; a level
+# within this of a jump counts as reaching it (k/n and j/m that are equal as fractions)
+_LEVEL_TOL = 1e-12
+# predictions within this fraction of the fitting predictions' magnitude count as equal:
+# the same row predicted in another batch (or by a model refitted on repeated rows)
+# differs by round-off, and must not land on the other side of an ECDF jump
+_TIE_RTOL = 1e-9
+
+
+def _label(lab):
+    return lab.item() if isinstance(lab, np.generic) else lab
+
+
+@fair_docstring
+class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, RegressorMixin,
+                               BaseEstimator):
+    r"""Demographic parity for a regressor: each group's predictions mapped onto the
+    Wasserstein barycenter of the groups' prediction distributions.
+
+    Chzhen et al. (2020) and Le Gouic et al. (2020): among all predictors whose
+    distribution is the same in every group (demographic parity in distribution), the one
+    closest in squared error to a regression function :math:`f(x, s)` is, with
+    :math:`F_s` and :math:`Q_s = F_s^{-1}` the CDF and quantile function of :math:`f` in
+    group :math:`s` and :math:`p_s` the share of group :math:`s`,
+
+    .. math::
+
+        g(x, s) = \sum_{s'} p_{s'}\, Q_{s'}\big(F_s(f(x, s))\big),
+
+    the monotone map of each group onto the barycenter of the groups' distributions in
+    the 2-Wasserstein space. Its squared-error cost is the barycenter's spread,
+    :math:`E\,(f - g)^2 = \sum_s p_s W_2^2(\nu_s, \nu^*)` (for Gaussian groups that
+    differ only by their means :math:`m_s`, the variance :math:`\sum_s p_s (m_s -
+    \bar m)^2` of the group means).
+
+    ``fit`` learns :math:`F_s`, :math:`Q_s` (empirical, of the model's out-of-fold
+    predictions by default, see ``cv``) and :math:`p_s` from the fitting rows; ``predict``
+    returns
+
+    .. math::
+
+        (1 - \alpha)\, f(x, s) + \alpha\, g(x, s),
+
+    so ``alpha`` moves along the Wasserstein geodesic from the model (``alpha=0``, its
+    predictions exactly) to the fully fair predictor (``alpha=1``): each group's
+    distribution moves the share ``alpha`` of the way to the barycenter, its
+    2-Wasserstein distance to the barycenter shrinks by the factor ``1 - alpha`` (the
+    squared-distance unfairness by :math:`(1-\alpha)^2`) and the squared-error cost of
+    fairness is :math:`\alpha^2` times that of ``alpha=1``: the optimal risk-fairness
+    trade-off of Chzhen & Schreuder (2022), whose relative-improvement level is
+    :math:`(1 - \alpha)^2` here.
+
+    Parameters
+    ----------
+    {estimator}
+        It must be a regressor (a classifier raises ``ValueError``) whose ``predict``
+        gives one number per row.
+    {prot_attr}
+        A continuous attribute (more than 100 numeric levels) is refused; cut it into
+        groups with ``fairkit.Binned`` (e.g. ``Binned("age", [25, 45])``); the map is then
+        fair between the bins, not within them. Any number of groups (and intersections of
+        several attributes) is fine.
+    alpha : float in [0, 1], default=1.0
+        Share of the way from the model's predictions to the barycenter map (``0``: the
+        model unchanged; ``1``: full demographic parity).
+    tie_breaking : {"none", "random"}, default="none"
+        How a prediction that ties with fitting predictions of its group is ranked.
+        ``"none"``: the right-continuous ECDF, so tied predictions keep one value (a
+        model with a few distinct outputs, a tree, keeps a point mass the barycenter
+        cannot split, and the groups' distributions then match only approximately).
+        ``"random"``: Chzhen et al.'s randomisation, the rank drawn uniformly in the
+        tie's ECDF jump :math:`(F_s(f^-), F_s(f)]` with ``random_state``, which splits
+        point masses so the mapped distributions match; ``predict`` then depends on the
+        row order (one draw per row, in row order).
+    {prefit}
+    {cv}
+        Here the folds are stratified on the groups alone (the target is continuous).
+    {random_state}
+        Used only with ``tie_breaking="random"``.
+    {drop_prot_attr}
+
+    Attributes
+    ----------
+    estimator_ : regressor
+        The fitted model (``estimator`` itself with ``prefit=True``).
+    group_weights_ : ndarray of shape (n_groups,)
+        :math:`p_s`: the (weighted) share of each group among the fitting rows.
+    group_predictions_ : list of ndarray
+        Per group (order of ``groups_``), the sorted model predictions the distribution
+        functions are learned from (out-of-fold ones when cross-fitted).
+    group_levels_ : list of ndarray
+        Per group, the ECDF at each of ``group_predictions_`` (the cumulative weight share;
+        the last is 1).
+    barycenter_cost_ : float
+        Weighted mean of :math:`(f - g)^2` over the fitting predictions: the squared-error
+        price of full fairness (``alpha=1``, ties not broken) measured on them, an
+        estimate of
+        :math:`\sum_s p_s W_2^2(\nu_s, \nu^*)`.
+    {cv_}
+    groups_ : list
+        Group labels seen in ``fit``, in code order.
+    prot_attr_names_ : list of str
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+
+    Notes
+    -----
+    Every group seen at predict time must have been seen in ``fit`` (an unseen group
+    raises ``ValueError`` naming it): there is no quantile function to map it with. A group
+    with fewer than 20 fitting rows warns, as its quantile function is noisy. The
+    quantile function is the left-continuous inverse of the ECDF,
+    :math:`Q_s(u) = \min\{t : F_s(t) \ge u\}` (``numpy.quantile(method="inverted_cdf")``),
+    with :math:`Q_s(0)` the group's smallest prediction; the map is a step function of
+    the prediction, fitted exactly: with equal group sizes and no ties, the ``k``-th
+    smallest prediction of every group goes to the mean of the groups' ``k``-th
+    smallest. A prediction within :math:`10^{-9}` times the largest fitting prediction's
+    magnitude of a fitting prediction counts as equal to it (the same row predicted in
+    another batch differs by round-off and must not fall on the other side of a step).
+    ``sample_weight`` weights the ECDFs and :math:`p_s` (a weighted fit equals a
+    fit on repeated rows without cross-fitting; with it, the copies of a row fall in
+    different folds) and is passed to the wrapped model's ``fit`` (routed under metadata
+    routing). The fairness guarantee is in distribution on the data the map was fitted
+    on; on new data the groups' distributions match up to sampling error (of order
+    :math:`1/\sqrt{n_s}`), and to the extent that the model's predictions on new data
+    are distributed like the out-of-fold ones.
+
+    References
+    ----------
+    .. [1] E. Chzhen, C. Denis, M. Hebiri, L. Oneto, M. Pontil, "Fair regression with
+       Wasserstein barycenters", NeurIPS 2020.
+    .. [2] T. Le Gouic, J.-M. Loubes, P. Rigollet, "Projection to fairness in statistical
+       learning", NeurIPS 2020.
+    .. [3] E. Chzhen, N. Schreuder, "A minimax framework for quantifying risk-fairness
+       trade-off in regression", Annals of Statistics 50(4), 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from fairkit.postprocessing import WassersteinFairRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.integers(0, 2, 2000); x = rng.normal(size=2000) + s
+    >>> y = x + rng.normal(size=2000)
+    >>> fair = WassersteinFairRegressor(LinearRegression(), prot_attr=0).fit(np.c_[s, x], y)
+    >>> pred = fair.predict(np.c_[s, x])
+    >>> bool(abs(pred[s == 1].mean() - pred[s == 0].mean()) < 0.05)
+    True
+    """
+
+    _parameter_constraints = {
+        "estimator": "no_validation",
+        "prot_attr": "no_validation",
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "tie_breaking": [StrOptions({"none", "random"})],
+        "prefit": ["boolean"],
+        "cv": ["cv_object", StrOptions({"auto"})],
+        "random_state": ["random_state"],
+        "drop_prot_attr": ["boolean"],
+    }
+
+    #: Folds of ``cv="auto"`` when the model is fitted here.
+    _auto_folds = 5
+
+    def __init__(self, estimator=None, *, prot_attr=None, alpha=1.0, tie_breaking="none",
+                 prefit=False, cv="auto", random_state=None, drop_prot_attr=False):
+        self.estimator = estimator
+        self.prot_attr = prot_attr
+        self.alpha = alpha
+        self.tie_breaking = tie_breaking
+        self.prefit = prefit
+        self.cv = cv
+        self.random_state = random_state
+        self.drop_prot_attr = drop_prot_attr
+
+    # -- fit ----------------------------------------------------------------------------
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
+        """Fit the wrapped model (unless ``prefit``) and each group's distribution function.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Continuous target.
+        sensitive_features : array-like, default=None
+            Protected attribute(s) given apart from ``X``; used when ``prot_attr`` is None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the groups' distribution functions and shares; also passed to the
+            wrapped model's ``fit`` (routed under metadata routing).
+        **fit_params : dict
+            Passed to ``estimator.fit`` (routed when metadata routing is enabled).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        self._check_estimator()
+        data = self._validate_fair_data(
+            X, y, sensitive_features=sensitive_features, sample_weight=sample_weight,
+            reset=True, min_groups=2, drop=self.drop_prot_attr, target="continuous",
+            accept_sparse=("csr", "csc"),
+        )
+        y_arr = np.asarray(data.y)
+        if y_arr.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__} post-processes one continuous target; y has shape "
+                f"{y_arr.shape}.")
+        w = data.sample_weight
+        if w is not None and (w < 0).any():
+            raise ValueError(
+                f"{type(self).__name__}: sample_weight must be non-negative; got a weight of "
+                f"{float(w[w < 0][0])!r}.")
+        codes = np.asarray(data.codes)
+        est_params = self._estimator_fit_params(sample_weight, fit_params)
+        cv = self._resolve_cv(codes)
+        if cv is not None:
+            pred = self._out_of_fold_predictions(data, y, codes, est_params, cv)
+            self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
+        else:
+            self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
+            pred = self._model_predictions(self.estimator_, data.X)
+        self._fit_distributions(pred, codes, w)
+        self.cv_ = cv
+        fair = self._barycenter_map(pred, codes, rng=None)
+        ww = np.ones(len(pred)) if w is None else w
+        self.barycenter_cost_ = float(np.average((fair - pred) ** 2, weights=ww)) if \
+            ww.sum() > 0 else float("nan")
+        warn_if_constant(self, self._blend(pred, fair), y=y_arr, sample_weight=w,
+                         params=("estimator",),
+                         advice="The wrapped model's own predictions are constant: there is "
+                                "nothing to map.", where="fit", stacklevel=3)
+        return self
+
+    def _check_estimator(self):
+        name = type(self).__name__
+        if self.estimator is None:
+            raise ValueError(f"{name} needs an estimator; got estimator=None.")
+        if is_classifier(self.estimator):
+            raise ValueError(
+                f"{name} post-processes a regressor's predictions, but "
+                f"estimator={self.estimator!r} is a classifier; for classifiers use "
+                "ThresholdOptimizer or the other fairkit.postprocessing classifiers.")
+        if not hasattr(self.estimator, "predict"):
+            raise ValueError(
+                f"{name}: estimator={self.estimator!r} has no predict method.")
+
+    def _model_predictions(self, estimator, X_model):
+        pred = np.asarray(estimator.predict(X_model), dtype=np.float64)
+        if pred.ndim == 2 and pred.shape[1] == 1:
+            pred = pred.ravel()
+        if pred.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__} maps one prediction per row; "
+                f"{type(estimator).__name__}.predict returned shape {pred.shape}.")
+        if not np.all(np.isfinite(pred)):
+            raise ValueError(
+                f"{type(self).__name__}: {type(estimator).__name__}.predict returned "
+                "non-finite values (NaN or inf); they have no rank to map.")
+        return pred
+
+    def _resolve_cv(self, codes):
+        """``cv`` resolved: None (in-sample / prefit) or what ``check_cv`` takes."""
+        name = type(self).__name__
+        if isinstance(self.cv, str):  # "auto"
+            if self.prefit:
+                return None
+            counts = np.bincount(codes, minlength=len(self.groups_))
+            smallest = int(counts.min())
+            if smallest >= self._auto_folds:
+                return self._auto_folds
+            group = _label(self.groups_[int(np.argmin(counts))])
+            where = (f"group {group!r} has {smallest} row(s), fewer than the "
+                     f"{self._auto_folds} folds of cv='auto'")
+            if smallest >= 2:
+                warnings.warn(f"{name}: {where}; the map is cross-fitted with {smallest} "
+                              "folds instead (set cv to choose).", UserWarning, stacklevel=3)
+                return smallest
+            warnings.warn(f"{name}: {where}, too few to hold it out; the map is fitted on "
+                          "the model's in-sample predictions (cv=None).", UserWarning,
+                          stacklevel=3)
+            return None
+        if self.cv is not None and self.prefit:
+            raise ValueError(
+                f"{name}: cv={self.cv!r} cross-fits the wrapped model, but prefit=True says "
+                "it is already fitted and is not refitted; use cv=None or cv='auto' with "
+                "prefit=True (and fit the map on held-out data), or prefit=False.")
+        return self.cv
+
+    def _out_of_fold_predictions(self, data, y, codes, est_params, cv):
+        """Each row's prediction by a clone of the model fitted without that row's fold."""
+        splits = held_out_splits(self, cv, codes, data.X)
+        y = _make_indexable(y)
+        est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
+                      for k, v in est_params.items()}
+        out = np.empty(_num_samples(data.X), dtype=np.float64)
+        for train, test in splits:
+            params = _check_method_params(data.X, est_params, indices=train)
+            fold = clone(self.estimator).fit(
+                _safe_indexing(data.X, train), _safe_indexing(y, train), **params)
+            out[test] = self._model_predictions(fold, _safe_indexing(data.X, test))
+        return out
+
+    def _fit_distributions(self, pred, codes, w):
+        name = type(self).__name__
+        k = len(self.groups_)
+        ww = np.ones(len(pred)) if w is None else np.asarray(w, dtype=np.float64)
+        self.group_predictions_, self.group_levels_ = [], []
+        totals = np.zeros(k)
+        for g in range(k):
+            rows = np.flatnonzero((codes == g) & (ww > 0))
+            label = _label(self.groups_[g])
+            if len(rows) == 0:
+                raise ValueError(
+                    f"{name}: group {label!r} has no fitting row of positive sample_weight; "
+                    "its distribution cannot be estimated.")
+            if len(rows) < MIN_GROUP_ROWS:
+                warnings.warn(
+                    f"{name}: group {label!r} has {len(rows)} fitting row(s), fewer than "
+                    f"{MIN_GROUP_ROWS}; its quantile function, and so the map of its rows "
+                    "and the barycenter, is noisy. Merge it with another group or use more "
+                    "data.", UserWarning, stacklevel=3)
+            order = np.argsort(pred[rows], kind="stable")
+            values, weights = pred[rows][order], ww[rows][order]
+            cum = np.cumsum(weights)
+            totals[g] = cum[-1]
+            levels = cum / cum[-1]
+            levels[-1] = 1.0
+            self.group_predictions_.append(values)
+            self.group_levels_.append(levels)
+        self.group_weights_ = totals / totals.sum()
+        self._tie_tol = _TIE_RTOL * float(np.max(np.abs(pred))) if len(pred) else 0.0
+
+    # -- the map ------------------------------------------------------------------------
+    def _ranks(self, values, g, rng):
+        """:math:`F_g` at ``values`` (a draw in the ECDF's jump with random ties)."""
+        sorted_g, levels = self.group_predictions_[g], self.group_levels_[g]
+        lv = np.r_[0.0, levels]
+        tol = self._tie_tol
+        upper = lv[np.searchsorted(sorted_g, values + tol, side="right")]
+        if rng is None:
+            return upper
+        lower = lv[np.searchsorted(sorted_g, values - tol, side="left")]
+        # uniform on (lower, upper]: 1 - U is in (0, 1]
+        return lower + (1.0 - rng.random_sample(len(values))) * (upper - lower)
+
+    def _quantile(self, u, g):
+        """:math:`Q_g(u) = \\min\\{t : F_g(t) \\ge u\\}`, :math:`Q_g(0)` the minimum."""
+        levels = self.group_levels_[g]
+        idx = np.searchsorted(levels, u - _LEVEL_TOL, side="left")
+        return self.group_predictions_[g][np.minimum(idx, len(levels) - 1)]
+
+    def _barycenter_map(self, pred, codes, rng):
+        out = np.empty(len(pred), dtype=np.float64)
+        for g in range(len(self.groups_)):
+            rows = np.flatnonzero(codes == g)
+            if len(rows) == 0:
+                continue
+            u = self._ranks(pred[rows], g, rng)
+            out[rows] = sum(p * self._quantile(u, h)
+                            for h, p in enumerate(self.group_weights_))
+        return out
+
+    def _blend(self, pred, fair):
+        alpha = float(self.alpha)
+        if alpha == 0.0:
+            return pred.copy()
+        if alpha == 1.0:
+            return fair
+        return (1.0 - alpha) * pred + alpha * fair
+
+    # -- predict ------------------------------------------------------------------------
+    def predict(self, X, *, sensitive_features=None):
+        """Post-processed predictions :math:`(1-\\alpha) f + \\alpha g`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        sensitive_features : array-like, default=None
+            Protected attribute(s) given apart from ``X``; used when ``prot_attr`` is None.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        data = self._validate_fair_data(
+            X, sensitive_features=sensitive_features, reset=False, drop=self.drop_prot_attr,
+            accept_sparse=("csr", "csc"),
+        )
+        pred = self._model_predictions(self.estimator_, data.X)
+        if float(self.alpha) == 0.0:
+            return pred
+        rng = check_random_state(self.random_state) if self.tie_breaking == "random" else None
+        return self._blend(pred, self._barycenter_map(pred, np.asarray(data.codes), rng))
+
+    def score(self, X, y, sample_weight=None, *, sensitive_features=None):
+        """:math:`R^2` of ``predict(X, sensitive_features=...)`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        sensitive_features : array-like, default=None
+            Protected attribute(s) given apart from ``X``; used when ``prot_attr`` is None.
+
+        Returns
+        -------
+        float
+        """
+        return r2_score(y, self.predict(X, sensitive_features=sensitive_features),
+                        sample_weight=sample_weight)
+
+    # -- routing and tags ---------------------------------------------------------------
+    def _estimator_fit_params(self, sample_weight, fit_params):
+        if _routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **fit_params)
+            params = dict(routed.estimator.fit)
+        else:
+            params = dict(fit_params)
+            if sample_weight is not None:
+                params["sample_weight"] = sample_weight
+        if self.prefit:
+            params.pop("sample_weight", None)  # the map uses it; the model is not refitted
+        return params
+
+    def get_metadata_routing(self):
+        """Routing of this post-processor: its own metadata plus the wrapped model's ``fit``.
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=self.estimator,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimator is not None:
+            try:
+                inner = self.estimator.__sklearn_tags__()
+            except AttributeError:  # a learner that does not derive from BaseEstimator
+                inner = None
+            if inner is not None:
+                tags.input_tags.sparse = inner.input_tags.sparse
+                tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        # the map gives up training fit for demographic parity by design
+        tags.regressor_tags.poor_score = True
+        return tags
