@@ -8,10 +8,12 @@ from . import (  # noqa: F401
     individual,
     mdss,
     ranking,
+    regression,
     report,
     scorers,
     sep,
     streaming,
+    subgroups,
 )
 from .dependence import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
@@ -20,14 +22,16 @@ from .group import *  # noqa: F401,F403
 from .individual import *  # noqa: F401,F403
 from .mdss import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
+from .regression import *  # noqa: F401,F403
 from .report import *  # noqa: F401,F403
 from .scorers import *  # noqa: F401,F403
 from .sep import *  # noqa: F401,F403
 from .streaming import *  # noqa: F401,F403
+from .subgroups import *  # noqa: F401,F403
 
 __all__ = sorted(
     name
     for module in (group, individual, dependence, sep, streaming, scorers, report, distributed,
-                   frame, mdss, ranking)
+                   frame, mdss, ranking, regression, subgroups)
     for name in module.__all__
 )

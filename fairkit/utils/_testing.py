@@ -117,6 +117,12 @@ def _lr():
     return LogisticRegression()
 
 
+def _linreg():
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression()
+
+
 def _tree():
     from sklearn.tree import DecisionTreeClassifier
 
@@ -148,6 +154,8 @@ INSTANCES = {
     "ExponentiatedGradientReduction": lambda prot_attr, priv: _cls(
         "inprocessing", "ExponentiatedGradientReduction")(
         _lr(), prot_attr=prot_attr, max_iter=2, run_linprog_step=False, random_state=0),
+    "GerryFairClassifier": lambda prot_attr, priv: _cls(
+        "inprocessing", "GerryFairClassifier")(prot_attr=prot_attr, max_iters=5),
     "GridSearchReduction": lambda prot_attr, priv: _cls("inprocessing", "GridSearchReduction")(
         _lr(), prot_attr=prot_attr, grid_size=3),
     "PrejudiceRemover": lambda prot_attr, priv: _cls("inprocessing", "PrejudiceRemover")(
@@ -173,6 +181,8 @@ INSTANCES = {
         _tree(), random_state=0),
     "ThresholdOptimizer": lambda prot_attr, priv: _cls("postprocessing", "ThresholdOptimizer")(
         _lr(), prot_attr=prot_attr, grid_size=20, random_state=0),
+    "WassersteinFairRegressor": lambda prot_attr, priv: _cls(
+        "postprocessing", "WassersteinFairRegressor")(_linreg(), prot_attr=prot_attr),
     "CorrelationRemover": lambda prot_attr, priv: _cls("preprocessing", "CorrelationRemover")(
         prot_attr=prot_attr),
     "DisparateImpactRemover": lambda prot_attr, priv: _cls(
@@ -201,7 +211,7 @@ CONTINUOUS_OK = {"DCovRegularizedClassifier", "DCovRegularizedRegressor"}
 
 #: Estimators whose model keeps the protected column as an input (no ``drop_prot_attr``):
 #: with routed ``sensitive_features`` the column stays in ``X`` to give the same model.
-KEEPS_PROT_COLUMN = {"AranyaniClassifier", "ReweighingClassifier"}
+KEEPS_PROT_COLUMN = {"AranyaniClassifier", "GerryFairClassifier", "ReweighingClassifier"}
 #: Estimators whose output passes the protected column through (as column 0 of the
 #: contract data): with routed ``sensitive_features`` it is not in ``X`` nor the output.
 PASSES_PROT_COLUMN = {"ReweighingSampler", "OptimizedPreprocessing",
