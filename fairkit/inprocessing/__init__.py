@@ -1,5 +1,6 @@
 """In-processing mitigators: distance-covariance regularised models, SEP-constrained linear
-classifier, Aranyani online fair forest, prejudice remover, the reductions approach, GerryFair.
+classifier, Aranyani online fair forest, prejudice remover, the reductions approach,
+GerryFair, adversarial debiasing.
 
 The implementation modules are private; the public names are re-exported here.
 ``calibrate_lambda``, ``plot_lambda_calibration``, ``prequential_evaluation``,
@@ -7,6 +8,7 @@ The implementation modules are private; the public names are re-exported here.
 :mod:`fairkit.plotting`; they stay importable from here, where they were first published.
 """
 
+from ._adversarial import AdversarialDebiasingClassifier
 from ._aranyani import (
     AranyaniClassifier,
     PrequentialResult,
@@ -29,6 +31,7 @@ from ._sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
 
 __all__ = [
     "ADULT_SEP_DEFAULTS",
+    "AdversarialDebiasingClassifier",
     "AranyaniClassifier",
     "DCovRegularizedClassifier",
     "DCovRegularizedRegressor",

@@ -144,6 +144,9 @@ INSTANCES = {
         _cls("inprocessing", "PrejudiceRemover")(prot_attr=prot_attr, max_iter=100),
         {"eta": [0.0, 1.0]}, prot_attr=prot_attr, bound=1.0, cv=3, n_bootstrap=50,
         random_state=0),
+    "AdversarialDebiasingClassifier": lambda prot_attr, priv: _cls(
+        "inprocessing", "AdversarialDebiasingClassifier")(
+        prot_attr=prot_attr, max_iter=20, random_state=0),
     "AranyaniClassifier": lambda prot_attr, priv: _cls("inprocessing", "AranyaniClassifier")(
         prot_attr=prot_attr, random_state=0),
     "DCovRegularizedClassifier": lambda prot_attr, priv: _cls(
