@@ -415,7 +415,7 @@ class _Seen:
 def _count(args, chunks, target, pred, attrs):
     """Merge GroupCounts over chunks for each attribute set; returns (counts, facts)."""
     from ._protected import MAX_GROUP_LEVELS
-    from .metrics import GroupCounts
+    from .metrics.frame import _fairkit_group_frame as _group_frame
 
     bins = _parse_bins(args.bin, attrs)
     sets = [[a] for a in attrs] + ([attrs] if args.intersectional and len(attrs) > 1 else [])
@@ -465,8 +465,8 @@ def _count(args, chunks, target, pred, attrs):
                     # with the count over the whole file
                     warnings.filterwarnings("ignore", message=".* is numeric with ",
                                             category=UserWarning)
-                    part = GroupCounts.from_arrays(t.astype(int), p.astype(int),
-                                                   sensitive_features=groups[cols])
+                    # the chunk's groups and counts: the metric frame's
+                    part = _group_frame(t, p, groups[cols], min_groups=1).group_counts(1)
             except ValueError as exc:
                 raise CLIError(str(exc).replace("sensitive_features", "--prot-attr")) from exc
             totals[k] = part if totals[k] is None else totals[k] + part
@@ -627,7 +627,7 @@ def _interval_rule(priv, decisions_only, args):
 
 def _gap_table(counts, priv, gaps, args):
     """Headline gaps over the groups with at least --min-group-size rows."""
-    from .metrics.report import _bootstrap_counts_unweighted
+    from .metrics.frame import _bootstrap_counts_unweighted
     from .metrics.streaming import metric_from_counts
 
     keep = counts.n_rows >= args.min_group_size

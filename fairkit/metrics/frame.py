@@ -27,6 +27,12 @@ two ways, chosen per metric:
 
 Groups are the cells of the product of the levels of the control and sensitive features;
 a cell without rows holds ``nan`` (fairlearn's rule).
+
+The frame is fairkit's one disaggregation path: :func:`~fairkit.metrics.fairness_report`
+and ``fairkit audit`` (per chunk) take their groups and confusion counts from
+:meth:`GroupMetricFrame.group_counts`, the report its resampled counts from
+:meth:`GroupMetricFrame.bootstrap_group_counts`, and
+:func:`~fairkit.plotting.plot_group_metrics` draws a frame's ``by_group``.
 """
 
 from __future__ import annotations
@@ -41,16 +47,18 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils import check_random_state
 
-from .._protected import _param_repr
+from .._protected import _check_discrete, _param_repr, as_frame
 from ..utils._dataframe import to_pandas
 from ..utils._docstring import fair_docstring
 from ._labels import check_label_predictions
-from .report import _bootstrap_counts_unweighted, _bootstrap_counts_weighted
+from .group import count as _count_metric
 from .streaming import GroupCounts, _divide, _is_pos
 
 __all__ = ["GroupMetricFrame"]
 
 _METHODS = ("between_groups", "to_overall")
+# Rows of the (B, ...) bootstrap arrays are built in blocks of at most this many index draws.
+_BLOCK_DRAWS = 4_000_000
 _ERRORS = ("raise", "coerce")
 
 # ------------------------------------------------------------------------------------------
@@ -240,13 +248,68 @@ def _auc_by_cell(score_order, scores, positive, weight, codes, n_cells):
 
 
 # ------------------------------------------------------------------------------------------
+# Bootstrap of confusion counts
+# ------------------------------------------------------------------------------------------
+
+
+def _bootstrap_counts_unweighted(counts, n_bootstrap, rng):
+    """Resampling n rows with replacement = multinomial draw of the cell counts."""
+    flat = counts.ravel()
+    n = int(round(flat.sum()))
+    draws = rng.multinomial(n, flat / flat.sum(), size=n_bootstrap)
+    return draws.astype(float).reshape(n_bootstrap, *counts.shape)
+
+
+def _bootstrap_counts_weighted(cell, w, n_groups, n_bootstrap, rng):
+    """Resample row indices in blocks; one bincount per block over (resample, cell)."""
+    n = len(cell)
+    n_cells = 4 * n_groups
+    block = max(1, _BLOCK_DRAWS // max(n, 1))
+    out = np.empty((n_bootstrap, n_cells))
+    for start in range(0, n_bootstrap, block):
+        b = min(block, n_bootstrap - start)
+        idx = rng.randint(0, n, size=(b, n))
+        flat = (np.arange(b)[:, None] * n_cells + cell[idx]).ravel()
+        out[start:start + b] = np.bincount(flat, weights=w[idx].ravel(),
+                                           minlength=b * n_cells).reshape(b, n_cells)
+    return out.reshape(n_bootstrap, n_groups, 2, 2)
+
+
+# ------------------------------------------------------------------------------------------
 # Features -> integer cell codes
 # ------------------------------------------------------------------------------------------
+
+
+class _Features:
+    """Sensitive features already checked by :func:`fairkit._protected.as_frame` (fairkit's
+    names, missing and infinite values refused), grouped by fairkit's rules: a column's
+    levels are checked to be discrete as soon as it is factorized (before any product of
+    levels is formed), and categorical columns keep their category order. How
+    :func:`fairness_report` and ``fairkit audit`` hand their groups to the frame."""
+
+    def __init__(self, frame, param):
+        self.frame, self.param = frame, param
+
+    def columns(self):
+        out = []
+        for col in self.frame.columns:
+            series = self.frame[col]
+            # pandas' own arrays (categorical, arrow strings, nullable) are factorized as
+            # they are: faster than as objects, and categories keep their order
+            values = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+            out.append((col, values))
+        return out
+
+    def check(self, j, n_levels):
+        col = self.frame.columns[j]
+        _check_discrete(self.param, col, self.frame[col], n_levels)
 
 
 def _feature_columns(features, base, n_samples, param):
     """[(name, values)] of the sensitive or control features, named as fairlearn names
     them (``sensitive_feature_0``, ... when the input carries no names)."""
+    if isinstance(features, _Features):
+        return features.columns()
     features = to_pandas(features)
     if isinstance(features, pd.Series):
         name = features.name
@@ -295,10 +358,15 @@ def _feature_columns(features, base, n_samples, param):
 
 
 def _factorize(values):
-    """(codes, sorted uniques) of one feature column; integer columns by counting."""
-    if isinstance(values, pd.Categorical) or isinstance(getattr(values, "dtype", None),
-                                                        pd.CategoricalDtype):
-        values = np.asarray(values)
+    """(codes, sorted uniques) of one feature column; integer columns by counting; a
+    pandas extension array by pandas (a Categorical in category order, the levels that
+    occur)."""
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+        except TypeError:  # values that do not sort: first appearance
+            codes, uniques = pd.factorize(values, sort=False)
+        return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
     kind = values.dtype.kind
     if kind in "iu" and len(values):
         lo, hi = int(values.min()), int(values.max())
@@ -323,15 +391,23 @@ def _factorize(values):
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques)
 
 
-def _encode(columns):
-    """Product code of several factorized columns -> (codes, levels, n_cells)."""
+def _encode(columns, check=None):
+    """Product code of several factorized columns -> (codes, levels, n_cells).
+
+    ``check(j, n_levels)``, if given, sees the number of levels of column ``j`` before
+    the product is formed (so a continuous column is refused before it multiplies)."""
     if len(columns) > 1:
         fast = _encode_small_ints([values for _, values in columns])
         if fast is not None:
+            if check is not None:
+                for j, u in enumerate(fast[1]):
+                    check(j, len(u))
             return fast
     codes, levels = None, []
-    for _, values in columns:
+    for j, (_, values) in enumerate(columns):
         c, u = _factorize(values)
+        if check is not None:
+            check(j, len(u))
         levels.append(u)
         codes = c if codes is None else codes * len(u) + c
     n_cells = int(np.prod([len(u) for u in levels], dtype=np.int64))
@@ -344,7 +420,8 @@ def _encode_small_ints(arrays):
     column). None when a column is not integer or the ranges are too wide."""
     lows, sizes = [], []
     for values in arrays:
-        if values.dtype.kind not in "iu" or not len(values):
+        if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu" \
+                or not len(values):
             return None
         lo, hi = int(values.min()), int(values.max())
         lows.append(lo)
@@ -567,6 +644,8 @@ class GroupMetricFrame:
         Names of the sensitive features in the index of ``by_group``.
     control_levels : list of str or None
         Names of the control features, None without control features.
+    group_sizes : Series
+        Rows per group (0 for combinations without rows), indexed like ``by_group``.
     count_based_metrics : tuple of str
         The metrics that were computed from the confusion counts.
     metric_paths : dict of str to str
@@ -606,7 +685,8 @@ class GroupMetricFrame:
     keyword arguments, two labels, finite numeric scores, both labels of positive weight
     in every group; the greater label is positive, as in scikit-learn).
 
-    Per-group confusion counts for other uses: :meth:`group_counts`.
+    Per-group confusion counts for other uses: :meth:`group_counts`, and their bootstrap
+    resamples: :meth:`bootstrap_group_counts`.
 
     Bootstrap intervals (``n_boot`` and ``ci_quantiles``): for count-based metrics a
     resample of the rows is drawn as a multinomial draw of the cell counts (unweighted) or
@@ -675,7 +755,8 @@ class GroupMetricFrame:
         if duplicated:
             raise ValueError(f"feature name(s) {duplicated} occur more than once among "
                              "sensitive_features and control_features; names must be unique.")
-        sf_codes, sf_levels, n_sf = _encode(sf)
+        sf_codes, sf_levels, n_sf = _encode(
+            sf, sensitive_features.check if isinstance(sensitive_features, _Features) else None)
         if cf is None:
             codes, levels, n_cf, cf_codes = sf_codes, sf_levels, 1, None
         else:
@@ -881,12 +962,20 @@ class GroupMetricFrame:
             self._n_rows = np.bincount(self._cells.codes, minlength=self._cells.n_cells)
         return self._n_rows
 
+    def _count_key(self, pos_label, w):
+        """Key of the counts for ``pos_label`` (an equal label already counted reuses its
+        entry) and weights ``w``."""
+        key = (pos_label, None if w is None else id(w))
+        for k in self._count_cache:
+            if _same_label(k[0], key[0]) and k[1] == key[1]:
+                return k
+        return key
+
     def _counts(self, pos_label, w):
         """Counts (n_cells, 2, 2) for ``pos_label`` and weights ``w``: one bincount."""
-        key = (pos_label, None if w is None else id(w))
-        for k, (value, _, _) in self._count_cache.items():
-            if _same_label(k[0], key[0]) and k[1] == key[1]:
-                return value
+        key = self._count_key(pos_label, w)
+        if key in self._count_cache:
+            return self._count_cache[key][0]
         t, p = self._y_true, self._y_pred
         t = _is_pos(t, pos_label) if t.ndim == 1 else np.zeros(self._n, dtype=bool)
         p = _is_pos(p, pos_label)
@@ -899,7 +988,7 @@ class GroupMetricFrame:
         C = C.astype(float, copy=False).reshape(self._cells.n_cells, 2, 2)
         if w is None:
             self._n_rows = C.sum(axis=(1, 2))
-        self._count_cache[key] = (C, cell, w)
+        self._count_cache[key] = (C, cell, w, bool(t.any() or p.any()))
         return C
 
     def _values_from_counts(self, name, spec, C, rows, warn=False):
@@ -1034,6 +1123,14 @@ class GroupMetricFrame:
         return frame.iloc[:, 0] if self._single else frame
 
     @property
+    def group_sizes(self):
+        """Number of rows (unweighted) of every group: a Series indexed like
+        :attr:`by_group`, 0 for the combinations of levels without rows (the ones whose
+        values are ``nan`` because there is nothing to compute them on)."""
+        return pd.Series(self._rows().astype(np.int64), index=self._group_index,
+                         name="n_rows")
+
+    @property
     def sensitive_levels(self):
         """Names of the sensitive features (levels of the ``by_group`` index)."""
         return list(self._sf_names)
@@ -1151,25 +1248,72 @@ class GroupMetricFrame:
             One group per non-empty combination of control and sensitive levels, labelled
             by a value (one feature) or a tuple (several), named like ``by_group``'s index.
         """
-        w = None if sample_weight is None else np.asarray(to_pandas(sample_weight),
-                                                          dtype=float)
-        if w is not None:
-            if w.shape != (self._n,):
-                raise ValueError(f"sample_weight has shape {w.shape} but y_true has "
-                                 f"{self._n} samples; they must have the same length.")
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError("sample_weight must be finite and non-negative.")
-            w = self._canonical_weight(w)
+        w = self._checked_weight(sample_weight)
         C = self._counts(pos_label, w)
-        rows = np.bincount(self._cells.codes, minlength=self._cells.n_cells)
-        present = np.flatnonzero(rows)
+        seen = self._count_cache[self._count_key(pos_label, w)][3]
+        rows = self._rows()
+        present = self._present_cells()
         labels = list(self._group_index[present])
         labels = [tuple(_item(v) for v in lab) if isinstance(lab, tuple) else _item(lab)
                   for lab in labels]
-        seen = bool(_is_pos(self._y_true, pos_label).any()
-                    or _is_pos(self._y_pred, pos_label).any())
         return GroupCounts(C[present], labels, names=list(self._group_index.names),
                            pos_label=pos_label, n_rows=rows[present], pos_label_seen=seen)
+
+    def bootstrap_group_counts(self, n_boot, random_state=None, *, pos_label=1,
+                               sample_weight=None):
+        """Confusion counts of every non-empty group in ``n_boot`` resamples of the rows.
+
+        A resample draws ``n_samples`` rows with replacement. Unweighted, that is one
+        multinomial draw of the cell counts of :meth:`group_counts` per resample (exact,
+        no pass over the rows); weighted, the row indices are drawn in blocks and counted
+        with one :func:`numpy.bincount` per block. These are the draws behind
+        :func:`~fairkit.metrics.fairness_report`'s intervals and the frame's own ``*_ci``
+        accessors for count-based metrics.
+
+        Parameters
+        ----------
+        n_boot : int
+            Number of resamples (positive).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+        pos_label : scalar, default=1
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_boot, n_groups, 2, 2)
+            Groups in the order of :meth:`group_counts`.
+        """
+        if not isinstance(n_boot, numbers.Integral) or isinstance(n_boot, bool) or n_boot < 1:
+            raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}.")
+        rng = check_random_state(random_state)
+        w = self._checked_weight(sample_weight)
+        C = self._counts(pos_label, w)
+        present = self._present_cells()
+        if w is None:
+            return _bootstrap_counts_unweighted(C[present], int(n_boot), rng)
+        cell = self._count_cache[self._count_key(pos_label, w)][1]
+        n_cells = self._cells.n_cells
+        if len(present) < n_cells:  # empty cells out: codes of the non-empty groups
+            table = np.zeros(4 * n_cells, dtype=np.intp)
+            table.reshape(n_cells, 4)[present] = (4 * np.arange(len(present))[:, None]
+                                                  + np.arange(4))
+            cell = table[cell]
+        return _bootstrap_counts_weighted(cell, w, len(present), int(n_boot), rng)
+
+    def _checked_weight(self, sample_weight):
+        if sample_weight is None:
+            return None
+        w = np.asarray(to_pandas(sample_weight), dtype=float)
+        if w.shape != (self._n,):
+            raise ValueError(f"sample_weight has shape {w.shape} but y_true has "
+                             f"{self._n} samples; they must have the same length.")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        return self._canonical_weight(w)
+
+    def _present_cells(self):
+        return np.flatnonzero(self._rows())
 
     # -- bootstrap ---------------------------------------------------------------------------
     def _bootstrap(self, n_boot, quantiles, rng):
@@ -1214,7 +1358,7 @@ class GroupMetricFrame:
         else:
             key = next(k for k in self._count_cache
                        if _same_label(k[0], spec["pos_label"]) and k[1] == id(spec["weight"]))
-            _, cell, w = self._count_cache[key]
+            _, cell, w = self._count_cache[key][:3]
             draws = _bootstrap_counts_weighted(cell, w, n_cells, n_boot, rng)
             # a resampled cell whose rows all weigh 0 is undefined, like an empty one
             rows = np.where(draws.sum(axis=(-2, -1)) > 0, 1.0, 0.0)
@@ -1362,3 +1506,36 @@ def _same_label(a, b):
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+def _fairkit_group_frame(y_true, y_pred, sensitive_features, *, param="sensitive_features",
+                         min_groups=1):
+    """The frame of ``sensitive_features`` under fairkit's group rules, for the group
+    metrics' own callers (:func:`fairness_report`, ``fairkit audit``).
+
+    The groups are the frame's (one cell per observed combination of levels, in sorted
+    level order); what differs from a frame built by a user is only the input checking
+    and naming of :func:`fairkit._protected.as_frame` (``sensitive_feature`` for an
+    unnamed column, missing and infinite values refused with the row count), the refusal
+    of continuous columns, categorical columns in category order, and ``min_groups``.
+    ``y_true`` and ``y_pred`` are 1-D arrays already checked by the caller.
+    """
+    if isinstance(sensitive_features, pd.DataFrame):
+        names = pd.Index([str(c) for c in sensitive_features.columns])
+        duplicated = sorted(set(names[names.duplicated()]))
+        if duplicated:
+            raise ValueError(f"{param} has several columns named {duplicated}; names must "
+                             "be unique (as text).")
+    features = _Features(as_frame(sensitive_features, name=param, n_samples=len(y_true)),
+                         param)
+    if not len(y_true) and min_groups:
+        raise ValueError(f"{param} has only 0 group(s) ([]); at least {min_groups} are "
+                         "needed to compare groups.")
+    frame = GroupMetricFrame(metrics={"n_rows": _count_metric}, y_true=y_true,
+                             y_pred=y_pred, sensitive_features=features)
+    n_groups = len(frame._present_cells())
+    if n_groups < min_groups:
+        labels = frame.group_counts().labels
+        raise ValueError(f"{param} has only {n_groups} group(s) ({labels}); at least "
+                         f"{min_groups} are needed to compare groups.")
+    return frame

@@ -1,8 +1,10 @@
 """``fairness_report``: per-group metrics, the gaps between groups and bootstrap intervals.
 
-fairkit's answer to fairlearn's ``MetricFrame``: one bincount gives every group's confusion
-counts, every rate and gap is computed from them, and bootstrap replicates are drawn as
-counts (no Python loop over resamples of the data).
+The groups and their confusion counts come from :class:`~fairkit.metrics.GroupMetricFrame`
+(one bincount over its cell codes, :meth:`~fairkit.metrics.GroupMetricFrame.group_counts`),
+every rate and gap is computed from them, and bootstrap replicates are drawn as counts
+(:meth:`~fairkit.metrics.GroupMetricFrame.bootstrap_group_counts`; no Python loop over
+resamples of the data).
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from sklearn.utils import check_random_state
 from .._protected import _param_repr
 from ..utils._docstring import fair_docstring
 from ._labels import check_label_predictions
+from .frame import (  # noqa: F401  (the bootstrap draws are imported from here elsewhere)
+    _bootstrap_counts_unweighted,
+    _bootstrap_counts_weighted,
+    _fairkit_group_frame,
+)
 from .group import _check_pos_label_present
 from .streaming import (
     RATE_NAMES,
-    GroupCounts,
-    _cell_codes,
+    _as_1d,
+    _check_weight,
     _compare,
     _divide,
-    _is_pos,
     _pool,
     group_rate,
-    prepare_arrays,
     resolve_method,
 )
 
@@ -43,9 +48,6 @@ DEFAULT_REPORT_METRICS = (
     "accuracy",
     "balanced_accuracy",
 )
-
-# Rows of the (B, ...) bootstrap arrays are built in blocks of at most this many index draws.
-_BLOCK_DRAWS = 4_000_000
 
 
 @fair_docstring
@@ -161,28 +163,26 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
     method = resolve_method(method, priv_group)
 
-    y_true, y_pred, groups, w = prepare_arrays(
-        y_true, y_pred, sensitive_features, sample_weight, min_groups=2
-    )
+    y_true = _as_1d(y_true, "y_true")
+    y_pred = _as_1d(y_pred, "y_pred", len(y_true))
+    w = _check_weight(sample_weight, len(y_true))
+    # the groups, their names and the confusion counts: the metric frame's
+    frame = _fairkit_group_frame(y_true, y_pred, sensitive_features, min_groups=2)
     check_label_predictions(y_pred)
-    t, p = _is_pos(y_true, pos_label), _is_pos(y_pred, pos_label)
-    counts = GroupCounts._from_encoded(y_true, y_pred, groups, pos_label, w)
+    counts = frame.group_counts(pos_label, sample_weight=w)
+    n_groups = counts.n_groups
     _check_pos_label_present(y_true, y_pred, pos_label, counts)
     priv = None if priv_group is None else counts.privileged_mask(priv_group)
 
     values = _rates_and_gaps(counts.counts, metrics, priv, method, zero_division)
     intervals = None
     if n_bootstrap:
-        rng = check_random_state(random_state)
-        if w is None:
-            boot = _bootstrap_counts_unweighted(counts.counts, n_bootstrap, rng)
-        else:
-            cell = _cell_codes(groups.codes, t, p)
-            boot = _bootstrap_counts_weighted(cell, w, groups.n_groups, n_bootstrap, rng)
+        boot = frame.bootstrap_group_counts(n_bootstrap, check_random_state(random_state),
+                                            pos_label=pos_label, sample_weight=w)
         boot_values = _rates_and_gaps(boot, metrics, priv, method, zero_division)
         if method == "between_groups":
             for m in metrics:
-                pair = extreme_pair(values[m][:groups.n_groups])
+                pair = extreme_pair(values[m][:n_groups])
                 if pair is not None:
                     boot_values[m][:, -2:] = np.stack(
                         [pair_gap(boot_values[m][:, :-2], pair, kind, zero_division)
@@ -194,14 +194,15 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
                 warnings.simplefilter("ignore", RuntimeWarning)
                 intervals[m] = np.nanquantile(boot_values[m], [alpha, 1 - alpha], axis=0)
 
-    index = pd.Index([*groups.display_labels, "difference", "ratio"], name=", ".join(
-        groups.names))
+    labels = [", ".join(str(v) for v in lab) if isinstance(lab, tuple) else str(lab)
+              for lab in counts.labels]
+    index = pd.Index([*labels, "difference", "ratio"], name=", ".join(counts.names))
     data = {"n_rows": pd.array([*counts.n_rows.astype(np.int64), None, None], dtype="Int64")}
     if w is not None:
         data["weight"] = [*counts.counts.sum(axis=(1, 2)), np.nan, np.nan]
     if priv is not None:
         data["privileged"] = pd.array([*priv, None, None], dtype="boolean")
-    data["method"] = pd.array([None] * groups.n_groups + [method, method], dtype="string")
+    data["method"] = pd.array([None] * n_groups + [method, method], dtype="string")
     for m in metrics:
         data[m] = values[m]
         if intervals is not None:
@@ -214,8 +215,7 @@ def fairness_report(y_true, y_pred, *, sensitive_features, priv_group=None, meth
         comparison="unprivileged_vs_privileged" if method == "privileged" else method,
     )
     if method == "between_groups":
-        labels = list(groups.display_labels)
-        pairs = {m: extreme_pair(values[m][:groups.n_groups]) for m in metrics}
+        pairs = {m: extreme_pair(values[m][:n_groups]) for m in metrics}
         report.attrs["gap_pairs"] = {m: None if pr is None else (labels[pr[0]], labels[pr[1]])
                                      for m, pr in pairs.items()}
     return report
@@ -262,26 +262,3 @@ def _rates_and_gaps(C, metrics, priv, method, zero_division):
         ratio = _compare(compared, "ratio", method, zero_division, overall)
         out[m] = np.concatenate([rates, diff[..., None], ratio[..., None]], axis=-1)
     return out
-
-
-def _bootstrap_counts_unweighted(counts, n_bootstrap, rng):
-    """Resampling n rows with replacement = multinomial draw of the cell counts."""
-    flat = counts.ravel()
-    n = int(round(flat.sum()))
-    draws = rng.multinomial(n, flat / flat.sum(), size=n_bootstrap)
-    return draws.astype(float).reshape(n_bootstrap, *counts.shape)
-
-
-def _bootstrap_counts_weighted(cell, w, n_groups, n_bootstrap, rng):
-    """Resample row indices in blocks; one bincount per block over (resample, cell)."""
-    n = len(cell)
-    n_cells = 4 * n_groups
-    block = max(1, _BLOCK_DRAWS // max(n, 1))
-    out = np.empty((n_bootstrap, n_cells))
-    for start in range(0, n_bootstrap, block):
-        b = min(block, n_bootstrap - start)
-        idx = rng.randint(0, n, size=(b, n))
-        flat = (np.arange(b)[:, None] * n_cells + cell[idx]).ravel()
-        out[start:start + b] = np.bincount(flat, weights=w[idx].ravel(),
-                                           minlength=b * n_cells).reshape(b, n_cells)
-    return out.reshape(n_bootstrap, n_groups, 2, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..metrics.frame import GroupMetricFrame
 from ..model_selection.pareto import pareto_mask
 
 __all__ = ["plot_pareto_front", "plot_group_metrics", "plot_sweep"]
@@ -112,23 +113,28 @@ def plot_group_metrics(report, *, metrics=None, ax=None):
 
     Parameters
     ----------
-    report : DataFrame
+    report : DataFrame or GroupMetricFrame
         Per-group table, e.g. :func:`fairkit.metrics.fairness_report`'s output: one row per
         group, one numeric column per metric. The report's gap rows (``difference``,
         ``ratio``: those with a ``method``) are not groups and are left out; its
         ``<metric>_lower``/``<metric>_upper`` bootstrap columns are drawn as error bars on
         ``<metric>``, not as bars of their own.
+        Or a :class:`~fairkit.metrics.GroupMetricFrame`: its ``by_group`` values, one bar
+        per group with rows (combinations of levels without rows are not drawn), with the
+        outermost of its bootstrap quantiles (``by_group_ci``) as error bars.
     metrics : list of str, optional
         Columns to draw (default: every numeric column whose values lie in [0, 1], other
-        than the interval bounds and the ``n_rows``/``weight`` counts).
+        than the interval bounds and the ``n_rows``/``weight`` counts; for a frame, every
+        metric with real-number values).
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    frame = pd.DataFrame(report)
-    if "method" in frame.columns:
+    from_frame = isinstance(report, GroupMetricFrame)
+    frame = _frame_table(report) if from_frame else pd.DataFrame(report)
+    if "method" in frame.columns and not from_frame:
         # fairness_report marks its gap rows with the comparison method; a gap is not a
         # group and would be drawn as one
         frame = frame[frame["method"].isna().to_numpy()]
@@ -141,11 +147,12 @@ def plot_group_metrics(report, *, metrics=None, ax=None):
     }
     if metrics is None:
         numeric = frame.select_dtypes("number").drop(
-            columns=[c for c in (*bounds, "n_rows", "weight") if c in frame.columns]
+            columns=[c for c in (*bounds, *(() if from_frame else ("n_rows", "weight")))
+                     if c in frame.columns]
         )
         # an undefined rate (NaN for a group without positives) must not hide the column
-        metrics = [c for c in numeric.columns
-                   if numeric[c].notna().any() and numeric[c].dropna().between(0, 1).all()]
+        metrics = [c for c in numeric.columns if numeric[c].notna().any()
+                   and (from_frame or numeric[c].dropna().between(0, 1).all())]
     _require(frame, *metrics)
     if not metrics:
         raise ValueError("no metric columns to plot; pass metrics=[...].")
@@ -159,10 +166,32 @@ def plot_group_metrics(report, *, metrics=None, ax=None):
                capsize=3 if yerr is not None else 0)
     ax.set_xticks(positions + width * (len(frame) - 1) / 2)
     ax.set_xticklabels(metrics, rotation=20, ha="right")
-    ax.set_ylabel("rate")
+    ax.set_ylabel("value" if from_frame else "rate")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(title=frame.index.name or "group", fontsize="small")
     return ax
+
+
+def _frame_table(frame):
+    """A GroupMetricFrame as plot_group_metrics' table: one row per group with rows (label
+    as text, ``"F, a"`` for several features, like fairness_report's index), one column
+    per metric, ``<metric>_lower/_upper`` from the outermost bootstrap quantiles."""
+    def table(values):
+        values = values.to_frame() if isinstance(values, pd.Series) else values
+        return values[frame.group_sizes.to_numpy() > 0]
+
+    out = table(frame.by_group)
+    out = out[[c for c in out.columns if out[c].dtype.kind in "fiub"]]
+    if frame.n_boot is not None and len(frame.ci_quantiles) >= 2:
+        ci = frame.by_group_ci
+        i_lo, i_hi = int(np.argmin(frame.ci_quantiles)), int(np.argmax(frame.ci_quantiles))
+        lower, upper = table(ci[i_lo]), table(ci[i_hi])
+        for m in list(out.columns):
+            out[f"{m}_lower"], out[f"{m}_upper"] = lower[m], upper[m]
+    names = [str(n) for n in out.index.names]
+    out.index = pd.Index([", ".join(map(str, lab)) if isinstance(lab, tuple) else str(lab)
+                          for lab in out.index], name=", ".join(names))
+    return out
 
 
 def _interval_errors(frame, label, metrics, values):

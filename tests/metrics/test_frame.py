@@ -600,3 +600,90 @@ def test_bad_inputs_name_the_parameter():
         frame.group_min(errors="ignore")
     with pytest.raises(ValueError, match="No bootstrap intervals"):
         frame.difference_ci()
+
+
+# -- group sizes and resampled counts (what fairness_report and the plots read) -------------
+
+
+def test_group_sizes_count_rows_with_zero_for_empty_combinations():
+    # F-a 2 rows, F-b none, M-a 1, M-b 3 (counted by hand)
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=[1, 0, 1, 1, 0, 1],
+                             y_pred=[1, 1, 1, 0, 0, 1],
+                             sensitive_features={"s": list("FFMMMM"),
+                                                 "r": list("aaabbb")})
+    sizes = frame.group_sizes
+    assert sizes.to_dict() == {("F", "a"): 2, ("F", "b"): 0, ("M", "a"): 1, ("M", "b"): 3}
+    assert list(sizes.index.names) == ["s", "r"]
+    assert np.isnan(frame.by_group[("F", "b")])
+
+
+def _resampled_counts_by_pandas(y, yhat, groups, w, idx):
+    """Weighted [TN FP; FN TP] per group of the rows ``idx``, counted with pandas."""
+    df = pd.DataFrame({"g": np.asarray(groups)[idx], "t": np.asarray(y)[idx],
+                       "p": np.asarray(yhat)[idx], "w": np.asarray(w)[idx]})
+    table = df.groupby(["g", "t", "p"])["w"].sum()
+    labels = sorted(set(groups))
+    out = np.zeros((len(labels), 2, 2))
+    for (g, t, p), value in table.items():
+        out[labels.index(g), t, p] = value
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_weighted_bootstrap_counts_are_the_counts_of_the_resampled_rows(seed):
+    rng = np.random.RandomState(seed)
+    n = 600
+    y, yhat = rng.randint(0, 2, n), rng.randint(0, 2, n)
+    groups = rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1])
+    w = rng.uniform(0.5, 2.0, n)
+    frame = GroupMetricFrame(metrics=skm.recall_score, y_true=y, y_pred=yhat,
+                             sensitive_features=groups, sample_params={"sample_weight": w})
+    draws = frame.bootstrap_group_counts(3, np.random.RandomState(7), sample_weight=w)
+    assert draws.shape == (3, 3, 2, 2)
+    # resample b draws n row indices; the frame counts them in one bincount per block
+    idx = np.random.RandomState(7).randint(0, n, size=(3, n))
+    for b in range(3):
+        np.testing.assert_allclose(draws[b],
+                                   _resampled_counts_by_pandas(y, yhat, groups, w, idx[b]))
+
+
+def test_weighted_bootstrap_counts_leave_out_empty_combinations():
+    # F-b has no rows: the draws hold the three groups of group_counts, in its order
+    rng = np.random.RandomState(1)
+    s = np.array(["F"] * 200 + ["M"] * 300)
+    r = np.array(["a"] * 200 + ["a"] * 100 + ["b"] * 200)
+    y, yhat, w = rng.randint(0, 2, 500), rng.randint(0, 2, 500), rng.uniform(0, 1, 500)
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=y, y_pred=yhat,
+                             sensitive_features={"s": s, "r": r})
+    assert frame.group_counts(sample_weight=w).labels == [("F", "a"), ("M", "a"), ("M", "b")]
+    draws = frame.bootstrap_group_counts(2, 11, sample_weight=w)
+    idx = np.random.RandomState(11).randint(0, 500, size=(2, 500))
+    joined = np.char.add(np.char.add(s, "-"), r)
+    for b in range(2):
+        np.testing.assert_allclose(draws[b],
+                                   _resampled_counts_by_pandas(y, yhat, joined, w, idx[b]))
+
+
+def test_unweighted_bootstrap_counts_keep_the_number_of_rows():
+    rng = np.random.RandomState(2)
+    y, yhat = rng.randint(0, 2, 1000), rng.randint(0, 2, 1000)
+    groups = rng.choice(["a", "b"], 1000, p=[0.8, 0.2])
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=y, y_pred=yhat,
+                             sensitive_features=groups)
+    draws = frame.bootstrap_group_counts(400, 0)
+    assert draws.shape == (400, 2, 2, 2)
+    np.testing.assert_array_equal(draws.sum(axis=(1, 2, 3)), np.full(400, 1000.0))
+    # each cell's draw is Binomial(1000, cell share): its mean is the cell count
+    cells = pd.crosstab([groups, y], yhat).to_numpy().reshape(2, 2, 2)
+    # (standard error of the mean of 400 draws <= sqrt(count / 400); 5 of them, plus 1)
+    assert (np.abs(draws.mean(axis=0) - cells) <= 5 * np.sqrt(cells / 400) + 1).all()
+    np.testing.assert_array_equal(frame.bootstrap_group_counts(5, 0),
+                                  frame.bootstrap_group_counts(5, 0))
+
+
+@pytest.mark.parametrize("n_boot", [0, -1, 2.5, True])
+def test_bootstrap_group_counts_refuses_a_bad_number_of_resamples(n_boot):
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=[0, 1, 1, 0],
+                             y_pred=[0, 1, 0, 0], sensitive_features=list("aabb"))
+    with pytest.raises(ValueError, match=f"n_boot must be a positive integer, got {n_boot!r}"):
+        frame.bootstrap_group_counts(n_boot)

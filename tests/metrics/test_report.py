@@ -380,3 +380,62 @@ def test_privileged_and_to_overall_intervals_are_of_the_gap_itself():
     got = report.loc["difference", ["selection_rate_lower", "selection_rate_upper"]]
     np.testing.assert_allclose(got.to_numpy(dtype=float), np.quantile(signed, [0.025, 0.975]),
                                rtol=0, atol=1e-12)
+
+
+# -- groups come from the metric frame, under the group metrics' rules ----------------------
+
+
+def test_report_rows_agree_with_the_metric_frame_of_the_same_groups():
+    # fairness_report's groups are GroupMetricFrame's non-empty cells: F-b has no rows
+    s = ["F", "F", "F", "M", "M", "M", "M", "M"]
+    r = ["a", "a", "a", "a", "b", "b", "b", "b"]
+    y = [1, 0, 1, 1, 0, 1, 1, 0]
+    yhat = [1, 1, 1, 0, 0, 1, 0, 0]
+    report = fairness_report(y, yhat, sensitive_features=pd.DataFrame({"s": s, "r": r}),
+                             metrics=["accuracy", "selection_rate"])
+    # by hand: F-a acc 2/3 sel 3/3; M-a acc 0/1 sel 0/1; M-b acc 3/4 sel 1/4
+    assert list(report.index[:-2]) == ["F, a", "M, a", "M, b"]
+    assert report.index.name == "s, r"
+    np.testing.assert_allclose(report["accuracy"].iloc[:3], [2 / 3, 0, 3 / 4])
+    np.testing.assert_allclose(report["selection_rate"].iloc[:3], [1, 0, 1 / 4])
+    assert report["n_rows"].iloc[:3].tolist() == [3, 1, 4]
+
+
+def test_report_orders_categorical_groups_by_their_categories():
+    sex = pd.Series(pd.Categorical(["lo", "hi", "hi", "mid", "lo", "mid"],
+                                   categories=["lo", "mid", "hi", "unused"], ordered=True),
+                    name="level")
+    report = fairness_report([1, 0, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0], sensitive_features=sex,
+                             metrics=["selection_rate"])
+    # category order, not alphabetical; an unused category is no group
+    assert list(report.index[:-2]) == ["lo", "mid", "hi"]
+    assert report.index.name == "level"
+    np.testing.assert_allclose(report["selection_rate"].iloc[:3], [1 / 2, 0, 1])
+
+
+def test_report_names_an_unnamed_attribute_as_the_group_metrics_do():
+    report = fairness_report([1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=list("aabb"),
+                             metrics=["accuracy"])
+    assert report.index.name == "sensitive_feature"
+    two = fairness_report([1, 0, 1, 0], [1, 1, 0, 0],
+                          sensitive_features=np.array([list("aabb"), list("xyxy")]).T,
+                          metrics=["accuracy"])
+    assert two.index.name == "sensitive_feature_0, sensitive_feature_1"
+
+
+def test_report_refuses_continuous_columns_before_forming_their_combinations():
+    # two columns of 50,000 distinct values each would make 2.5e9 combinations
+    rng = np.random.RandomState(0)
+    n = 50_000
+    sf = pd.DataFrame({"income": rng.permutation(n) + 0.5, "age": rng.permutation(n) + 0.5})
+    y = rng.randint(0, 2, n)
+    with pytest.raises(ValueError, match="column 'income' looks continuous"):
+        fairness_report(y, y, sensitive_features=sf)
+
+
+@pytest.mark.parametrize("columns", [["x", "x"], [0, "0"]])
+def test_report_refuses_attribute_columns_with_the_same_name(columns):
+    sf = pd.DataFrame([["a", "b"], ["c", "d"], ["a", "b"]], columns=columns)
+    with pytest.raises(ValueError, match=r"sensitive_features has several columns named "
+                                         r"\['(x|0)'\]"):
+        fairness_report([1, 0, 1], [1, 0, 0], sensitive_features=sf)

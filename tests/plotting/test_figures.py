@@ -135,3 +135,61 @@ def test_pareto_plot_gives_thirteen_methods_distinct_colours_and_markers():
                for c in points]
     assert len(set(colours)) == 13
     assert len(set(zip(colours, markers, strict=True))) == 13
+
+
+def test_group_bars_of_a_metric_frame_draw_its_groups():
+    import sklearn.metrics as skm
+
+    from fairkit.metrics import GroupMetricFrame
+
+    # by hand: F has y 1100, yhat 1001 -> accuracy 2/4, MAE 2/4;
+    #          M has y 1010, yhat 1000 -> accuracy 3/4, MAE 1/4
+    frame = GroupMetricFrame(metrics={"accuracy": skm.accuracy_score,
+                                      "mae": skm.mean_absolute_error},
+                             y_true=_Y, y_pred=_YHAT, sensitive_features=pd.Series(_SEX,
+                                                                                   name="sex"))
+    ax = plot_group_metrics(frame)
+    heights, bars = _bars_by_group(ax)
+    assert heights == {"F": [0.5, 0.5], "M": [0.75, 0.25]}
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["accuracy", "mae"]
+    assert ax.get_legend().get_title().get_text() == "sex"
+    assert all(c.errorbar is None for c in bars)
+
+
+def test_group_bars_of_a_metric_frame_skip_combinations_without_rows():
+    import sklearn.metrics as skm
+
+    from fairkit.metrics import GroupMetricFrame
+
+    # F-b has no rows: no bar. Accuracy by hand: F-a = rows 0-1 (y 1 1, yhat 1 0) 1/2;
+    # M-a = rows 4-5 (y 1 0, yhat 1 0) 2/2; M-b = rows 2, 3, 6, 7 (y 0 0 1 0, yhat 0 1 0 0) 2/4
+    sex = ["F", "F", "M", "M", "M", "M", "M", "M"]
+    race = ["a", "a", "b", "b", "a", "a", "b", "b"]
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=_Y, y_pred=_YHAT,
+                             sensitive_features={"sex": sex, "race": race})
+    ax = plot_group_metrics(frame)
+    heights, _ = _bars_by_group(ax)
+    assert heights == {"F, a": [0.5], "M, a": [1.0], "M, b": [0.5]}
+    assert ax.get_legend().get_title().get_text() == "sex, race"
+
+
+def test_group_bars_of_a_bootstrapped_metric_frame_draw_its_outer_quantiles():
+    import sklearn.metrics as skm
+
+    from fairkit.metrics import GroupMetricFrame
+
+    rng = np.random.RandomState(0)
+    y, yhat = rng.randint(0, 2, 300), rng.randint(0, 2, 300)
+    sex = np.where(rng.rand(300) < 0.4, "F", "M")
+    frame = GroupMetricFrame(metrics=skm.accuracy_score, y_true=y, y_pred=yhat,
+                             sensitive_features=sex, n_boot=100,
+                             ci_quantiles=[0.05, 0.5, 0.95], random_state=0)
+    ax = plot_group_metrics(frame)
+    _, bars = _bars_by_group(ax)
+    lower, upper = frame.by_group_ci[0], frame.by_group_ci[2]
+    for container in bars:
+        group = container.get_label()
+        low, high = sorted(container.errorbar.lines[2][0].get_segments()[0][:, 1])
+        assert low == pytest.approx(min(lower[group], frame.by_group[group]))
+        assert high == pytest.approx(max(upper[group], frame.by_group[group]))
+        assert low < high
