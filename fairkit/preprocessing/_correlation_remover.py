@@ -129,11 +129,41 @@ class CorrelationRemover(FairTransformerMixin, BaseEstimator):
         """
         self._validate_params()
         data = self._split(X, sensitive_features, reset=True, protected="values")
-        Xf = data.X
+        self._fit_beta(data)
+        return self
+
+    def _fit_beta(self, data):
         S = self._encode(data.protected.values, fitting=True)
         self.sensitive_mean_ = S.mean(axis=0)
-        self.beta_ = np.linalg.lstsq(S - self.sensitive_mean_, Xf, rcond=None)[0]
-        return self
+        S -= self.sensitive_mean_
+        self.beta_ = np.linalg.lstsq(S, data.X, rcond=None)[0]
+        return S
+
+    def _decorrelate(self, Xf, S_centred):
+        # alpha (X - S_c beta) + (1 - alpha) X  ==  X - alpha S_c beta
+        shift = S_centred @ self.beta_
+        if self.alpha != 1:
+            shift *= float(self.alpha)
+        return Xf - shift
+
+    def fit_transform(self, X, y=None, *, sensitive_features=None):
+        """Fit and decorrelate ``X`` (one validation of ``X``; the result of
+        ``fit(X).transform(X)``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : ignored
+        sensitive_features : array-like, optional
+
+        Returns
+        -------
+        ndarray or DataFrame
+        """
+        self._validate_params()
+        data = self._split(X, sensitive_features, reset=True, protected="values")
+        S_centred = self._fit_beta(data)
+        return self._assemble(X, self._decorrelate(data.X, S_centred), data)
 
     def transform(self, X, *, sensitive_features=None):
         """Decorrelate the features of ``X``.
@@ -149,11 +179,6 @@ class CorrelationRemover(FairTransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         data = self._split(X, sensitive_features, reset=False, protected="values")
-        Xf = data.X
         S = self._encode(data.protected.values, fitting=False)
-        # alpha (X - S_c beta) + (1 - alpha) X  ==  X - alpha S_c beta
-        shift = (S - self.sensitive_mean_) @ self.beta_
-        if self.alpha != 1:
-            shift *= float(self.alpha)
-        out = Xf - shift
-        return self._assemble(X, out, data)
+        S -= self.sensitive_mean_
+        return self._assemble(X, self._decorrelate(data.X, S), data)

@@ -107,3 +107,18 @@ def test_grid_search_over_alpha_with_fairness_scorer():
     no_fix, fixed = gs.cv_results_["mean_test_score"]
     assert fixed > no_fix + 0.2  # |SPD| shrinks by more than 0.2
     assert gs.best_params_ == {"correlationremover__alpha": 1.0}
+
+
+def test_fit_transform_equals_fit_then_transform():
+    X = data(200, seed=4)
+    ref = FairlearnCR(sensitive_feature_ids=["s1", "s2"], alpha=0.6).fit_transform(X)
+    cr = CorrelationRemover(prot_attr=["s1", "s2"], alpha=0.6)
+    out = cr.fit_transform(X)
+    np.testing.assert_allclose(out, ref, atol=1e-12)
+    np.testing.assert_array_equal(out, cr.transform(X))
+    # routed sensitive_features reach fit_transform too
+    feats = X[["a", "b", "c"]]
+    routed = CorrelationRemover(alpha=0.6).set_output(transform="pandas")
+    out_routed = routed.fit_transform(feats, sensitive_features=X[["s1", "s2"]])
+    assert isinstance(out_routed, pd.DataFrame) and list(out_routed.columns) == ["a", "b", "c"]
+    np.testing.assert_allclose(out_routed.to_numpy(), ref, atol=1e-12)
