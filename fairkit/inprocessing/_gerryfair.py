@@ -9,12 +9,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
-from threadpoolctl import threadpool_limits
 
 from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..metrics.subgroups import Auditor, LeastSquares, attribute_matrix
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01, proba_columns
+from ..utils._threads import single_blas_thread
 
 __all__ = ["GerryFairClassifier"]
 
@@ -270,7 +270,7 @@ class GerryFairClassifier(FairEstimatorMixin, FairClassifierMixin, ClassifierMix
                         f"{name!r}; both classes need positive weight."
                     )
         A, names = attribute_matrix(data.protected.values, name="prot_attr")
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             self._play(Xd, y01, A, sw, names)
         proba = self._mixture(Xd)
         warn_if_constant(

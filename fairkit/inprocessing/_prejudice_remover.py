@@ -12,11 +12,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01, proba_columns
+from ..utils._threads import single_blas_thread
 
 __all__ = ["PrejudiceRemover"]
 
@@ -312,7 +312,7 @@ class PrejudiceRemover(FairEstimatorMixin, FairClassifierMixin, ClassifierMixin,
         # One BLAS thread: each step is a few matrix-vector products (memory-bound), and
         # L-BFGS-B's own small BLAS calls with several threads cost more than the whole
         # objective on a busy machine (measured: 13x the CPU time on two shared cores).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             return minimize(objective, coef0, jac=True, method="L-BFGS-B",
                             args=(eta, float(self.alpha)),
                             options={"maxiter": self.max_iter, "gtol": self.tol})

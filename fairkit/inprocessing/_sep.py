@@ -19,12 +19,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from .._validation import check_binary_target, same_label
 from ..base import ConstantFitWarning, FairEstimatorMixin, warn_if_constant
 from ..metrics.sep import condition_mask, unprivileged_mask
 from ..utils._docstring import fair_docstring
+from ..utils._threads import single_blas_thread
 from ._sep_solvers import _wmean, make_program, search_rate_bound
 
 __all__ = ["SEPConstrainedClassifier", "ADULT_SEP_DEFAULTS"]
@@ -458,7 +458,7 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
 
         # GEMV-bound work: one BLAS thread (several threads on shared cores spin-wait, and
         # a 1-D dot product can then take milliseconds).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             start = time.perf_counter()
             sol, met, program, contrast, mean, scale = self._solve(
                 Xm, y, sw, classes, fav, target, reference

@@ -18,6 +18,7 @@ from .._protected import privileged_mask
 from .._validation import check_priv_group
 from ..base import FairTransformerMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
+from ..utils._threads import single_blas_thread
 
 __all__ = ["LearnedFairRepresentations", "lfr_objective"]
 
@@ -319,9 +320,10 @@ class LearnedFairRepresentations(FairTransformerMixin, ClassifierMixin, BaseEsti
         def record(intermediate_result):
             curve.append(float(intermediate_result.fun))
 
-        res = optim.minimize(fun, x0, method="L-BFGS-B", jac=True, bounds=bounds,
-                             callback=record,
-                             options={"gtol": self.tol, "maxiter": self.max_iter})
+        with single_blas_thread():
+            res = optim.minimize(fun, x0, method="L-BFGS-B", jac=True, bounds=bounds,
+                                 callback=record,
+                                 options={"gtol": self.tol, "maxiter": self.max_iter})
         self.coef_ = res.x[: K * n_out].reshape(K, n_out)
         V = res.x[K * n_out:].reshape(K, d)
         self.prototypes_ = V * self.scale_ + self.mean_
