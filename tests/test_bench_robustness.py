@@ -85,11 +85,14 @@ def test_move_verdict_rule(bench):
 def test_flags(bench):
     ok = {"unavailable": "", "error": "", "acc": 0.80, "const": False, "n_C": 0, "n_A": 0}
     assert bench.flags_for("reweighing", "pre", ok, maj=0.80, lo=0.2, hi=0.6) == []
-    # 0.794 < 0.80 - 0.005; one predicted class and no ConstantFitWarning; the interval
-    # [-0.3, 0.05] excludes a 10% reduction
+    # acc - maj = -0.006 whose interval ends below 0 (maj_hi -0.001); one predicted class
+    # and no ConstantFitWarning; the interval [-0.3, 0.05] excludes a 10% reduction
     bad = dict(ok, acc=0.794, const=True)
-    assert bench.flags_for("reweighing", "pre", bad, maj=0.80, lo=-0.3, hi=0.05) == [
-        "BELOW_MAJORITY", "SILENT_CONSTANT", "NO_MOVE"]
+    assert bench.flags_for("reweighing", "pre", bad, maj=0.80, lo=-0.3, hi=0.05,
+                           maj_hi=-0.001) == ["BELOW_MAJORITY", "SILENT_CONSTANT", "NO_MOVE"]
+    # the same deficit with an interval reaching 0 is noise, not a flag
+    assert bench.flags_for("reweighing", "pre", dict(ok, acc=0.794), maj=0.80,
+                           maj_hi=0.01) == []
     # with a ConstantFitWarning the constant fit is reported, not silent
     assert bench.flags_for("reweighing", "pre", dict(bad, n_C=1), maj=0.5) == ["CONSTANT"]
     # a method that warned it cannot act (a group left out, a cost it cannot reach): a
@@ -104,6 +107,59 @@ def test_flags(bench):
                            hi=-1) == ["SILENT_CONSTANT"]
     assert bench.flags_for("x", "pre", dict(ok, error="ValueError: boom"), maj=0.5) == [
         "ERROR"]
+
+
+def _deficit_case(n_wrong_neg, n_right_pos):
+    """500 rows, 25 positives (majority class 0, maj = 0.95); ``n_wrong_neg`` negatives
+    predicted 1 (d = -1), ``n_right_pos`` positives predicted 1 (d = +1), the rest d = 0."""
+    y = np.r_[np.zeros(475, int), np.ones(25, int)]
+    pred = np.zeros(500, int)
+    pred[:n_wrong_neg] = 1
+    pred[475:475 + n_right_pos] = 1
+    return y, pred
+
+
+def test_majority_deficit_by_hand(bench):
+    # 13 rows d = -1, 10 rows d = +1: acc = (462 + 10) / 500 = 0.944, acc - maj = -3/500;
+    # var(d) = 23/500 - 0.006^2 = 0.045964, se = sqrt(0.045964 / 500) = 0.009588, so the
+    # 90% interval is about -0.006 -+ 1.645 * 0.009588 = [-0.0218, +0.0098]: noise
+    y, pred = _deficit_case(13, 10)
+    diff, lo, hi = bench.majority_deficit(y, pred, n_boot=4000, seed=1)
+    assert diff == pytest.approx(-0.006)
+    assert np.mean(pred == y) - 0.95 == pytest.approx(diff)
+    assert lo == pytest.approx(-0.0218, abs=0.003) and hi == pytest.approx(0.0098, abs=0.003)
+    assert bench.majority_verdict(diff, hi) == "noise"
+    # 30 rows d = -1, none +1: acc - maj = -0.06, var(d) = 0.06 - 0.0036 = 0.0564,
+    # se = 0.010621, upper limit about -0.06 + 1.645 * 0.010621 = -0.0425: significant
+    y, pred = _deficit_case(30, 0)
+    diff, lo, hi = bench.majority_deficit(y, pred, n_boot=4000, seed=1)
+    assert diff == pytest.approx(-0.06)
+    assert hi == pytest.approx(-0.0425, abs=0.003) and lo == pytest.approx(-0.0775, abs=0.003)
+    assert bench.majority_verdict(diff, hi) == "BELOW"
+    # the majority-class predictor itself: d = 0 on every row, interval [0, 0], no verdict
+    y, pred = _deficit_case(0, 0)
+    assert bench.majority_deficit(y, pred, n_boot=200) == (0.0, 0.0, 0.0)
+    assert bench.majority_verdict(0.0, 0.0) == ""
+    # above the majority class: no verdict whatever the interval
+    assert bench.majority_verdict(0.01, 0.03) == ""
+    assert bench.majority_verdict(float("nan"), float("nan")) == ""
+
+
+def test_privileged_group_is_the_highest_training_rate(bench):
+    # a: 40 rows, rate 0.5; b: 60 rows, rate 0.3; c: 10 rows, rate 0.9
+    groups = np.array(["a"] * 40 + ["b"] * 60 + ["c"] * 10)
+    y = np.r_[np.ones(20), np.zeros(20), np.ones(18), np.zeros(42), np.ones(9), np.zeros(1)]
+    assert bench.privileged_group(groups, y, min_group=30) == "a"  # c is too small to rank
+    assert bench.privileged_group(groups, y, min_group=5) == "c"
+    assert bench.privileged_group(groups, y, min_group=100) == "c"  # none big enough: all
+    # favourable label 0: b's rate 0.7 is the highest
+    assert bench.privileged_group(groups, y, pos_label=0, min_group=30) == "b"
+    # a tie in rate (b at 0.5 too) goes to the larger group
+    y_tie = np.r_[y[:40], np.ones(30), np.zeros(30), y[100:]]
+    assert bench.privileged_group(groups, y_tie, min_group=30) == "b"
+    # on the generator, g0 has the highest base rate although the groups' shares are equal
+    X, yy = bench.make_biased(2000, groups="4", pos_rate=0.2, seed=0)
+    assert bench.privileged_group(X["group"], yy) == "g0"
 
 
 def test_move_point_estimate_by_hand(bench):
@@ -231,3 +287,6 @@ def test_runs_one_tiny_configuration(bench, capsys):
     assert rw["target"] == "spd" and rw["move_lo"] <= rw["move"] <= rw["move_hi"]
     assert rw["move"] == pytest.approx(1 - rw["spd"] / rw["spd_ref"])
     assert "Summary" in out and "reweighing" in out and "move(spd)" in out
+    # the privileged group is the highest-rate one in every fold; acc - maj is recorded
+    assert (df["priv"] == "g0").all() and "priv=g0" in out
+    np.testing.assert_allclose(df.loc[:1, "maj_diff"], df.loc[:1, "acc"] - 0.5)
