@@ -107,6 +107,11 @@ EXPECTED_FAILED_CHECKS["CalibratedEqualizedOdds"] = {
     "check_sample_weight_equivalence_on_dense_data": _REPEATED_ROWS,
     "check_sample_weight_equivalence_on_sparse_data": _REPEATED_ROWS,
 }
+EXPECTED_FAILED_CHECKS["LinearProgramPostprocessor"] = {
+    "check_methods_sample_order_invariance": _ROW_ORDER,
+    "check_sample_weight_equivalence_on_dense_data": _REPEATED_ROWS,
+    "check_sample_weight_equivalence_on_sparse_data": _REPEATED_ROWS,
+}
 # Cause 2 - OptimizedPreprocessing's transform is a randomised mapping (Calmon et al.)
 EXPECTED_FAILED_CHECKS["OptimizedPreprocessing"] = {
     "check_methods_sample_order_invariance": (
@@ -277,6 +282,7 @@ PREDICT_NEEDS_GROUPS = {
     "CalibratedEqualizedOdds", "EqualizedOddsPostprocessor", "FairTTTSClassifier",
     "RejectOptionClassifier", "ThresholdOptimizer", "DisparateImpactRemover",
     "OptimizedPreprocessing", "PrejudiceRemover", "WassersteinFairRegressor",
+    "LinearProgramPostprocessor",
 }
 
 

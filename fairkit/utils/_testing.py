@@ -177,6 +177,9 @@ INSTANCES = {
         _lr(), prot_attr=prot_attr, random_state=0),
     "FairTTTSClassifier": lambda prot_attr, priv: _cls("postprocessing", "FairTTTSClassifier")(
         _tree(), prot_attr=prot_attr, priv_group=priv, random_state=0),
+    "LinearProgramPostprocessor": lambda prot_attr, priv: _cls(
+        "postprocessing", "LinearProgramPostprocessor")(_lr(), prot_attr=prot_attr,
+                                                        random_state=0),
     "RejectOptionClassifier": lambda prot_attr, priv: _cls(
         "postprocessing", "RejectOptionClassifier")(
         _lr(), prot_attr=prot_attr, priv_group=priv, n_thresholds=5, n_margins=3),
