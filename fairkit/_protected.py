@@ -12,15 +12,21 @@ labelled by tuples such as ``("Female", "Black")``.
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
 from dataclasses import dataclass, field, replace
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
+from ._groups import (  # noqa: F401  (the limits are imported from here elsewhere)
+    MAX_GROUP_LEVELS,
+    WARN_GROUP_LEVELS,
+    cell_labels,
+    check_discrete,
+    encode_observed,
+    scalar,
+    user_stacklevel,
+)
 from .utils._dataframe import to_pandas
 
 __all__ = [
@@ -36,14 +42,6 @@ __all__ = [
     "as_frame",
 ]
 
-#: A numeric protected attribute with more distinct values than this is treated as
-#: continuous: fine for dependence measures, refused by group metrics.
-MAX_GROUP_LEVELS = 100
-
-#: A numeric attribute with more distinct values than this (and at most MAX_GROUP_LEVELS)
-#: still makes one group per value, with a warning: it is more likely a measurement such as
-#: age (73 one-year groups) than a code. Integer codes of race, region, ... stay below it.
-WARN_GROUP_LEVELS = 20
 
 
 @dataclass
@@ -127,6 +125,11 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
             name=str(sf.name) if sf.name is not None else "sensitive_feature"
         )
     elif isinstance(sf, dict):
+        keys = [str(k) for k in sf]
+        if len(set(keys)) < len(keys):
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            raise ValueError(f"{name} has several columns named {twice}; names must be "
+                             "unique (as text).")
         frame = pd.DataFrame({str(k): np.asarray(to_pandas(v)) for k, v in sf.items()})
     else:
         arr = np.asarray(sf)
@@ -143,6 +146,10 @@ def as_frame(sensitive_features, *, name="sensitive_features", n_samples=None) -
             frame = pd.DataFrame(
                 {f"sensitive_feature_{j}": arr[:, j] for j in range(arr.shape[1])}, copy=False
             )
+    duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
+    if duplicated:
+        raise ValueError(f"{name} has several columns named {duplicated}; names must be "
+                         "unique (as text).")
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no columns.")
     if n_samples is not None and len(frame) != n_samples:
@@ -232,175 +239,32 @@ def encode_groups(
     return _encode_frame(frame, name=name, min_groups=min_groups)
 
 
-def _check_discrete(name, col, series, n_unique):
-    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    if numeric and n_unique > MAX_GROUP_LEVELS:
-        raise ValueError(
-            f"{name} column {col!r} looks continuous ({n_unique} distinct "
-            f"numeric values, more than {MAX_GROUP_LEVELS}); group metrics need discrete "
-            "groups. Bin it first (e.g. pandas.cut), or use a dependence measure such as "
-            "fairkit.metrics.distance_correlation that accepts continuous attributes."
-        )
-    if numeric and n_unique > WARN_GROUP_LEVELS:
-        warnings.warn(
-            f"{name} column {col!r} is numeric with {n_unique} distinct values, so it makes "
-            f"{n_unique} groups, one per value; if it is a measurement such as age, bin it "
-            "(fairkit.Binned or pandas.cut) so that groups are large enough to compare.",
-            UserWarning,
-            stacklevel=_user_stacklevel(),
-        )
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_stacklevel():
-    """Stack level of the first caller outside fairkit, so the warning points at user code."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
+# the grouping itself lives in fairkit._groups (shared with GroupMetricFrame); the old
+# private names stay importable
+_check_discrete = check_discrete
+_user_stacklevel = user_stacklevel
+_scalar = scalar
 
 
 def _encode_frame(frame: pd.DataFrame, *, name: str, min_groups: int) -> GroupEncoding:
-    fast = _encode_small_int_columns(frame) if frame.shape[1] > 1 else None
-    if fast is not None:
-        codes, labels, n_unique = fast
-        for col, k in zip(frame.columns, n_unique, strict=True):
-            _check_discrete(name, col, frame[col], k)
-    else:
-        codes, labels = _encode_generic(frame, name)
+    columns = list(frame.columns)
+
+    def check(j, n_levels):
+        check_discrete(name, columns[j], frame.iloc[:, j], n_levels)
+
+    codes, cells, levels = encode_observed([frame.iloc[:, j] for j in range(len(columns))],
+                                           check)
+    labels = cell_labels(cells, levels)
     codes = np.asarray(codes, dtype=np.intp).ravel()
+    if len(columns) == 1 and isinstance(frame.dtypes.iloc[0], np.dtype) \
+            and np.may_share_memory(codes, frame.iloc[:, 0].to_numpy()):
+        codes = codes.copy()  # the codes of an integer column may be its own values
     if len(labels) < min_groups:
         raise ValueError(
             f"{name} has only {len(labels)} group(s) ({labels}); at least {min_groups} "
             "are needed to compare groups."
         )
-    return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in frame.columns])
-
-
-def _encode_small_int_columns(frame: pd.DataFrame):
-    """Intersectional codes of several small-range integer columns, straight from values.
-
-    Same codes and labels as the generic path (rows ordered by their combination of
-    values), with one counting pass instead of a factorization per column. Returns None
-    when a column is not a plain integer column or the value ranges are too wide.
-    """
-    n = len(frame)
-    arrays, lows, ranges = [], [], []
-    for col in frame.columns:
-        dtype = frame[col].dtype
-        if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or n == 0:
-            return None
-        values = frame[col].to_numpy()
-        lo, hi = int(values.min()), int(values.max())
-        if lo <= -(2**62) or hi >= 2**62:
-            return None
-        arrays.append(values)
-        lows.append(lo)
-        ranges.append(hi - lo + 1)
-    n_cells = int(np.prod(ranges, dtype=object))
-    if n_cells > max(4 * n, 1 << 16):
-        return None
-    combined = arrays[0].astype(np.int64)
-    offset = lows[0]
-    for values, lo, size in zip(arrays[1:], lows[1:], ranges[1:], strict=True):
-        combined *= size
-        combined += values
-        offset = offset * size + lo
-    if offset:
-        combined -= offset
-    present = np.flatnonzero(np.bincount(combined, minlength=n_cells))
-    lookup = np.zeros(n_cells, dtype=np.intp)
-    lookup[present] = np.arange(len(present))
-    digits = []
-    rest = present
-    for lo, size in zip(reversed(lows), reversed(ranges), strict=True):
-        rest, digit = np.divmod(rest, size)
-        digits.append(digit + lo)
-    digits.reverse()
-    labels = [tuple(int(v) for v in row) for row in zip(*digits, strict=True)]
-    n_unique = [len(np.unique(d)) for d in digits]
-    return lookup[combined], labels, n_unique
-
-
-def _encode_generic(frame: pd.DataFrame, name: str):
-    # Factorize once per column; the number of uniques also decides "continuous"
-    # (same rule as _is_continuous, without a second hashing pass).
-    per_col = []
-    for col in frame.columns:
-        series = frame[col]
-        codes_uniques = _factorize_sorted(series)
-        _check_discrete(name, col, series, len(codes_uniques[1]))
-        per_col.append(codes_uniques)
-    if frame.shape[1] == 1:
-        codes, uniques = per_col[0]
-        labels = [_scalar(u) for u in uniques]
-    else:
-        # mixed-radix code of each row's combination, built in place (per-column codes are
-        # not needed afterwards)
-        combined = np.asarray(per_col[0][0], dtype=np.int64)
-        n_cells = len(per_col[0][1])
-        for c, u in per_col[1:]:
-            combined *= len(u)
-            combined += c
-            n_cells *= len(u)
-        if n_cells <= max(4 * len(frame), 1 << 16):
-            # sorted compaction by counting: O(n), same result as np.unique(..., inverse)
-            present = np.flatnonzero(np.bincount(combined, minlength=n_cells))
-            lookup = np.zeros(n_cells, dtype=np.intp)
-            lookup[present] = np.arange(len(present))
-            codes = lookup[combined]
-        else:
-            present, codes = np.unique(combined, return_inverse=True)
-        labels = []
-        for value in present:
-            parts = []
-            for _, u in reversed(per_col):
-                value, r = divmod(int(value), len(u))
-                parts.append(_scalar(u[r]))
-            labels.append(tuple(reversed(parts)))
-    return codes, labels
-
-
-#: Integer attributes spanning fewer values than this are factorized by counting.
-_SMALL_INT_RANGE = 1 << 20
-
-
-def _factorize_small_ints(col: pd.Series):
-    """Sorted factorization of an integer column by counting; None if not applicable.
-
-    Gives the same codes and uniques as ``pd.factorize(col, sort=True)`` in about half the
-    time (no hashing), which matters for metrics over millions of rows.
-    """
-    dtype = col.dtype
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or len(col) == 0:
-        return None
-    values = col.to_numpy()
-    lo, hi = int(values.min()), int(values.max())
-    if hi - lo >= _SMALL_INT_RANGE:
-        return None
-    shifted = np.subtract(values, lo, dtype=np.intp) if lo else values.astype(np.intp, copy=False)
-    present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-    lookup = np.zeros(hi - lo + 1, dtype=np.intp)
-    lookup[present] = np.arange(len(present))
-    uniques = np.array([int(v) + lo for v in present], dtype=object)
-    return lookup[shifted], uniques
-
-
-def _factorize_sorted(col: pd.Series):
-    fast = _factorize_small_ints(col)
-    if fast is not None:
-        return fast
-    try:
-        codes, uniques = pd.factorize(col, sort=True)
-    except TypeError:  # mixed types that do not sort: keep first-appearance order
-        codes, uniques = pd.factorize(col, sort=False)
-    return codes, np.asarray(uniques, dtype=object)
-
-
-def _scalar(value):
-    return value.item() if isinstance(value, np.generic) else value
+    return GroupEncoding(codes=codes, labels=labels, names=[str(c) for c in columns])
 
 
 @dataclass(frozen=True)

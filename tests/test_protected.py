@@ -279,3 +279,49 @@ def test_usual_codes_do_not_warn(values):
         warnings.simplefilter("error")
         encode_groups(values)
         encode_groups(pd.DataFrame({"a": values, "b": values}))
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: pd.DataFrame([[a[i], b[i]] for i in range(len(a))], columns=["g", "g"]),
+    lambda a, b: pd.DataFrame({1: a, "1": b}),   # distinct names that are equal as text
+    lambda a, b: {1: a, "1": b},
+])
+def test_duplicate_column_names_are_refused_by_name(make):
+    sf = make(np.array(["a", "b", "a"]), np.array([0, 1, 1]))
+    for call in (
+        lambda: as_frame(sf),
+        lambda: encode_groups(sf),
+        lambda: resolve_protected(sensitive_features=sf, n_samples=3),
+    ):
+        with pytest.raises(ValueError, match=r"sensitive_features has several columns named "
+                                             r"\['(g|1)'\]; names must be unique"):
+            call()
+
+
+def test_unsigned_64_bit_and_signed_columns_make_intersectional_groups():
+    # worked by hand: rows (0, 2), (1, 2), (0, 3), (1, 3), (0, 2)
+    a = np.array([0, 1, 0, 1, 0], dtype=np.int64)
+    b = np.array([2, 2, 3, 3, 2], dtype=np.uint64)
+    groups = encode_groups(pd.DataFrame({"a": a, "b": b}))
+    assert groups.labels == [(0, 2), (0, 3), (1, 2), (1, 3)]
+    assert all(type(v) is int for lab in groups.labels for v in lab)
+    np.testing.assert_array_equal(groups.codes, [0, 2, 1, 3, 0])
+
+
+def test_integer_codes_near_the_int64_limit_make_groups():
+    big = 2**62
+    a = np.array([big + 1, big, big + 1, big], dtype=np.int64)
+    b = np.array([0, 0, 1, 1])
+    groups = encode_groups(pd.DataFrame({"a": a, "b": b}))
+    assert groups.labels == [(big, 0), (big, 1), (big + 1, 0), (big + 1, 1)]
+    np.testing.assert_array_equal(groups.codes, [2, 0, 3, 1])
+
+
+def test_group_codes_do_not_share_memory_with_an_integer_attribute():
+    values = np.array([0, 1, 2, 0, 1], dtype=np.intp)  # codes equal to the values
+    groups = encode_groups(values)
+    np.testing.assert_array_equal(groups.codes, [0, 1, 2, 0, 1])
+    assert not np.shares_memory(groups.codes, values)
+    X = pd.DataFrame({"g": values, "x": np.arange(5.0)})
+    codes = resolve_protected(X, prot_attr="g").groups.codes
+    assert not np.shares_memory(codes, X["g"].to_numpy())

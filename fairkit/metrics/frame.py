@@ -47,7 +47,8 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils import check_random_state
 
-from .._protected import _check_discrete, _param_repr, as_frame
+from .._groups import check_discrete, column_values, encode
+from .._protected import _param_repr, as_frame
 from ..utils._dataframe import to_pandas
 from ..utils._docstring import fair_docstring
 from ._labels import check_label_predictions
@@ -291,18 +292,17 @@ class _Features:
         self.frame, self.param = frame, param
 
     def columns(self):
-        out = []
-        for col in self.frame.columns:
-            series = self.frame[col]
-            # pandas' own arrays (categorical, arrow strings, nullable) are factorized as
-            # they are: faster than as objects, and categories keep their order
-            values = series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
-            out.append((col, values))
-        return out
+        return [(col, column_values(self.frame[col])) for col in self.frame.columns]
 
     def check(self, j, n_levels):
         col = self.frame.columns[j]
-        _check_discrete(self.param, col, self.frame[col], n_levels)
+        check_discrete(self.param, col, self.frame[col], n_levels)
+
+
+def _values(series):
+    """A user's column as an array: strings stay pandas' string array (factorized as they
+    are, several times faster than as Python objects, same levels), the rest numpy."""
+    return series.array if isinstance(series.dtype, pd.StringDtype) else series.to_numpy()
 
 
 def _feature_columns(features, base, n_samples, param):
@@ -316,14 +316,14 @@ def _feature_columns(features, base, n_samples, param):
         if name is not None and not isinstance(name, str):
             raise ValueError(f"{param} is a Series named {name!r}; its name must be a string "
                              "(or None).")
-        columns = [(name if name is not None else f"{base}0", features.to_numpy())]
+        columns = [(name if name is not None else f"{base}0", _values(features))]
     elif isinstance(features, pd.DataFrame):
         columns = []
         for i, col in enumerate(features.columns):
             if not isinstance(col, str):
                 raise ValueError(f"{param} column names must be strings; column {i} is named "
                                  f"{col!r} ({type(col).__name__}).")
-            columns.append((col, features.iloc[:, i].to_numpy()))
+            columns.append((col, _values(features.iloc[:, i])))
     elif isinstance(features, dict):
         columns = []
         for key, value in features.items():
@@ -355,104 +355,6 @@ def _feature_columns(features, base, n_samples, param):
             raise ValueError(f"{param} {name!r} contains missing values (NaN/None); fill or "
                              "drop them first.")
     return columns
-
-
-def _factorize(values):
-    """(codes, sorted uniques) of one feature column; integer columns by counting; a
-    pandas extension array by pandas (a Categorical in category order, the levels that
-    occur)."""
-    if isinstance(values, pd.api.extensions.ExtensionArray):
-        try:
-            codes, uniques = pd.factorize(values, sort=True)
-        except TypeError:  # values that do not sort: first appearance
-            codes, uniques = pd.factorize(values, sort=False)
-        return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-    kind = values.dtype.kind
-    if kind in "iu" and len(values):
-        lo, hi = int(values.min()), int(values.max())
-        if hi - lo < (1 << 20):
-            shifted = values - lo if lo else values
-            present = np.flatnonzero(np.bincount(shifted.astype(np.intp, copy=False),
-                                                 minlength=hi - lo + 1))
-            uniques = (present + lo).astype(values.dtype)
-            if len(present) == hi - lo + 1:  # every value in the range occurs
-                return shifted.astype(np.intp, copy=False), uniques
-            lookup = np.zeros(hi - lo + 1, dtype=np.intp)
-            lookup[present] = np.arange(len(present))
-            return lookup[shifted], uniques
-    if kind == "b":
-        present = [v for v in (False, True) if (values == v).any()]
-        codes = values.astype(np.intp) if len(present) == 2 else np.zeros(len(values), np.intp)
-        return codes, np.array(present, dtype=bool)
-    try:
-        codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:  # values that do not sort: first appearance
-        codes, uniques = pd.factorize(values, sort=False)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques)
-
-
-def _encode(columns, check=None):
-    """Product code of several factorized columns -> (codes, levels, n_cells).
-
-    ``check(j, n_levels)``, if given, sees the number of levels of column ``j`` before
-    the product is formed (so a continuous column is refused before it multiplies)."""
-    if len(columns) > 1:
-        fast = _encode_small_ints([values for _, values in columns])
-        if fast is not None:
-            if check is not None:
-                for j, u in enumerate(fast[1]):
-                    check(j, len(u))
-            return fast
-    codes, levels = None, []
-    for j, (_, values) in enumerate(columns):
-        c, u = _factorize(values)
-        if check is not None:
-            check(j, len(u))
-        levels.append(u)
-        codes = c if codes is None else codes * len(u) + c
-    n_cells = int(np.prod([len(u) for u in levels], dtype=np.int64))
-    return codes, levels, n_cells
-
-
-def _encode_small_ints(arrays):
-    """Several integer columns of small range: the product code straight from the values,
-    with one bincount telling which levels of each column occur (instead of one per
-    column). None when a column is not integer or the ranges are too wide."""
-    lows, sizes = [], []
-    for values in arrays:
-        if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu" \
-                or not len(values):
-            return None
-        lo, hi = int(values.min()), int(values.max())
-        lows.append(lo)
-        sizes.append(hi - lo + 1)
-    total = int(np.prod(sizes, dtype=object))
-    if total > max(4 * len(arrays[0]), 1 << 16):
-        return None
-    combined = arrays[0].astype(np.intp)
-    offset = lows[0]
-    for values, lo, size in zip(arrays[1:], lows[1:], sizes[1:], strict=True):
-        combined *= size
-        combined += values
-        offset = offset * size + lo
-    if offset:
-        combined -= offset
-    occupied = np.bincount(combined, minlength=total).reshape(sizes) > 0
-    levels, lookups = [], []
-    for j, (lo, size) in enumerate(zip(lows, sizes, strict=True)):
-        seen = occupied.any(axis=tuple(k for k in range(len(sizes)) if k != j))
-        present = np.flatnonzero(seen)
-        levels.append((present + lo).astype(arrays[j].dtype))
-        lookup = np.full(size, -1, dtype=np.intp)
-        lookup[present] = np.arange(len(present))
-        lookups.append(lookup)
-    n_cells = int(np.prod([len(u) for u in levels]))
-    if n_cells == total:  # every level of every column occurs: the code is the cell
-        return combined, levels, n_cells
-    table = lookups[0]
-    for lookup, u in zip(lookups[1:], levels[1:], strict=True):
-        table = (table[:, None] * len(u) + lookup[None, :]).ravel()
-    return table[combined], levels, n_cells
 
 
 def _index(levels, names):
@@ -755,12 +657,13 @@ class GroupMetricFrame:
         if duplicated:
             raise ValueError(f"feature name(s) {duplicated} occur more than once among "
                              "sensitive_features and control_features; names must be unique.")
-        sf_codes, sf_levels, n_sf = _encode(
-            sf, sensitive_features.check if isinstance(sensitive_features, _Features) else None)
+        sf_codes, sf_levels, n_sf = encode(
+            [values for _, values in sf],
+            sensitive_features.check if isinstance(sensitive_features, _Features) else None)
         if cf is None:
             codes, levels, n_cf, cf_codes = sf_codes, sf_levels, 1, None
         else:
-            cf_codes, cf_levels, n_cf = _encode(cf)
+            cf_codes, cf_levels, n_cf = encode([values for _, values in cf])
             codes = cf_codes * n_sf + sf_codes
             levels = cf_levels + sf_levels
         self._n_sf, self._n_cf = n_sf, n_cf
@@ -1520,12 +1423,6 @@ def _fairkit_group_frame(y_true, y_pred, sensitive_features, *, param="sensitive
     of continuous columns, categorical columns in category order, and ``min_groups``.
     ``y_true`` and ``y_pred`` are 1-D arrays already checked by the caller.
     """
-    if isinstance(sensitive_features, pd.DataFrame):
-        names = pd.Index([str(c) for c in sensitive_features.columns])
-        duplicated = sorted(set(names[names.duplicated()]))
-        if duplicated:
-            raise ValueError(f"{param} has several columns named {duplicated}; names must "
-                             "be unique (as text).")
     features = _Features(as_frame(sensitive_features, name=param, n_samples=len(y_true)),
                          param)
     if not len(y_true) and min_groups:

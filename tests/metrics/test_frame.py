@@ -687,3 +687,22 @@ def test_bootstrap_group_counts_refuses_a_bad_number_of_resamples(n_boot):
                              y_pred=[0, 1, 0, 0], sensitive_features=list("aabb"))
     with pytest.raises(ValueError, match=f"n_boot must be a positive integer, got {n_boot!r}"):
         frame.bootstrap_group_counts(n_boot)
+
+
+@pytest.mark.parametrize("a", [
+    np.array([0, 1, 0, 1, 0, 1, 1, 0], dtype=np.uint64),
+    np.array([0, 1, 0, 1, 0, 1, 1, 0], dtype=np.int64) + 2**62,
+])
+def test_wide_integer_features_are_grouped_as_fairlearn_groups_them(a):
+    b = np.array([5, 5, 7, 7, 5, 7, 5, 7], dtype=np.int8)
+    y_true = np.array([1, 0, 1, 1, 0, 0, 1, 1])
+    y_pred = np.array([1, 1, 1, 0, 0, 0, 1, 0])
+    sf = pd.DataFrame({"b": b, "a": a})
+    ours = GroupMetricFrame(metrics={"acc": skm.accuracy_score, "n": count}, y_true=y_true,
+                            y_pred=y_pred, sensitive_features=sf)
+    theirs = MetricFrame(metrics={"acc": skm.accuracy_score, "n": count}, y_true=y_true,
+                         y_pred=y_pred, sensitive_features=sf)
+    pd.testing.assert_frame_equal(ours.by_group, theirs.by_group, check_dtype=False,
+                                  check_index_type=False)
+    assert list(ours.by_group.index) == [(5, int(a.min())), (5, int(a.max())),
+                                         (7, int(a.min())), (7, int(a.max()))]
