@@ -11,7 +11,7 @@ attribute through :mod:`fairkit._protected`, records (``reset=True``) or checks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Number
+from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,15 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._protected import GroupEncoding, ProtectedData, _eq, _param_repr, resolve_protected
+from ._groups import column_values, factorize, scalar
+from ._protected import (
+    WARN_GROUP_LEVELS,
+    GroupEncoding,
+    ProtectedData,
+    _eq,
+    _param_repr,
+    resolve_protected,
+)
 from .utils._dataframe import to_pandas
 
 __all__ = ["FairData", "validate_fair_data", "check_binary_target", "check_priv_group",
@@ -229,14 +237,19 @@ def _check_rows(est, X, accept_sparse):
 def _numeric(est, X, *, ensure_all_finite, accept_sparse, names):
     """``X`` as float64, naming a non-numeric column instead of pandas' conversion error."""
     if isinstance(X, pd.DataFrame):
-        for j, col in enumerate(X.columns):
-            dtype = X.iloc[:, j].dtype
+        dtypes = list(X.dtypes)  # one pass, not a Series per column
+        for col, dtype in zip(X.columns, dtypes, strict=True):
             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
                 raise ValueError(
                     f"{type(est).__name__} needs numeric features, but column {col!r} of X "
                     f"has dtype {dtype}; encode it first (e.g. OneHotEncoder in a "
                     "ColumnTransformer) or pass it as the protected attribute."
                 )
+        if all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes):
+            # plain numpy columns: the float matrix is what check_array would build from
+            # the frame, read in one call (check_array then checks it as an array: same
+            # messages, a fraction of the per-column pandas work)
+            X = X.to_numpy(dtype=np.float64)
     elif isinstance(X, np.ndarray) and X.dtype.kind in "OUS":
         for j in range(X.shape[1]):
             try:
@@ -348,13 +361,18 @@ def validate_fair_data(
         if protected == "columns" and prot_attr is None:
             prot = None
         else:
-            prot = resolve_protected(
-                X, prot_attr=prot_attr, sensitive_features=sensitive_features,
-                drop=drop, require_groups=(protected == "groups"),
-                min_groups=min_groups if protected in ("groups", "values") else 1,
-            )
-            _check_finite_attributes(prot)
-    _check_feature_names(est, X, reset=reset)
+            prot = None
+            if not reset and sensitive_features is None and min_groups <= 1:
+                prot = _one_column_protected(X, prot_attr, drop)
+            if prot is None:
+                prot = resolve_protected(
+                    X, prot_attr=prot_attr, sensitive_features=sensitive_features,
+                    drop=drop, require_groups=(protected == "groups"),
+                    min_groups=min_groups if protected in ("groups", "values") else 1,
+                )
+                _check_finite_attributes(prot)
+    if reset or not _same_feature_names(est, X):
+        _check_feature_names(est, X, reset=reset)
     _check_n_features(est, X, reset=reset)
 
     n_cols = X.shape[1]
@@ -401,6 +419,73 @@ def validate_fair_data(
     return FairData(X=X_model, y=y_out, groups=groups, protected=prot,
                     sample_weight=sample_weight, feature_idx=feature_idx, prot_idx=prot_idx,
                     input=X)
+
+
+def _same_feature_names(est, X) -> bool:
+    """Whether ``X`` is a DataFrame whose column names are exactly the (string) names seen
+    in ``fit``, or an array when no names were seen: the cases in which
+    :func:`_check_feature_names` neither warns nor raises, so ``predict`` need not call it
+    (it converts and type-checks every name on each call)."""
+    fitted = getattr(est, "feature_names_in_", None)
+    if type(X) is np.ndarray:  # no names now; nothing to say unless names were fitted
+        return fitted is None
+    if fitted is None or not isinstance(X, pd.DataFrame) or X.shape[1] != len(fitted):
+        return False
+    return all(isinstance(c, str) for c in X.columns) and \
+        np.array_equal(np.asarray(X.columns, dtype=object), fitted)
+
+
+def _one_column_protected(X, prot_attr, drop):
+    """``resolve_protected`` for the common predict-time case, or None to take the general
+    path.
+
+    One protected column, named (DataFrame) or an integer index (array), read directly
+    instead of through a one-column frame; the result equals ``resolve_protected``'s with
+    ``require_groups`` true or false (the attribute is discrete here). Whenever the general
+    path could warn or raise -- a missing or infinite value, more than
+    ``WARN_GROUP_LEVELS`` numeric values, labels that do not sort, a column that is not
+    found -- None is returned, so the general path reports it in its own words.
+    """
+    col = prot_attr.item() if isinstance(prot_attr, np.generic) else prot_attr
+    if isinstance(col, bool) or not isinstance(col, (str, Integral)):
+        return None  # lists, Binned specs, bad values: the general path
+    if isinstance(X, pd.DataFrame):
+        if not X.columns.is_unique or col not in X.columns:
+            return None  # duplicated names, positions, missing columns
+        series = X[col]
+        if not isinstance(series, pd.Series):  # a MultiIndex level: the general path
+            return None
+        # what ``X.loc[:, [col]]`` read as an attribute frame is
+        values = series.reset_index(drop=True).to_frame(name=str(col))
+        source = col
+        # ``X.drop(columns=[col])`` by position (same frame, without the label lookup)
+        X_out = X.iloc[:, np.delete(np.arange(X.shape[1]), X.columns.get_loc(col))] \
+            if drop else X
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and isinstance(col, Integral):
+        n_features = X.shape[1]
+        if not -n_features <= col < n_features:
+            return None
+        source = int(col) % n_features
+        values = pd.DataFrame({f"x{source}": X[:, source]})
+        X_out = np.delete(X, [source], axis=1) if drop else X
+    else:
+        return None
+    series = values.iloc[:, 0]
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    # the grouping rules of every other path (fairkit._groups): sorted levels, a
+    # categorical in category order, small integers by counting
+    codes, uniques = factorize(column_values(series))
+    labels = [scalar(u) for u in uniques]
+    if len(labels) == 0 or (codes < 0).any():
+        return None  # missing values
+    if numeric and len(labels) > WARN_GROUP_LEVELS:
+        return None  # the general path warns (or refuses a continuous attribute)
+    for lab in labels:
+        if isinstance(lab, (float, np.floating)) and not np.isfinite(lab):
+            return None
+    groups = GroupEncoding(codes=np.asarray(codes, dtype=np.intp), labels=labels,
+                           names=[str(values.columns[0])])
+    return ProtectedData(X=X_out, values=values, groups=groups, columns=[source])
 
 
 def _check_finite_attributes(prot):

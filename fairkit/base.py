@@ -38,7 +38,7 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     process_routing,
 )
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, _is_fitted, check_is_fitted
 
 from ._protected import ProtectedData, resolve_protected
 from ._validation import (
@@ -499,7 +499,8 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         return positive_scores(self, self.estimator_, X_model, self.pos_label_)
 
     def _predict_input(self, X, sensitive_features):
-        check_is_fitted(self)
+        if not _is_fitted(self):  # check_is_fitted's own test first: it also reads the tags
+            check_is_fitted(self)
         data = self._validate_fair_data(
             X, sensitive_features=sensitive_features, reset=False,
             drop=self.drop_prot_attr, accept_sparse=True,

@@ -235,3 +235,53 @@ def test_substitution_indents_fragments_and_leaves_other_braces():
     assert lines[5] == indent + "    Protected attribute(s) read from ``X``: column name(s) of a "\
         "DataFrame, integer"
     assert "other : dict, default={}" in A.__doc__
+
+
+_FAST_COLUMNS = {
+    "int": np.array([3, 1, 3, 2, 1, 2]),
+    "uint": np.array([3, 1, 3, 2, 1, 2], dtype=np.uint8),
+    "bool": np.array([True, False, True, True, False, False]),
+    "float": np.array([0.5, 1.5, 0.5, 2.5, 1.5, 0.5]),
+    "str": np.array(["b", "a", "c", "a", "b", "c"], dtype=object),
+    "category": pd.Categorical(["lo", "hi", "hi", "lo", "mid", "lo"],
+                                categories=["mid", "lo", "hi", "unused"]),
+    "nullable_int": pd.array([2, 1, 2, 1, 2, 1], dtype="Int64"),
+    "missing": np.array([1.0, np.nan, 1.0, 2.0, 2.0, 1.0]),
+    "inf": np.array([1.0, np.inf, 1.0, 2.0, 2.0, 1.0]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_FAST_COLUMNS))
+@pytest.mark.parametrize("drop", [False, True])
+def test_predict_fast_path_equals_resolve_protected(kind, drop):
+    # the one-column fast path of validate_fair_data either declines (None) or gives what
+    # the general resolve_protected gives: codes, labels (and their types), names, X
+    import warnings
+
+    from fairkit._protected import resolve_protected
+    from fairkit._validation import _one_column_protected
+
+    col = _FAST_COLUMNS[kind]
+    X = pd.DataFrame({"x": np.arange(6.0), "g": col, "z": np.ones(6)})
+    arr = np.c_[np.arange(6.0), np.asarray(col, dtype=float), np.ones(6)] \
+        if kind in {"int", "uint", "bool", "float", "missing", "inf"} else None
+    cases = [(X, "g")] + ([(arr, 1)] if arr is not None else [])
+    for data, key in cases:
+        fast = _one_column_protected(data, key, drop)
+        if kind in {"missing", "inf"}:
+            assert fast is None  # the general path reports it in its own words
+            continue
+        assert fast is not None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            slow = resolve_protected(data, prot_attr=key, drop=drop)
+        np.testing.assert_array_equal(fast.groups.codes, slow.groups.codes)
+        assert fast.groups.labels == slow.groups.labels
+        assert [type(v) for v in fast.groups.labels] == [type(v) for v in slow.groups.labels]
+        assert fast.groups.names == slow.groups.names
+        assert list(fast.columns) == list(slow.columns)
+        if isinstance(data, pd.DataFrame):
+            pd.testing.assert_frame_equal(fast.X, slow.X)
+            pd.testing.assert_frame_equal(fast.values, slow.values)
+        else:
+            np.testing.assert_array_equal(fast.X, slow.X)
