@@ -1,7 +1,9 @@
-"""Request |SPD| <= bound, get the most accurate model: fairkit against fairlearn, held out.
+"""Request |SPD| <= bound, get the most accurate model: fairkit against fairlearn and OxonFair.
 
     python benchmarks/bench_bound.py [--datasets adult compas hmda] [--bound 0.02]
-                                     [--outer 5] [--inner 3] [--peers-eg]
+                                     [--outer 5] [--inner 3] [--peers-eg] [--no-oxonfair]
+                                     [--only SUBSTRING ...] [--max-rows N]
+                                     [--merge-small N]
 
 For every bundled data set (Adult: sex; COMPAS: race, privileged Caucasian, favourable
 label 0; HMDA: race, privileged White, favourable label 0 = approved) the rows are split
@@ -27,7 +29,20 @@ Contenders:
   on the same two models, its rule fitted on the model's training scores (fairlearn's only
   mode), ``tol`` tuned alike;
 * ``fairlearn EG(logistic)`` (``--peers-eg``; slow): fairlearn's ExponentiatedGradient with
-  DemographicParity, ``difference_bound`` tuned alike.
+  DemographicParity, ``difference_bound`` tuned alike;
+* ``oxonfair FP(boosting)`` and ``oxonfair FP(logistic)`` (skipped with ``--no-oxonfair`` or
+  when ``oxonfair`` is not installed; it is not a fairkit dependency): OxonFair's
+  ``FairPredictor`` on the same two models, ``fit(accuracy, demographic_parity, value)`` with
+  ``value`` tuned alike. Its per-group thresholds are learnt on out-of-fold scores of the
+  model (``--rule-cv`` folds of the training set, as fairkit's cross-fitted rule), then the
+  model is refitted on the whole training set; the groups it sees are privileged vs the
+  rest, the grouping the printed |SPD| measures (OxonFair's demographic parity with more
+  groups is a mean of pairwise gaps, which is not the measured quantity);
+* ``oxonfair FP(boosting,split)``: OxonFair's documented use: the model is trained on 2/3
+  of the training set and the thresholds fitted on the held-out 1/3 (no refit);
+* ``oxonfair FP(boosting,split,fixed)``: the same with ``value`` set to the bound instead of
+  tuned (the shared tuner judges the bound at a bootstrap upper limit, and on OxonFair's
+  noisier rule it often falls back to ``value=0``, a near-constant predictor).
 """
 
 from __future__ import annotations
@@ -125,6 +140,56 @@ class _Encoded(BaseEstimator, ClassifierMixin):
         return self.pipe_.predict(pd.DataFrame(X, columns=self.columns))
 
 
+class _OxonFair(BaseEstimator, ClassifierMixin):
+    """OxonFair's FairPredictor (accuracy under demographic parity <= ``value``) on a model.
+
+    ``cv`` int: thresholds fitted on ``cv``-fold out-of-fold scores, model refitted on all rows;
+    ``cv="split"``: model fitted on 2/3 of the rows, thresholds on the other 1/3.
+    """
+
+    def __init__(self, estimator, column, priv, value=0.02, cv=3, random_state=0):
+        self.estimator = estimator
+        self.column = column
+        self.priv = priv
+        self.value = value
+        self.cv = cv
+        self.random_state = random_state
+
+    def _groups(self, X):
+        return (X[self.column].to_numpy() == self.priv).astype(int)
+
+    def fit(self, X, y):
+        from oxonfair import FairPredictor
+        from oxonfair import group_metrics as gm
+        from sklearn.model_selection import cross_val_predict, train_test_split
+
+        self.classes_, y01 = np.unique(y, return_inverse=True)
+        groups = self._groups(X)
+        if self.cv == "split":
+            fit_rows, val_rows = train_test_split(
+                np.arange(len(y01)), test_size=1 / 3, stratify=y01,
+                random_state=self.random_state)
+            self.estimator_ = clone(self.estimator).fit(X.iloc[fit_rows], y01[fit_rows])
+            scores = self.estimator_.predict_proba(X.iloc[val_rows])
+            target, groups = y01[val_rows], groups[val_rows]
+        else:
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            scores = cross_val_predict(clone(self.estimator), X, y01, cv=folds,
+                                       method="predict_proba")
+            target = y01
+            self.estimator_ = clone(self.estimator).fit(X, y01)
+        self.fair_ = FairPredictor(None, {"data": scores, "target": target,
+                                          "groups": groups})
+        self.fair_.fit(gm.accuracy, gm.demographic_parity, self.value)
+        return self
+
+    def predict(self, X):
+        scores = self.estimator_.predict_proba(X)
+        out = self.fair_.predict({"data": scores, "target": np.zeros(len(X)),
+                                  "groups": self._groups(X)})
+        return self.classes_[np.asarray(out, dtype=int)]
+
+
 def contenders(X, spec, args):
     prot = spec["prot"]
     tols = {"tol": [2 * args.bound, args.bound, args.bound / 2, 0.0]}
@@ -150,6 +215,18 @@ def contenders(X, spec, args):
             {"estimator__constraints": [DemographicParity(difference_bound=b)
                                         for b in (2 * args.bound, args.bound,
                                                   args.bound / 2)]})
+    if args.oxonfair:
+        values = {"value": tols["tol"]}
+        for name, model in (("boosting", boosting(X)), ("logistic", logistic(X))):
+            out[f"oxonfair FP({name})"] = ("oxonfair", _OxonFair(
+                model, prot, spec["priv"], cv=args.rule_cv), values)
+        out["oxonfair FP(boosting,split)"] = ("oxonfair", _OxonFair(
+            boosting(X), prot, spec["priv"], cv="split"), values)
+        # OxonFair's own recipe without the shared tuner: value = the bound, nothing tuned
+        out["oxonfair FP(boosting,split,fixed)"] = ("oxonfair", _OxonFair(
+            boosting(X), prot, spec["priv"], cv="split"), {"value": [args.bound]})
+    if args.only:
+        out = {k: v for k, v in out.items() if any(o in k for o in args.only)}
     return out
 
 
@@ -160,6 +237,22 @@ def spd(pred, y_pos, groups, priv):
 
 def run(name, args):
     X, y, spec = load(name)
+    if args.max_rows and len(y) > args.max_rows:
+        from sklearn.model_selection import train_test_split
+
+        keep, _ = train_test_split(np.arange(len(y)), train_size=args.max_rows, stratify=y,
+                                   random_state=0)
+        keep = np.sort(keep)
+        print(f"{name}: stratified subsample of {len(keep)} of {len(y)} rows", flush=True)
+        X, y = X.iloc[keep].reset_index(drop=True), y[keep]
+    if args.merge_small:
+        # pooling small non-privileged groups leaves the measured |SPD| (privileged vs the
+        # rest) unchanged; it only keeps per-group rules fittable on small folds
+        counts = X[spec["prot"]].value_counts()
+        small = [v for v, n in counts.items() if n < args.merge_small and v != spec["priv"]]
+        if small:
+            print(f"{name}: groups {small} pooled into 'small groups'", flush=True)
+            X[spec["prot"]] = X[spec["prot"]].replace({v: "small groups" for v in small})
     prot, priv, pos = spec["prot"], spec["priv"], spec["pos"]
     g = X[prot].to_numpy()
     outer = list(StratifiedKFold(args.outer, shuffle=True, random_state=1).split(X, y))
@@ -203,7 +296,22 @@ def main():
                         help="folds of fairkit's cross-fitted threshold rule (default: 3)")
     parser.add_argument("--peers-eg", action="store_true",
                         help="add fairlearn's ExponentiatedGradient (slow on Adult)")
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="stratified subsample of each data set to this many rows")
+    parser.add_argument("--merge-small", type=int, default=0,
+                        help="pool non-privileged groups with fewer rows than this (fairlearn's "
+                             "ThresholdOptimizer fails on a group with one label in a fold)")
+    parser.add_argument("--no-oxonfair", dest="oxonfair", action="store_false",
+                        help="leave out OxonFair's FairPredictor")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="run only contenders whose name contains one of these")
     args = parser.parse_args()
+    if args.oxonfair:
+        try:
+            import oxonfair  # noqa: F401
+        except ImportError:
+            print("oxonfair is not installed: its contenders are left out")
+            args.oxonfair = False
     # one thread per process: OpenMP threads of the boosting model spin against each other
     # on a shared machine and make its fits several times slower
     from threadpoolctl import threadpool_limits
@@ -212,19 +320,27 @@ def main():
     table = pd.DataFrame([r for d in args.datasets for r in run(d, args)])
     print()
     print(table.drop(columns="picks").to_string(index=False, float_format="%.4f"))
-    print()
+    sides = [s for s in ("fairkit", "fairlearn", "oxonfair") if s in set(table.side)]
     for d, part in table.groupby("data", sort=False):
+        print(f"\n{d}: held-out over {args.outer} outer folds, bound |SPD| <= {args.bound}")
+        view = pd.DataFrame({
+            "toolkit": part.side, "method": part.contender.str.split(" ", n=1).str[1],
+            "accuracy": part.accuracy, "|SPD|": part.spd,
+            "|SPD| upper90": part.spd_upper90, "meets": part.meets})
+        print(view.to_string(index=False, float_format="%.4f"))
         best = {}
-        for side in ("fairkit", "fairlearn"):
+        for side in sides:
             ok = part[(part.side == side) & part.meets]
             best[side] = ok.loc[ok.accuracy.idxmax()] if len(ok) else None
-        text = {s: (f"{b.accuracy:.4f} ({b.contender})" if b is not None else "none")
-                for s, b in best.items()}
-        diff = (f"{best['fairkit'].accuracy - best['fairlearn'].accuracy:+.4f}"
-                if all(b is not None for b in best.values()) else "n/a")
-        print(f"{d}: best held-out accuracy with |SPD| <= {args.bound}: fairkit "
-              f"{text['fairkit']}, fairlearn {text['fairlearn']}, difference {diff}")
-
+            b = best[side]
+            print(f"  best {side:<9}: " + (
+                f"{b.accuracy:.4f} at |SPD| {b.spd:.4f} ({b.contender})" if b is not None
+                else "none meets the bound"))
+        if best.get("fairkit") is not None:
+            for side in sides[1:]:
+                if best[side] is not None:
+                    print(f"  fairkit - {side}: "
+                          f"{best['fairkit'].accuracy - best[side].accuracy:+.4f}")
 
 if __name__ == "__main__":
     main()
