@@ -103,8 +103,113 @@ class FairClassifierMixin:
         return accuracy_score(y, pred, sample_weight=sample_weight)
 
 
-class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin,
-                        ClassifierMixin, BaseEstimator):
+class CrossFitMixin:
+    """A wrapped ``estimator`` fitted here (``prefit=False``) or taken as fitted, whose
+    outputs a rule or map learns from: the routing of its fit parameters, ``cv="auto"``
+    and the out-of-fold outputs. Shared by every post-processor (binary, multiclass and
+    regression), which supplies its strata and the output it reads."""
+
+    #: Folds of ``cv="auto"`` when the model is fitted here.
+    _auto_folds = 5
+
+    def _estimator_fit_params(self, sample_weight, fit_params):
+        """Parameters for ``estimator.fit``: routed when routing is enabled, else all."""
+        if _routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **fit_params)
+            params = dict(routed.estimator.fit)
+        else:
+            params = dict(fit_params)
+            if sample_weight is not None:
+                params["sample_weight"] = sample_weight
+        if getattr(self, "prefit", False):
+            params.pop("sample_weight", None)  # the rule uses it; the model is not refitted
+        return params
+
+    def get_metadata_routing(self):
+        """Routing of this post-processor: its own metadata plus the wrapped model's ``fit``.
+
+        Returns
+        -------
+        MetadataRouter
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=self.estimator,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
+
+    def _resolve_cross_fit(self, cells, describe, what, stacklevel):
+        """The cross-fitting actually used: None (in-sample), or what ``check_cv`` takes.
+
+        ``cv="auto"`` is None with ``prefit=True`` and ``_auto_folds`` stratified folds
+        otherwise; when the smallest stratum (``cells``: one integer code per row) has
+        fewer rows than that, as many folds as it has rows (at least 2, else no
+        cross-fitting), with a warning naming it (``describe(code)``). ``what`` names
+        what is fitted on the outputs ("rule", "map").
+        """
+        import warnings
+
+        cv, prefit, name = self.cv, self.prefit, type(self).__name__
+        if isinstance(cv, str):  # "auto", the only string the constraints let through
+            if prefit:
+                return None
+            codes, counts = np.unique(cells, return_counts=True)
+            smallest = int(counts.min())
+            if smallest >= self._auto_folds:
+                return self._auto_folds
+            where = (f"{describe(codes[np.argmin(counts)])} has {smallest} row(s), fewer "
+                     f"than the {self._auto_folds} folds of cv='auto'")
+            if smallest >= 2:
+                warnings.warn(f"{name}: {where}; the {what} is cross-fitted with {smallest} "
+                              "folds instead (set cv to choose).", UserWarning,
+                              stacklevel=stacklevel)
+                return smallest
+            warnings.warn(
+                f"{name}: {where}, too few to hold it out; the {what} is fitted on the "
+                "model's in-sample outputs (cv=None), which overstate an overfit model's "
+                "confidence.", UserWarning, stacklevel=stacklevel)
+            return None
+        if cv is not None and prefit:
+            raise ValueError(
+                f"{name}: cv={cv!r} cross-fits the wrapped model, but prefit=True says it is "
+                f"already fitted and is not refitted; use cv=None or cv='auto' with "
+                f"prefit=True (and fit the {what} on held-out data), or prefit=False."
+            )
+        return cv
+
+    def _out_of_fold(self, X, y, cells, est_params, cv, output):
+        """``output(model, X_fold)`` of each row (1-D or 2-D) from a clone of the model
+        fitted without that row's fold; the folds are stratified on ``cells``."""
+        from sklearn.base import clone
+        from sklearn.utils import _safe_indexing
+        from sklearn.utils.validation import (
+            _check_method_params,
+            _is_arraylike,
+            _make_indexable,
+            _num_samples,
+        )
+
+        splits = held_out_splits(self, cv, cells, X)
+        # y and per-row fit parameters are sliced per fold: make array-likes that only
+        # offer __array__ (no indexing) indexable, as cross_val_predict does
+        y = _make_indexable(y)
+        est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
+                      for k, v in est_params.items()}
+        oof = None
+        for train, test in splits:
+            params = _check_method_params(X, est_params, indices=train)
+            fold_est = clone(self.estimator).fit(
+                _safe_indexing(X, train), _safe_indexing(y, train), **params)
+            out = np.asarray(output(fold_est, _safe_indexing(X, test)))
+            if oof is None:
+                oof = np.empty((_num_samples(X),) + out.shape[1:], dtype=out.dtype)
+            oof[test] = out
+        return oof
+
+
+class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, CrossFitMixin,
+                        MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Template for post-processors: a fitted (or fitted here) model plus a group rule.
 
     Subclasses set the class attributes below and implement ``_fit_rule`` and
@@ -136,9 +241,6 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
     warns with :class:`ConstantFitWarning` (see :func:`warn_if_constant`) naming the
     parameters in ``_constant_fit_params``.
     """
-
-    #: Folds of ``cv="auto"`` when the model is fitted here.
-    _auto_folds = 5
 
     #: What the rule reads from the wrapped model: ``"proba"`` (favourable-class
     #: probability), ``"label"`` (0/1 hard decision) or None (the rule reads it itself).
@@ -389,85 +491,27 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         return y01 * k + codes
 
     def _resolve_cv(self, data):
-        """The cross-fitting actually used: None (in-sample), or what ``check_cv`` takes.
+        """The cross-fitting actually used (see :meth:`CrossFitMixin._resolve_cross_fit`),
+        stratified on the (label, group) cells."""
+        n_groups = len(self.groups_)
 
-        ``cv="auto"`` is None with ``prefit=True`` and 5 stratified folds otherwise; when
-        the smallest (label, group) cell has fewer rows than that, as many folds as it
-        has rows (at least 2, else no cross-fitting), with a warning naming the cell.
-        """
-        import warnings
-
-        cv = getattr(self, "cv", None)
-        prefit = getattr(self, "prefit", False)
-        if isinstance(cv, str):  # "auto", the only string the constraints let through
-            if prefit:
-                return None
-            cells = self._cells(data)
-            codes, counts = np.unique(cells, return_counts=True)
-            smallest = int(counts.min())
-            if smallest >= self._auto_folds:
-                return self._auto_folds
-            n_groups = len(self.groups_)
-            cell = codes[np.argmin(counts)]
+        def describe(cell):
             group = self.groups_[cell % n_groups]
             group = group.item() if isinstance(group, np.generic) else group
             other = [c for c in self.classes_ if c != self.pos_label_][0]
             label = self.pos_label_ if cell // n_groups else other
             label = label.item() if isinstance(label, np.generic) else label
-            # point at the caller of fit (one frame more when a subclass overrides fit)
-            level = self._stacklevel(1)
-            where = (f"the cell of group {group!r} with label {label!r} has {smallest} "
-                     f"row(s), fewer than the {self._auto_folds} folds of cv='auto'")
-            if smallest >= 2:
-                warnings.warn(
-                    f"{type(self).__name__}: {where}; the rule is cross-fitted with "
-                    f"{smallest} folds instead (set cv to choose).",
-                    UserWarning, stacklevel=level)
-                return smallest
-            warnings.warn(
-                f"{type(self).__name__}: {where}, too few to hold it out; the rule is "
-                "fitted on the model's in-sample outputs (cv=None), which overstate an "
-                "overfit model's confidence.",
-                UserWarning, stacklevel=level)
-            return None
-        if cv is not None and prefit:
-            raise ValueError(
-                f"{type(self).__name__}: cv={cv!r} cross-fits the wrapped model, but "
-                "prefit=True says it is already fitted and is not refitted; use cv=None "
-                "or cv='auto' with prefit=True (and fit the rule on held-out data), or "
-                "prefit=False."
-            )
-        return cv
+            return f"the cell of group {group!r} with label {label!r}"
+
+        # point at the caller of fit (one frame more when a subclass overrides fit)
+        return self._resolve_cross_fit(self._cells(data), describe, "rule",
+                                       stacklevel=self._stacklevel(2))
 
     def _out_of_fold_output(self, data, y, est_params, cv):
         """The model's output (what the rule reads) on each row from a clone fitted
         without that row's fold."""
-        from sklearn.base import clone
-        from sklearn.utils import _safe_indexing
-        from sklearn.utils.validation import (
-            _check_method_params,
-            _is_arraylike,
-            _make_indexable,
-            _num_samples,
-        )
-
-        splits = held_out_splits(self, cv, self._cells(data), data.X)
-        n_rows = _num_samples(data.X)
-        # y and per-row fit parameters are sliced per fold: make array-likes that only
-        # offer __array__ (no indexing) indexable, as cross_val_predict does
-        y = _make_indexable(y)
-        est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
-                      for k, v in est_params.items()}
-        oof = None
-        for train, test in splits:
-            params = _check_method_params(data.X, est_params, indices=train)
-            fold_est = clone(self.estimator).fit(
-                _safe_indexing(data.X, train), _safe_indexing(y, train), **params)
-            out = np.asarray(self._fold_output(fold_est, _safe_indexing(data.X, test)))
-            if oof is None:
-                oof = np.empty(n_rows, dtype=out.dtype)
-            oof[test] = out
-        return oof
+        return self._out_of_fold(data.X, y, self._cells(data), est_params, cv,
+                                 self._fold_output)
 
     def _fold_output(self, estimator, X_model):
         """Output of a fold's model that the rule reads (see ``_estimator_output``)."""
@@ -569,34 +613,6 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMi
         X_model, codes = self._predict_input(X, sensitive_features)
         pred01 = self._by_rule(X_model, codes, self._predict01, self._unmitigated01)
         return labels_from01(self.classes_, self.pos_label_, pred01)
-
-    # -- routing ----------------------------------------------------------------------
-    def _estimator_fit_params(self, sample_weight, fit_params):
-        """Parameters for ``estimator.fit``: routed when routing is enabled, else all."""
-        if _routing_enabled():
-            routed = process_routing(self, "fit", sample_weight=sample_weight, **fit_params)
-            params = dict(routed.estimator.fit)
-        else:
-            params = dict(fit_params)
-            if sample_weight is not None:
-                params["sample_weight"] = sample_weight
-        if getattr(self, "prefit", False):
-            params.pop("sample_weight", None)  # the rule uses it; the model is not refitted
-        return params
-
-    def get_metadata_routing(self):
-        """Routing of this post-processor: its own metadata plus the wrapped model's ``fit``.
-
-        Returns
-        -------
-        MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(estimator=self.estimator,
-                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
-        )
 
     def __sklearn_tags__(self):
         tags = classifier_tags(super().__sklearn_tags__(), self.estimator)

@@ -7,26 +7,15 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, is_classifier
 from sklearn.metrics import r2_score
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    _routing_enabled,
-    process_routing,
-)
 from sklearn.utils.validation import (
-    _check_method_params,
-    _is_arraylike,
-    _make_indexable,
-    _num_samples,
     check_is_fitted,
 )
 
-from .._validation import held_out_splits
-from ..base import FairEstimatorMixin, warn_if_constant
+from ..base import CrossFitMixin, FairEstimatorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import fit_or_check_estimator
 
@@ -50,8 +39,8 @@ def _label(lab):
 
 
 @fair_docstring
-class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, RegressorMixin,
-                               BaseEstimator):
+class WassersteinFairRegressor(FairEstimatorMixin, CrossFitMixin, MetaEstimatorMixin,
+                               RegressorMixin, BaseEstimator):
     r"""Demographic parity for a regressor: each group's predictions mapped onto the
     Wasserstein barycenter of the groups' prediction distributions.
 
@@ -196,9 +185,6 @@ class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, Regressor
         "drop_prot_attr": ["boolean"],
     }
 
-    #: Folds of ``cv="auto"`` when the model is fitted here.
-    _auto_folds = 5
-
     def __init__(self, estimator=None, *, prot_attr=None, alpha=1.0, tie_breaking="none",
                  prefit=False, cv="auto", random_state=None, drop_prot_attr=False):
         self.estimator = estimator
@@ -250,9 +236,11 @@ class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, Regressor
                 f"{float(w[w < 0][0])!r}.")
         codes = np.asarray(data.codes)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
-        cv = self._resolve_cv(codes)
+        cv = self._resolve_cross_fit(codes, lambda g: f"group {_label(self.groups_[g])!r}",
+                                     "map", stacklevel=3)
         if cv is not None:
-            pred = self._out_of_fold_predictions(data, y, codes, est_params, cv)
+            pred = self._out_of_fold(data.X, y, codes, est_params, cv,
+                                     self._model_predictions).astype(np.float64)
             self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
         else:
             self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
@@ -295,48 +283,6 @@ class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, Regressor
                 f"{type(self).__name__}: {type(estimator).__name__}.predict returned "
                 "non-finite values (NaN or inf); they have no rank to map.")
         return pred
-
-    def _resolve_cv(self, codes):
-        """``cv`` resolved: None (in-sample / prefit) or what ``check_cv`` takes."""
-        name = type(self).__name__
-        if isinstance(self.cv, str):  # "auto"
-            if self.prefit:
-                return None
-            counts = np.bincount(codes, minlength=len(self.groups_))
-            smallest = int(counts.min())
-            if smallest >= self._auto_folds:
-                return self._auto_folds
-            group = _label(self.groups_[int(np.argmin(counts))])
-            where = (f"group {group!r} has {smallest} row(s), fewer than the "
-                     f"{self._auto_folds} folds of cv='auto'")
-            if smallest >= 2:
-                warnings.warn(f"{name}: {where}; the map is cross-fitted with {smallest} "
-                              "folds instead (set cv to choose).", UserWarning, stacklevel=3)
-                return smallest
-            warnings.warn(f"{name}: {where}, too few to hold it out; the map is fitted on "
-                          "the model's in-sample predictions (cv=None).", UserWarning,
-                          stacklevel=3)
-            return None
-        if self.cv is not None and self.prefit:
-            raise ValueError(
-                f"{name}: cv={self.cv!r} cross-fits the wrapped model, but prefit=True says "
-                "it is already fitted and is not refitted; use cv=None or cv='auto' with "
-                "prefit=True (and fit the map on held-out data), or prefit=False.")
-        return self.cv
-
-    def _out_of_fold_predictions(self, data, y, codes, est_params, cv):
-        """Each row's prediction by a clone of the model fitted without that row's fold."""
-        splits = held_out_splits(self, cv, codes, data.X)
-        y = _make_indexable(y)
-        est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
-                      for k, v in est_params.items()}
-        out = np.empty(_num_samples(data.X), dtype=np.float64)
-        for train, test in splits:
-            params = _check_method_params(data.X, est_params, indices=train)
-            fold = clone(self.estimator).fit(
-                _safe_indexing(data.X, train), _safe_indexing(y, train), **params)
-            out[test] = self._model_predictions(fold, _safe_indexing(data.X, test))
-        return out
 
     def _fit_distributions(self, pred, codes, w):
         name = type(self).__name__
@@ -450,32 +396,6 @@ class WassersteinFairRegressor(FairEstimatorMixin, MetaEstimatorMixin, Regressor
                         sample_weight=sample_weight)
 
     # -- routing and tags ---------------------------------------------------------------
-    def _estimator_fit_params(self, sample_weight, fit_params):
-        if _routing_enabled():
-            routed = process_routing(self, "fit", sample_weight=sample_weight, **fit_params)
-            params = dict(routed.estimator.fit)
-        else:
-            params = dict(fit_params)
-            if sample_weight is not None:
-                params["sample_weight"] = sample_weight
-        if self.prefit:
-            params.pop("sample_weight", None)  # the map uses it; the model is not refitted
-        return params
-
-    def get_metadata_routing(self):
-        """Routing of this post-processor: its own metadata plus the wrapped model's ``fit``.
-
-        Returns
-        -------
-        MetadataRouter
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(estimator=self.estimator,
-                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
-        )
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self.estimator is not None:

@@ -9,18 +9,16 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 from scipy.spatial import cKDTree
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_method_params,
-    _is_arraylike,
-    _make_indexable,
     check_is_fitted,
 )
 
-from .._validation import held_out_splits, same_label
-from ..base import BasePostProcessor, FairClassifierMixin, FairEstimatorMixin
+from .._groups import scalar as _scalar
+from .._validation import same_label
+from ..base import CrossFitMixin, FairClassifierMixin, FairEstimatorMixin
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import fit_or_check_estimator
 
@@ -142,7 +140,8 @@ def fair_linear_program(
 
 @fair_docstring
 class LinearProgramPostprocessor(
-    FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+    FairEstimatorMixin, FairClassifierMixin, CrossFitMixin, MetaEstimatorMixin,
+    ClassifierMixin, BaseEstimator
 ):
     r"""Group-fair randomised decisions from class probabilities by a linear program.
 
@@ -274,8 +273,6 @@ default="demographic_parity"
         "random_state": ["random_state"],
     }
 
-    _auto_folds = 5
-
     def __init__(
         self,
         estimator=None,
@@ -302,8 +299,6 @@ default="demographic_parity"
         self.random_state = random_state
 
     # the layer's routing (this post-processor's own fit sends the rest to the model)
-    _estimator_fit_params = BasePostProcessor._estimator_fit_params
-    get_metadata_routing = BasePostProcessor.get_metadata_routing
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Fit the wrapped model (unless ``prefit``) and the group rule on ``(X, y)``.
@@ -363,11 +358,16 @@ default="demographic_parity"
             )
         codes = np.asarray(data.codes)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
-        cv = self._resolve_cv(y_idx * len(self.groups_) + codes)
+        cells = y_idx * len(self.groups_) + codes
+        k = len(self.groups_)
+        cv = self._resolve_cross_fit(
+            cells, lambda c: (f"the cell of group {_scalar(self.groups_[c % k])!r} with "
+                              f"label {_scalar(self.classes_[c // k])!r}"),
+            "rule", stacklevel=3)
         if self.estimator is None:
             raise ValueError(f"{type(self).__name__} needs an estimator; got estimator=None.")
         if cv is not None:
-            proba = self._out_of_fold_proba(data.X, y, y_idx, codes, est_params, cv)
+            proba = self._out_of_fold(data.X, y, cells, est_params, cv, self._proba)
         self.estimator_ = fit_or_check_estimator(self, data.X, y, est_params)
         if cv is None:
             proba = self._proba(self.estimator_, data.X)
@@ -420,41 +420,6 @@ default="demographic_parity"
         return self
 
     # -- helpers ---------------------------------------------------------------------
-    def _resolve_cv(self, cells):
-        cv = self.cv
-        if isinstance(cv, str):
-            if self.prefit:
-                return None
-            smallest = int(np.unique(cells, return_counts=True)[1].min())
-            if smallest >= self._auto_folds:
-                return self._auto_folds
-            where = (
-                f"the smallest (label, group) cell has {smallest} row(s), fewer than "
-                f"the {self._auto_folds} folds of cv='auto'"
-            )
-            if smallest >= 2:
-                warnings.warn(
-                    f"{type(self).__name__}: {where}; the rule is cross-fitted "
-                    f"with {smallest} folds instead (set cv to choose).",
-                    UserWarning,
-                    stacklevel=3,
-                )
-                return smallest
-            warnings.warn(
-                f"{type(self).__name__}: {where}, too few to hold it out; the rule "
-                "is fitted on the model's in-sample probabilities (cv=None).",
-                UserWarning,
-                stacklevel=3,
-            )
-            return None
-        if cv is not None and self.prefit:
-            raise ValueError(
-                f"{type(self).__name__}: cv={cv!r} cross-fits the wrapped model, but "
-                "prefit=True says it is already fitted; use cv=None or cv='auto' with "
-                "prefit=True, or prefit=False."
-            )
-        return cv
-
     def _proba(self, estimator, X_model):
         """Class probabilities of ``estimator`` in the order of ``classes_`` (a class the
         estimator does not know gets probability 0)."""
@@ -474,21 +439,6 @@ default="demographic_parity"
                 )
             out[:, k[0]] = p[:, j]
         return np.clip(out, 0.0, 1.0)
-
-    def _out_of_fold_proba(self, X_model, y, y_idx, codes, est_params, cv):
-        splits = held_out_splits(self, cv, y_idx * len(self.groups_) + codes, X_model)
-        y = _make_indexable(y)
-        est_params = {
-            k: _make_indexable(v) if _is_arraylike(v) else v for k, v in est_params.items()
-        }
-        out = np.empty((len(y_idx), len(self.classes_)))
-        for train, test in splits:
-            params = _check_method_params(X_model, est_params, indices=train)
-            fold = clone(self.estimator).fit(
-                _safe_indexing(X_model, train), _safe_indexing(y, train), **params
-            )
-            out[test] = self._proba(fold, _safe_indexing(X_model, test))
-        return out
 
     def _grid(self, proba):
         cells = np.floor(proba[:, :-1] * self.n_bins_)
