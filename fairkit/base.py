@@ -103,6 +103,30 @@ class FairClassifierMixin:
         return accuracy_score(y, pred, sample_weight=sample_weight)
 
 
+class FairRegressorMixin:
+    """``score`` (:math:`R^2`) that forwards routed ``sensitive_features`` to ``predict``."""
+
+    def score(self, X, y, sample_weight=None, *, sensitive_features=None):
+        """:math:`R^2` of ``predict(X, sensitive_features=...)`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        sensitive_features : array-like, default=None
+            Routed protected attribute(s), when ``prot_attr`` is None.
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import r2_score
+
+        pred = self.predict(X, sensitive_features=sensitive_features)
+        return r2_score(y, pred, sample_weight=sample_weight)
+
+
 class CrossFitMixin:
     """A wrapped ``estimator`` fitted here (``prefit=False``) or taken as fitted, whose
     outputs a rule or map learns from: the routing of its fit parameters, ``cv="auto"``

@@ -26,7 +26,6 @@ from fairlearn.reductions import (
     ZeroOneLoss,
 )
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
@@ -38,7 +37,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import _key
-from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
+from ..base import FairClassifierMixin, FairEstimatorMixin, FairRegressorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01
 
@@ -293,8 +292,8 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
         """
         if self._is_classification():
             return super().score(X, y, sample_weight, sensitive_features=sensitive_features)
-        pred = self.predict(X, sensitive_features=sensitive_features)
-        return r2_score(y, pred, sample_weight=sample_weight)
+        return FairRegressorMixin.score(self, X, y, sample_weight,
+                                        sensitive_features=sensitive_features)
 
     def get_metadata_routing(self):
         """Routing of this reduction: its own metadata plus the learner's ``fit``.

@@ -8,14 +8,13 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, is_classifier
-from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ..base import CrossFitMixin, FairEstimatorMixin, warn_if_constant
+from ..base import CrossFitMixin, FairEstimatorMixin, FairRegressorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import fit_or_check_estimator
 
@@ -39,8 +38,8 @@ def _label(lab):
 
 
 @fair_docstring
-class WassersteinFairRegressor(FairEstimatorMixin, CrossFitMixin, MetaEstimatorMixin,
-                               RegressorMixin, BaseEstimator):
+class WassersteinFairRegressor(FairEstimatorMixin, FairRegressorMixin, CrossFitMixin,
+                               MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     r"""Demographic parity for a regressor: each group's predictions mapped onto the
     Wasserstein barycenter of the groups' prediction distributions.
 
@@ -376,24 +375,6 @@ class WassersteinFairRegressor(FairEstimatorMixin, CrossFitMixin, MetaEstimatorM
             return pred
         rng = check_random_state(self.random_state) if self.tie_breaking == "random" else None
         return self._blend(pred, self._barycenter_map(pred, np.asarray(data.codes), rng))
-
-    def score(self, X, y, sample_weight=None, *, sensitive_features=None):
-        """:math:`R^2` of ``predict(X, sensitive_features=...)`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-        sensitive_features : array-like, default=None
-            Protected attribute(s) given apart from ``X``; used when ``prot_attr`` is None.
-
-        Returns
-        -------
-        float
-        """
-        return r2_score(y, self.predict(X, sensitive_features=sensitive_features),
-                        sample_weight=sample_weight)
 
     # -- routing and tags ---------------------------------------------------------------
     def __sklearn_tags__(self):
