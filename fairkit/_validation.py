@@ -38,7 +38,7 @@ from .utils._dataframe import to_pandas
 
 __all__ = ["FairData", "validate_fair_data", "check_binary_target", "check_priv_group",
            "map_to_fitted_groups",
-           "near_constant", "same_label"]
+           "near_constant", "same_label", "check_weights_nonnegative"]
 
 
 @dataclass
@@ -131,6 +131,21 @@ def map_to_fitted_groups(groups: GroupEncoding, fitted_labels, *, where="predict
             )
         lookup[code] = index[k]
     return lookup[groups.codes]
+
+
+def check_weights_nonnegative(est, sample_weight, *, positive_sum=False):
+    """Refuse negative sample weights (a group's weighted rate is meaningless with them)
+    and, with ``positive_sum``, weights that sum to 0; None passes."""
+    if sample_weight is None:
+        return
+    w = np.asarray(sample_weight, dtype=np.float64)
+    need = "non-negative with a positive sum" if positive_sum else "non-negative"
+    if (w < 0).any():
+        raise ValueError(f"{type(est).__name__}: sample_weight must be {need}; got a weight "
+                         f"of {float(w[w < 0][0])!r}.")
+    if positive_sum and not w.sum() > 0:
+        raise ValueError(f"{type(est).__name__}: sample_weight must be {need}; its sum is "
+                         f"{float(w.sum())!r}.")
 
 
 def held_out_splits(est, cv, cells, X):

@@ -43,6 +43,7 @@ from sklearn.utils.validation import _check_feature_names_in, _is_fitted, check_
 from ._protected import ProtectedData, resolve_protected
 from ._validation import (
     FairData,
+    check_weights_nonnegative,
     held_out_splits,
     map_to_fitted_groups,
     near_constant,
@@ -331,11 +332,7 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, CrossFitMixin,
         if data.sample_weight is not None and (data.sample_weight < 0).any():
             # a negative weight has no "repeated rows" meaning; the rules' rates would be
             # meaningless (or outside [0, 1])
-            bad = data.sample_weight[data.sample_weight < 0][0]
-            raise ValueError(
-                f"{type(self).__name__}: sample_weight must be non-negative; got a weight of "
-                f"{float(bad)!r}."
-            )
+            check_weights_nonnegative(self, data.sample_weight)
         self._leave_out_one_label_groups(data)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
         cv = self._resolve_cv(data)

@@ -285,3 +285,18 @@ def test_predict_fast_path_equals_resolve_protected(kind, drop):
             pd.testing.assert_frame_equal(fast.values, slow.values)
         else:
             np.testing.assert_array_equal(fast.X, slow.X)
+
+
+def test_check_weights_nonnegative_names_the_estimator_and_the_weight():
+    from sklearn.linear_model import LogisticRegression
+
+    from fairkit._validation import check_weights_nonnegative
+
+    est = LogisticRegression()
+    check_weights_nonnegative(est, None)
+    check_weights_nonnegative(est, np.zeros(3))  # zero weights are allowed without the sum
+    with pytest.raises(ValueError, match=r"^LogisticRegression: sample_weight must be "
+                                         r"non-negative; got a weight of -0\.5\.$"):
+        check_weights_nonnegative(est, [1.0, -0.5, -2.0])
+    with pytest.raises(ValueError, match=r"with a positive sum; its sum is 0\.0\.$"):
+        check_weights_nonnegative(est, np.zeros(3), positive_sum=True)

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
+from .._validation import check_weights_nonnegative
 from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..metrics.subgroups import Auditor, LeastSquares, attribute_matrix
 from ..utils._docstring import fair_docstring
@@ -248,11 +249,7 @@ class GerryFairClassifier(FairEstimatorMixin, FairClassifierMixin, ClassifierMix
         Xd, y01 = data.X, data.y.astype(np.float64)
         sw = data.sample_weight
         if sw is not None:
-            if (sw < 0).any() or sw.sum() <= 0:
-                raise ValueError(
-                    "GerryFairClassifier: sample_weight must be non-negative with a positive "
-                    f"sum; got min {sw.min()!r}, sum {sw.sum()!r}."
-                )
+            check_weights_nonnegative(self, sw, positive_sum=True)
             if self.predictor is not None and not has_fit_parameter(
                 self.predictor, "sample_weight"
             ):

@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_weights_nonnegative
 from ..base import FairClassifierMixin, FairEstimatorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import labels_from01, proba_columns
@@ -343,11 +344,7 @@ class PrejudiceRemover(FairEstimatorMixin, FairClassifierMixin, ClassifierMixin,
         if sw is None:
             counts = np.bincount(codes, minlength=n_groups).astype(np.float64)
         else:
-            if (sw < 0).any():
-                raise ValueError(
-                    f"PrejudiceRemover: sample_weight must be non-negative; got a weight of "
-                    f"{sw[sw < 0][0]!r}."
-                )
+            check_weights_nonnegative(self, sw)
             counts = np.bincount(codes, weights=sw, minlength=n_groups)
             if (counts <= 0).any():
                 empty = self.groups_[int(np.flatnonzero(counts <= 0)[0])]

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_binary_target, same_label
+from .._validation import check_binary_target, check_weights_nonnegative, same_label
 from ..base import ConstantFitWarning, FairEstimatorMixin, warn_if_constant
 from ..metrics.sep import condition_mask, unprivileged_mask
 from ..utils._docstring import fair_docstring
@@ -441,8 +441,7 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         y = np.asarray(y).ravel()
         n, d = Xm.shape
         sw = np.ones(n) if data.sample_weight is None else data.sample_weight
-        if (sw < 0).any():
-            raise ValueError("Negative values in data passed to sample_weight.")
+        check_weights_nonnegative(self, sw)
         present = np.unique(y[sw > 0])
         if len(present) != 2:
             raise ValueError(

@@ -14,6 +14,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from .._validation import check_weights_nonnegative
 from ..base import CrossFitMixin, FairEstimatorMixin, FairRegressorMixin, warn_if_constant
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import fit_or_check_estimator
@@ -229,10 +230,7 @@ class WassersteinFairRegressor(FairEstimatorMixin, FairRegressorMixin, CrossFitM
                 f"{type(self).__name__} post-processes one continuous target; y has shape "
                 f"{y_arr.shape}.")
         w = data.sample_weight
-        if w is not None and (w < 0).any():
-            raise ValueError(
-                f"{type(self).__name__}: sample_weight must be non-negative; got a weight of "
-                f"{float(w[w < 0][0])!r}.")
+        check_weights_nonnegative(self, w)
         codes = np.asarray(data.codes)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
         cv = self._resolve_cross_fit(codes, lambda g: f"group {_label(self.groups_[g])!r}",

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._validation import check_weights_nonnegative
 from ..base import FairEstimatorMixin
 from ..utils._docstring import DOC_FRAGMENTS, Substitution
 from ._fairttts_engines import DISTANCE_SCALES, P_CAP, PROB_TYPES, Simulation, simulate
@@ -231,11 +232,7 @@ class _TTTSBase(FairEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _fit_common(self, X, data, fit_params):
         """Fit (or check) the model; return the model matrix ``Z`` and the tree model."""
         w = data.sample_weight
-        if w is not None and (np.any(w < 0) or not w.sum() > 0):
-            raise ValueError(
-                f"sample_weight must be non-negative with a positive sum for "
-                f"{type(self).__name__}; got min {w.min():g}, sum {w.sum():g}."
-            )
+        check_weights_nonnegative(self, w, positive_sum=True)
         # a DataFrame (or a polars / pyarrow table, read as one) goes to the model as given,
         # so that it records the feature names
         X_fit = data.input if isinstance(data.input, pd.DataFrame) else data.X

@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from .._groups import scalar as _scalar
-from .._validation import same_label
+from .._validation import check_weights_nonnegative, same_label
 from ..base import CrossFitMixin, FairClassifierMixin, FairEstimatorMixin
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import fit_or_check_estimator
@@ -351,11 +351,7 @@ default="demographic_parity"
                 )
             self.pos_label_ = match[0]
         w = data.sample_weight
-        if w is not None and (w < 0).any():
-            raise ValueError(
-                f"{type(self).__name__}: sample_weight must be non-negative; "
-                f"got a weight of {float(w[w < 0][0])!r}."
-            )
+        check_weights_nonnegative(self, w)
         codes = np.asarray(data.codes)
         est_params = self._estimator_fit_params(sample_weight, fit_params)
         cells = y_idx * len(self.groups_) + codes

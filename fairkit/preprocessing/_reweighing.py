@@ -42,6 +42,7 @@ from sklearn.utils.validation import (
     has_fit_parameter,
 )
 
+from .._validation import check_weights_nonnegative
 from ..base import FairEstimatorMixin
 from ..utils._docstring import fair_docstring
 
@@ -101,11 +102,7 @@ def _validate(est, X, y, sensitive_features, sample_weight=None, *, reset):
         X, y, sensitive_features=sensitive_features, sample_weight=sample_weight,
         reset=reset, accept_sparse=("csr", "csc"), target="any",
     )
-    if data.sample_weight is not None and (data.sample_weight < 0).any():
-        raise ValueError(
-            f"sample_weight must be non-negative for {type(est).__name__}; found "
-            f"{float(data.sample_weight.min())}."
-        )
+    check_weights_nonnegative(est, data.sample_weight)
     return data
 
 

@@ -750,8 +750,8 @@ def test_sample_weight_reaches_the_pipeline_model():
 def test_bad_sample_weight_and_prefit_fit_params(small_tree, data):
     X, y = data
     est = TTTSClassifier(DecisionTreeClassifier(max_depth=2))
-    with pytest.raises(ValueError, match=r"sample_weight must be non-negative with a positive "
-                                         r"sum for TTTSClassifier; got min -1"):
+    with pytest.raises(ValueError, match=r"TTTSClassifier: sample_weight must be non-negative "
+                                         r"with a positive sum; got a weight of -1\.0"):
         est.fit(X, y, sample_weight=np.r_[-1.0, np.ones(len(y) - 1)])
     # scikit-learn's own check of the weights comes first here
     with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
