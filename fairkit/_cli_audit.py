@@ -21,6 +21,14 @@ Rules the audit keeps (each is printed with its output or refused with one line)
   on them too; counting a blank as a negative label or dropping the row would change a
   group's rate without a word). Empty files, header-only files, unclosed quotes,
   non-UTF-8 text and compressed data under a plain ``.csv`` name are one-line errors.
+* ``--scan`` adds the MDSS bias scan (:func:`fairkit.metrics.bias_scan`, Bernoulli score)
+  of the observed outcomes (``--target``) against the predicted probabilities (``--pred``:
+  scores in [0, 1] with ``--threshold``, or 0/1 decisions) over ``--scan-attrs``. The same
+  pass that counts the groups counts, per distinct (attribute values, probability), the
+  rows and the positive outcomes: the Bernoulli score's sufficient statistics, so the
+  result equals ``bias_scan`` on the whole file at any chunk size. A file with more than
+  ``MAX_SCAN_SCORES`` distinct scores is refused unless ``--scan-round D`` rounds them
+  (the rounding is printed with the result).
 """
 
 from __future__ import annotations
@@ -67,6 +75,18 @@ RATIO_GAPS = {"disparate_impact_ratio"}
 MANY_LEVELS = 20
 #: Distinct values remembered per column for error messages.
 _SHOWN_VALUES = 10
+#: Distinct predicted probabilities the scan counts rows of (more: --scan-round).
+MAX_SCAN_SCORES = 10_000
+#: Distinct (attribute values, probability) cells the scan keeps in memory.
+MAX_SCAN_CELLS = 2_000_000
+#: Default penalty of the scan per attribute value in a subgroup's definition: it breaks
+#: the tie between leaving a column free and listing every value present (the same rows)
+#: towards the free column, and is below the 4 decimals of the reported score.
+SCAN_PENALTY = 1e-6
+#: Columns of the bundled COMPAS data the scan can use, and the default ones.
+COMPAS_SCAN_COLUMNS = ["race", "sex", "age_cat", "c_charge_degree", "age", "priors_count",
+                       "juv_fel_count", "juv_misd_count", "juv_other_count"]
+COMPAS_SCAN_DEFAULT = ["race", "sex", "age_cat"]
 
 
 def _compas_source(args):
@@ -82,6 +102,19 @@ def _compas_source(args):
     })
     title = ("COMPAS (ProPublica, Broward County; 6,172 defendants): score_text "
              "Medium/High as 'predicted to reoffend' vs two-year recidivism")
+    if args.scan:
+        unknown = [c for c in args.scan_attrs or [] if c not in COMPAS_SCAN_COLUMNS]
+        if unknown:
+            raise CLIError(f"--scan-attrs {unknown[0]!r} is not a column of the bundled "
+                           f"COMPAS data; columns: {COMPAS_SCAN_COLUMNS}.")
+        for col in COMPAS_SCAN_COLUMNS:
+            values = frame[col]
+            chunk[col] = (values.astype(str).to_numpy() if isinstance(values.dtype,
+                          pd.CategoricalDtype) else values.to_numpy())
+        # the decile score as a probability: the share of all defendants with that decile
+        # who reoffended within two years (calibrated overall by construction)
+        rate = frame.groupby("decile_score")["two_year_recid"].transform("mean")
+        chunk["decile_recid_rate"] = rate.to_numpy(dtype=float)
     return iter([chunk]), "two_year_recid", "medium_or_high", ["race", "sex"], title
 
 
@@ -237,7 +270,8 @@ def _scan_csv(args, cols):
     for chunk in reader:
         for c in cols:
             # line 1 is the header; one line per row (a quoted field may span more)
-            scans[c].add(chunk[c], n_rows + 2, track_values=c in args.prot_attr,
+            scans[c].add(chunk[c], n_rows + 2,
+                         track_values=c in args.prot_attr or c in _scan_attrs(args),
                          track_scores=c in label_cols)
         n_rows += len(chunk)
     return scans, n_rows
@@ -250,7 +284,8 @@ def _check_scan(args, scans, n_rows):
     if n_rows == 0:
         raise CLIError(f"--csv {args.csv!r} has a header but no rows.")
     roles = [("--target", args.target), ("--pred", args.pred)] + [
-        ("--prot-attr", a) for a in args.prot_attr]
+        ("--prot-attr", a) for a in args.prot_attr] + [
+        ("--scan-attrs", a) for a in _scan_attrs(args) if a not in args.prot_attr]
     holes = []
     for option, col in dict.fromkeys((o, c) for o, c in roles if c is not None):
         s = scans[col]
@@ -280,6 +315,23 @@ def _check_scan(args, scans, n_rows):
                 and len(s.values) > MAX_GROUP_LEVELS:
             raise CLIError(f"--prot-attr {col!r} has more than {MAX_GROUP_LEVELS} distinct "
                            f"numeric values; bin it with --bin {col}=EDGES.")
+    for col in _scan_attrs(args):
+        s = scans[col]
+        if col not in bins and s.kind in ("int", "float") \
+                and len(s.values) > MAX_GROUP_LEVELS:
+            raise CLIError(f"--scan-attrs {col!r} has more than {MAX_GROUP_LEVELS} distinct "
+                           f"numeric values; bin it with --bin {col}=EDGES.")
+
+
+def _scan_attrs(args):
+    """The columns the bias scan reads (none without --scan)."""
+    if not getattr(args, "scan", False):
+        return []
+    if args.scan_attrs is not None:
+        return list(dict.fromkeys(args.scan_attrs))
+    if args.csv is None and args.lar is None:
+        return list(COMPAS_SCAN_DEFAULT)
+    return list(args.prot_attr)
 
 
 def _csv_source(args):
@@ -288,11 +340,16 @@ def _csv_source(args):
         raise CLIError(f"--csv {args.csv!r}: no such file.")
     _check_text_file(path, "--csv")
     wanted = list(dict.fromkeys(
-        [c for c in (args.target, args.pred) if c is not None] + list(args.prot_attr)))
+        [c for c in (args.target, args.pred) if c is not None] + list(args.prot_attr)
+        + _scan_attrs(args)))
     try:
         header = pd.read_csv(path, nrows=0).columns
     except _READ_ERRORS as exc:
         raise _read_error("--csv", args.csv, exc) from exc
+    unknown = [c for c in _scan_attrs(args) if c not in header]
+    if unknown:
+        raise CLIError(f"--scan-attrs {unknown[0]!r} is not a column of {args.csv}; "
+                       f"columns: {list(header)}.")
     missing = [c for c in wanted if c not in header]
     if missing:
         raise CLIError(
@@ -355,7 +412,7 @@ def _parse_bins(specs, attrs):
         col, sep, edges = spec.partition("=")
         if not sep or col not in attrs:
             raise CLIError(f"--bin {spec!r} must be COL=EDGES with COL one of --prot-attr "
-                           f"{attrs}, e.g. --bin age=25,45,65.")
+                           f"or --scan-attrs {attrs}, e.g. --bin age=25,45,65.")
         try:
             bins[col] = Binned(col, [float(e) for e in edges.split(",")])
         except ValueError as exc:
@@ -412,12 +469,93 @@ class _Seen:
         return sorted(map(str, self.values))
 
 
-def _count(args, chunks, target, pred, attrs):
-    """Merge GroupCounts over chunks for each attribute set; returns (counts, facts)."""
+class _ScanCounts:
+    """Rows and positive outcomes per distinct (scan attribute values, probability), in
+    order of first appearance, merged over chunks: the Bernoulli scan's sufficient
+    statistics."""
+
+    def __init__(self, attrs, bins, option, decimals):
+        self.attrs, self.bins, self.option, self.decimals = attrs, bins, option, decimals
+        self.cells = None
+        self.scores = set()
+        self.levels = {}
+
+    def add(self, chunk, y, p):
+        from ._protected import MAX_GROUP_LEVELS
+
+        p = np.asarray(p, dtype=float)
+        bad = ~((p >= 0) & (p <= 1))
+        if bad.any():
+            raise CLIError(f"{self.option} must hold probabilities in [0, 1] for --scan; "
+                           f"found {p[bad][0]:g}.")
+        if self.decimals is not None:
+            p = np.round(p, self.decimals) + 0.0  # + 0.0: no negative zero
+        if len(self.scores) <= MAX_SCAN_SCORES:
+            self.scores.update(np.unique(p).tolist())
+            if len(self.scores) > MAX_SCAN_SCORES:
+                raise CLIError(f"{self.option} has more than {MAX_SCAN_SCORES} distinct "
+                               "scores; the scan counts rows per score: round them with "
+                               "--scan-round DECIMALS (e.g. --scan-round 3).")
+        part = {}
+        for j, col in enumerate(self.attrs):
+            values = chunk[col]
+            if col in self.bins:
+                try:
+                    values = self.bins[col].cut(values, name="--bin")
+                except ValueError as exc:
+                    raise CLIError(str(exc)) from exc
+                values = np.asarray(values.astype(str), dtype=object)
+            else:
+                values = values.to_numpy()
+                if values.dtype.kind in "iuf":
+                    known = self.levels.setdefault(col, set())
+                    if len(known) <= MAX_GROUP_LEVELS:
+                        known.update(np.unique(values).tolist())
+                    if len(known) > MAX_GROUP_LEVELS:
+                        raise CLIError(f"--scan-attrs {col!r} has more than "
+                                       f"{MAX_GROUP_LEVELS} distinct numeric values; bin "
+                                       f"it with --bin {col}=EDGES.")
+            part[j] = values
+        d = len(self.attrs)
+        part[d] = p
+        frame = pd.DataFrame(part)
+        frame["n"] = 1
+        frame["pos"] = np.asarray(y, dtype=np.int64)
+        keys = list(range(d + 1))
+        cells = frame.groupby(keys, sort=False)[["n", "pos"]].sum()
+        if self.cells is not None:
+            cells = pd.concat([self.cells, cells]).groupby(level=keys, sort=False).sum()
+        if len(cells) > MAX_SCAN_CELLS:
+            raise CLIError(f"--scan-attrs {self.attrs} with the distinct scores of "
+                           f"{self.option} make more than {MAX_SCAN_CELLS} cells; scan "
+                           "fewer attributes, bin them (--bin) or round the scores "
+                           "(--scan-round).")
+        self.cells = cells
+
+    def frame(self):
+        """(attribute values per cell, rows, positives, probability)."""
+        cells = self.cells.reset_index()
+        d = len(self.attrs)
+        X = cells[list(range(d))]
+        X.columns = self.attrs
+        return X, cells["n"].to_numpy(), cells["pos"].to_numpy(), cells[d].to_numpy(float)
+
+
+def _count(args, chunks, target, pred, attrs, scan_prob=None):
+    """Merge GroupCounts over chunks for each attribute set; returns (counts, facts).
+
+    With ``scan_prob`` (the column of probabilities, or ``pred`` itself for decisions),
+    also returns the bias scan's counts."""
     from ._protected import MAX_GROUP_LEVELS
     from .metrics.frame import _fairkit_group_frame as _group_frame
 
-    bins = _parse_bins(args.bin, attrs)
+    scan_attrs = _scan_attrs(args)
+    bins = _parse_bins(args.bin, list(dict.fromkeys(list(attrs) + scan_attrs)))
+    scan = None
+    if scan_prob is not None:
+        option = "--pred" if scan_prob == pred else "the scan's probability"
+        scan = _ScanCounts(scan_attrs, bins, f"{option} column {scan_prob!r}",
+                           args.scan_round)
     sets = [[a] for a in attrs] + ([attrs] if args.intersectional and len(attrs) > 1 else [])
     totals = [None] * len(sets)
     seen_t, seen_p, seen_score_label = _Seen(), _Seen(), _Seen()
@@ -445,8 +583,19 @@ def _count(args, chunks, target, pred, attrs):
                 seen_score_label.add(chunk[target], (chunk[target] == label).to_numpy())
         else:
             t = p
+        if scan is not None:
+            if args.threshold is not None:  # scores of the event --score-label
+                label = _coerce_label(args.score_label, chunk[target])
+                scan.add(chunk, (chunk[target] == label).to_numpy(),
+                         _score_values(chunk[scan_prob], "--pred"))
+            elif scan_prob == pred:  # decisions: probability 0 or 1 of --pos-label
+                scan.add(chunk, t, p)
+            else:
+                scan.add(chunk, t, chunk[scan_prob].to_numpy(dtype=float))
         groups = chunk[attrs].copy()
         for col, spec in bins.items():
+            if col not in attrs:
+                continue
             try:
                 groups[col] = spec.cut(groups[col], name="--bin")
             except ValueError as exc:
@@ -481,7 +630,7 @@ def _count(args, chunks, target, pred, attrs):
                   f"distinct values, each audited as its own group; bin it, e.g. "
                   f"--bin {col}=25,45,65.", file=sys.stderr)
     _check_pos_label(args, target, pred, seen_t, seen_p, seen_score_label)
-    return {" x ".join(cols): c for cols, c in zip(sets, totals, strict=True)}
+    return {" x ".join(cols): c for cols, c in zip(sets, totals, strict=True)}, scan
 
 
 def _check_pos_label(args, target, pred, seen_t, seen_p, seen_score_label):
@@ -707,6 +856,77 @@ def _audit_tables(all_counts, priv_groups, args, decisions_only):
 
 
 # ------------------------------------------------------------------------------------------
+# Bias scan
+# ------------------------------------------------------------------------------------------
+#: Directions of the scan: name -> (bias_scan's overpredicted, meaning).
+SCAN_DIRECTIONS = {
+    "over": (True, "overpredicted: observed rate below the predicted probabilities"),
+    "under": (False, "underpredicted: observed rate above the predicted probabilities"),
+}
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _subgroup_text(subgroup):
+    if not subgroup:
+        return "all rows"
+    parts = []
+    for col, values in subgroup.items():
+        shown = ", ".join(map(str, values))
+        parts.append(f"{col} = {shown}" if len(values) == 1 else f"{col} in {{{shown}}}")
+    return " AND ".join(parts)
+
+
+def _odds_ratio(n, pos, p):
+    """q maximising the Bernoulli likelihood of odds(p) * q (the scan's bisection)."""
+    lo, hi = 1e-3, 1e3
+    while hi - lo > 1e-6:
+        mid = (lo + hi) / 2
+        if pos - (n * mid * p / (1 - p + mid * p)).sum() > 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _run_scan(args, scan):
+    from .metrics.mdss import bias_scan_counts
+
+    X, n, pos, prob = scan.frame()
+    directions = ["over", "under"] if args.scan_direction in (None, "both") \
+        else [args.scan_direction]
+    results = []
+    for name in directions:
+        overpredicted, meaning = SCAN_DIRECTIONS[name]
+        subgroup, score = bias_scan_counts(
+            X, n, pos, prob, overpredicted=overpredicted, penalty=args.scan_penalty,
+            num_iters=args.scan_iters, random_state=args.random_state)
+        found = score > 0
+        keep = np.ones(len(X), dtype=bool)
+        for col, values in subgroup.items():
+            keep &= X[col].isin(values).to_numpy()
+        rows, positives = int(n[keep].sum()), int(pos[keep].sum())
+        results.append({
+            "direction": name,
+            "meaning": meaning,
+            "found": bool(found),
+            "subgroup": {str(c): [_plain(v) for v in vals] for c, vals in subgroup.items()},
+            "description": _subgroup_text(subgroup) if found else "none (no subgroup "
+                           "deviates in this direction)",
+            "n_rows": rows,
+            "n_positive": positives,
+            "observed_rate": positives / rows,
+            "expected_rate": float((n[keep] * prob[keep]).sum() / rows),
+            "odds_ratio": _odds_ratio(n[keep], positives, prob[keep]),
+            "score": float(score),
+        })
+    return {"attributes": list(scan.attrs), "n_cells": len(X),
+            "n_scores": int(len(np.unique(prob))), "results": results}
+
+
+# ------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------
 
@@ -735,7 +955,26 @@ def _json_groups(table):
     ]
 
 
-def _format_audit(tables, fmt, head, args):
+def _scan_table(scan):
+    table = pd.DataFrame([{k: r[k] for k in ("direction", "description", "n_rows",
+                                              "observed_rate", "expected_rate",
+                                              "odds_ratio", "score")}
+                          for r in scan["results"]]).set_index("direction")
+    return table.rename(columns={"description": "subgroup"})
+
+
+def _format_scan(scan, fmt):
+    """The scan's lines for the text and markdown reports."""
+    table = _scan_table(scan)
+    table["score"] = [f"{v:.4f}" for v in table["score"]]
+    if fmt == "markdown":
+        return ["## Bias scan (MDSS)", "", scan["definition"] + ".", "",
+                _plain_markdown(table), ""]
+    return ["== bias scan (MDSS) ==", scan["definition"] + ".",
+            table.to_string(float_format=lambda v: f"{v:.3f}"), ""]
+
+
+def _format_audit(tables, fmt, head, args, scan=None):
     ci = f"{args.confidence:.0%} CI"
     if fmt == "json":
         payload = {**head, "min_group_size": args.min_group_size,
@@ -756,6 +995,8 @@ def _format_audit(tables, fmt, head, args):
                                       _json_number(g.loc[k, "upper"])] for k in g.index},
                 "gap_groups": dict(g["groups"]),
             }
+        if scan is not None:
+            payload["bias_scan"] = scan
         return json.dumps(payload, indent=2)
     if fmt == "csv":
         parts = []
@@ -770,6 +1011,13 @@ def _format_audit(tables, fmt, head, args):
             g["definition"] = t["convention"]
             g["interval_definition"] = t["interval_rule"]
             parts.extend([rows, g])
+        if scan is not None:
+            rows = _scan_table(scan).reset_index().rename(
+                columns={"direction": "metric", "score": "value"})
+            rows.insert(0, "attribute", " x ".join(scan["attributes"]))
+            rows.insert(1, "row", "bias_scan")
+            rows["definition"] = scan["definition"]
+            parts.append(rows)
         return pd.concat(parts, ignore_index=True).to_csv(index=False).rstrip("\n")
     lines = [head["title"], head["labels"], ""]
     if fmt == "markdown":
@@ -798,6 +1046,8 @@ def _format_audit(tables, fmt, head, args):
             lines += [f"== {name} ==", table.to_string(float_format=lambda v: f"{v:.3f}"), "",
                       f"Gaps over {rule}.", f"Sign: {t['convention']}.", *intervals,
                       shown.to_string(), ""]
+    if scan is not None:
+        lines += _format_scan(scan, fmt)
     return "\n".join(lines).rstrip("\n")
 
 
@@ -812,6 +1062,7 @@ def _run_audit(args, out):
         raise CLIError(f"--confidence must be in (0, 1), got {args.confidence}.")
     if args.csv is not None and args.lar is not None:
         raise CLIError("give --csv FILE or --lar FILE, not both.")
+    _check_scan_options(args)
     dropped = None
     if args.lar is not None:
         if args.target or args.pred or args.threshold is not None:
@@ -833,7 +1084,10 @@ def _run_audit(args, out):
         chunks, target, pred, attrs, title = _csv_source(args)
     if args.pos_label is None:
         args.pos_label = "1"
-    counts = _count(args, chunks, target, pred, attrs)
+    scan_prob = None
+    if args.scan:
+        scan_prob = pred if args.csv is not None else "decile_recid_rate"
+    counts, scan_counts = _count(args, chunks, target, pred, attrs, scan_prob)
     decisions_only = target is None
     if dropped is not None and dropped[0]:
         title += f"; {dropped[0]} applications without a credit decision left out"
@@ -854,8 +1108,73 @@ def _run_audit(args, out):
             "decisions_only": decisions_only}
     priv = _resolve_priv(args.priv_group, counts, attrs)
     tables = _audit_tables(counts, priv, args, decisions_only)
-    print(_format_audit(tables, args.format, head, args), file=out)
+    scan = None
+    if scan_counts is not None:
+        scan = _run_scan(args, scan_counts)
+        scan["definition"] = _scan_definition(args, target, pred, scan)
+        scan.update(penalty=args.scan_penalty, num_iters=args.scan_iters,
+                    random_state=args.random_state, score_decimals=args.scan_round)
+    print(_format_audit(tables, args.format, head, args, scan), file=out)
     return 0
+
+
+def _check_scan_options(args):
+    """Scan options: each needs --scan; --scan needs observed outcomes."""
+    if not args.scan:
+        given = [o for o, v in (("--scan-attrs", args.scan_attrs),
+                                ("--scan-direction", args.scan_direction),
+                                ("--scan-penalty", args.scan_penalty),
+                                ("--scan-iters", args.scan_iters),
+                                ("--scan-round", args.scan_round)) if v is not None]
+        if given:
+            raise CLIError(f"{given[0]} needs --scan.")
+        return
+    if args.scan_penalty is None:
+        args.scan_penalty = SCAN_PENALTY
+    if args.scan_iters is None:
+        args.scan_iters = 10
+    if not np.isfinite(args.scan_penalty) or args.scan_penalty < 0:
+        raise CLIError(f"--scan-penalty must be a finite number >= 0, got "
+                       f"{args.scan_penalty}.")
+    if args.scan_iters < 1:
+        raise CLIError(f"--scan-iters must be a positive integer, got {args.scan_iters}.")
+    if args.scan_round is not None and not 0 <= args.scan_round <= 15:
+        raise CLIError(f"--scan-round must be between 0 and 15 decimals, got "
+                       f"{args.scan_round}.")
+    if args.scan_attrs is not None and not args.scan_attrs:
+        raise CLIError("--scan-attrs needs at least one column.")
+    if args.lar is not None:
+        raise CLIError("--scan needs observed outcomes (--target), which --lar files do not "
+                       "have.")
+    if args.csv is not None and args.target is None:
+        raise CLIError("--scan needs --target COL: it compares the observed outcomes with "
+                       "the predictions of --pred.")
+    if args.csv is not None and args.scan_round is not None and args.threshold is None:
+        raise CLIError("--scan-round rounds scores; --pred holds decisions (0/1) without "
+                       "--threshold.")
+
+
+def _scan_definition(args, target, pred, scan):
+    if args.csv is None:
+        event = f"{target} = 1"
+        source = ("each defendant's decile_score read as the two-year recidivism rate of "
+                  "all defendants with that decile")
+    elif args.threshold is not None:
+        event = f"{target} = {args.score_label}"
+        source = f"the scores of --pred {pred!r} read as probabilities of that label"
+    else:
+        event = f"{target} = {args.pos_label}"
+        source = f"the decisions of --pred {pred!r} (probability 0 or 1)"
+    text = (f"Subgroup (a conjunction of values of {', '.join(scan['attributes'])}) whose "
+            f"observed {event} deviates most from {source}; Bernoulli scan score "
+            f"(MDSS, Zhang & Neill 2016; equals fairkit.metrics.bias_scan): penalised "
+            f"log-likelihood ratio, 0 = no deviation; odds_ratio = the subgroup's observed "
+            f"odds over its predicted odds; penalty {args.scan_penalty:g} per value, "
+            f"{args.scan_iters} starts, seed {args.random_state}; {scan['n_cells']} cells of "
+            f"(attribute values, probability) over {scan['n_scores']} distinct probabilities")
+    if args.scan_round is not None:
+        text += f"; scores rounded to {args.scan_round} decimals before the scan"
+    return text
 
 
 def add_audit_parser(sub):
@@ -899,11 +1218,32 @@ def add_audit_parser(sub):
     audit.add_argument("--confidence", type=float, default=0.95,
                        help="coverage of the intervals (default: 0.95)")
     audit.add_argument("--random-state", type=int, default=0,
-                       help="seed of the bootstrap (default: 0)")
+                       help="seed of the bootstrap and of the scan's random starts "
+                            "(default: 0)")
     audit.add_argument("--intersectional", action="store_true",
                        help="also audit the intersection of all protected attributes")
     audit.add_argument("--chunksize", type=int, default=1_000_000,
                        help="rows read at a time from --csv or --lar (default: 1,000,000)")
+    audit.add_argument("--scan", action="store_true",
+                       help="also run the MDSS bias scan (Bernoulli): the subgroup whose "
+                            "observed --target deviates most from --pred (probabilities "
+                            "with --threshold, or 0/1 decisions); needs --target")
+    audit.add_argument("--scan-attrs", nargs="+", default=None, metavar="COL",
+                       help="columns whose values define the scan's subgroups (default: "
+                            "--prot-attr, binned by --bin; bundled COMPAS: race sex "
+                            "age_cat)")
+    audit.add_argument("--scan-direction", choices=["over", "under", "both"], default=None,
+                       help="over: predictions above the observed outcomes; under: below "
+                            "(default: both)")
+    audit.add_argument("--scan-penalty", type=float, default=None,
+                       help=f"penalty per attribute value in a subgroup's definition "
+                            f"(default: {SCAN_PENALTY:g}; larger: simpler subgroups)")
+    audit.add_argument("--scan-iters", type=int, default=None,
+                       help="starts of the scan's search: all rows, then random subgroups "
+                            "(default: 10)")
+    audit.add_argument("--scan-round", type=int, default=None, metavar="DECIMALS",
+                       help=f"round the scores to DECIMALS before the scan (needed above "
+                            f"{MAX_SCAN_SCORES} distinct scores; reported)")
     audit.add_argument("--format", choices=["table", "json", "csv", "markdown"],
                        default="table")
     audit.set_defaults(run=_run_audit)

@@ -313,3 +313,36 @@ def test_weights_near_the_float_limit_give_the_unweighted_rates():
     # mergeable counts cannot carry a private scale: refused, not nan
     with pytest.raises(ValueError, match="sample_weight sums to more than float64 holds"):
         GroupCounts.from_arrays(y, p, sensitive_features=g, sample_weight=w)
+
+
+# ------------------------------------------------------------------------------------------
+# --scan (issue 20): the bias scan's counts at every chunk size equal the whole file's scan
+# ------------------------------------------------------------------------------------------
+def test_scan_at_every_chunk_size_equals_bias_scan_of_the_whole_file(tmp_path, capsys):
+    from fairkit.metrics.mdss import bias_scan
+
+    rng = np.random.default_rng(3)
+    n = 60
+    # h: numeric codes with one text code in the last row, so every code is text; the
+    # outcomes of g = 'a' fall below the scores
+    frame = pd.DataFrame({"g": rng.choice(list("abc"), n),
+                          "h": rng.integers(1, 4, n).astype(object),
+                          "s": rng.choice([0.2, 0.5, 0.8], n)})
+    frame.loc[n - 1, "h"] = "x"
+    frame["y"] = (rng.uniform(size=n) < frame["s"] * np.where(frame["g"] == "a", 0.3, 1))
+    frame["y"] = frame["y"].astype(int)
+    path = str(tmp_path / "scan.csv")
+    frame.to_csv(path, index=False)
+    status, out, err = every_chunksize(
+        path, ["--target", "y", "--pred", "s", "--threshold", "0.5", "--prot-attr", "g", "h",
+               "--scan", *SMALL, "--format", "json"], capsys, n, sizes=[1, 2, 7, 13, 59, 60])
+    assert status == 0, err
+    whole = pd.read_csv(path, low_memory=False)
+    assert not pd.api.types.is_numeric_dtype(whole["h"])  # the whole file: text
+    results = json.loads(out)["bias_scan"]["results"]
+    for r in results:
+        subgroup, score = bias_scan(whole[["g", "h"]], whole["y"], whole["s"],
+                                    overpredicted=r["direction"] == "over", penalty=1e-6,
+                                    random_state=0)
+        assert (r["subgroup"], r["score"]) == (subgroup, score)
+    assert results[0]["score"] > 0 and "a" in results[0]["subgroup"].get("g", ["a"])

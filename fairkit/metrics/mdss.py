@@ -75,7 +75,7 @@ from sklearn.utils import check_random_state
 from .._protected import _param_repr, is_continuous_attribute
 from ..utils._dataframe import to_pandas
 
-__all__ = ["BiasScanResult", "bias_scan"]
+__all__ = ["BiasScanResult", "bias_scan", "bias_scan_counts"]
 
 _SCORINGS = ("Bernoulli", "BerkJones")
 #: Width at which the bisections for q stop (as in the reference implementation).
@@ -664,5 +664,139 @@ def bias_scan(
     )
     rng = check_random_state(random_state)
     subset, score = scanner.scan(int(num_iters), rng, first_seen)
+    subgroup = {X.columns[j]: levels[j][np.sort(v)].tolist() for j, v in sorted(subset.items())}
+    return BiasScanResult(subgroup, score)
+
+
+class _CellScanner(_Scanner):
+    """The scan of aggregated rows: a tie between leaving an attribute free and keeping
+    every value present (the same rows) is scored on the cells, weighted by their counts,
+    instead of on the rows in file order."""
+
+    def _exact_tie(self, subset, j, best):
+        keep = self._keep(self.codes, subset, skip=j)
+        w, e, observed = self.w[keep], self.p[keep], self.ysum[keep].sum()
+        lo, hi = _Q_LOW, _Q_HIGH
+        while abs(hi - lo) > _Q_TOL:
+            mid = (lo + hi) / 2
+            if np.sign(observed - (w * (mid * e / (1 - e + mid * e))).sum()) > 0:
+                lo = lo + (hi - lo) / 2
+            else:
+                hi = hi - (hi - lo) / 2
+        q = (lo + hi) / 2
+        direction = self.scorer.direction
+        if (direction == "positive" and q < 1) or (direction == "negative" and q > 1):
+            q = 1
+        free = observed * np.log(q) - (w * np.log(1 - e + q * e)).sum()
+        return free, free - self.penalty * len(best)
+
+
+def bias_scan_counts(
+    X,
+    n_rows,
+    n_positive,
+    y_prob,
+    *,
+    overpredicted=True,
+    penalty=1e-17,
+    num_iters=10,
+    random_state=None,
+):
+    """Bernoulli bias scan of aggregated rows: one row per (attribute values, probability).
+
+    The Bernoulli score of a subgroup depends on its rows only through the number of rows
+    and of positive outcomes at each distinct predicted probability, so a data set too
+    large for memory can be scanned from those counts (accumulated over chunks). With
+    the rows of ``X`` in order of first appearance in the data (the order in which
+    :func:`bias_scan` draws its random restarts), the result equals
+    :func:`bias_scan` on the rows themselves, except where ``bias_scan`` decides a
+    tie between leaving a column free and keeping every value present by the rounding
+    of sums in row order; any ``penalty`` above about 1e-9 leaves no such tie.
+
+    Parameters
+    ----------
+    X : DataFrame of shape (n_cells, n_attributes)
+        The attribute values of each cell (bin continuous columns first).
+    n_rows : array-like of shape (n_cells,)
+        Number of rows in each cell (positive).
+    n_positive : array-like of shape (n_cells,)
+        Number of those rows with a positive outcome (0 <= n_positive <= n_rows).
+    y_prob : array-like of shape (n_cells,)
+        The predicted probability shared by the rows of each cell, in [0, 1].
+    overpredicted : bool, default=True
+        As in :func:`bias_scan`.
+    penalty : float, default=1e-17
+        As in :func:`bias_scan`.
+    num_iters : int, default=10
+        As in :func:`bias_scan`.
+    random_state : int, RandomState instance or None, default=None
+        As in :func:`bias_scan`.
+
+    Returns
+    -------
+    result : BiasScanResult
+        As :func:`bias_scan` returns.
+    """
+    X = to_pandas(X)
+    if not isinstance(X, pd.DataFrame):
+        raise ValueError(f"X must be a DataFrame of cells; got {type(X).__name__}.")
+    n = len(X)
+    if n == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
+    if X.isna().any().any():
+        bad = [c for c in X.columns if X[c].isna().any()]
+        raise ValueError(f"X has missing values in column(s) {_param_repr(bad)}.")
+    if not isinstance(overpredicted, (bool, np.bool_)):
+        raise ValueError(f"overpredicted must be a bool; got {_param_repr(overpredicted)}.")
+    if (
+        not isinstance(penalty, Real)
+        or isinstance(penalty, bool)
+        or not np.isfinite(penalty)
+        or penalty < 0
+    ):
+        raise ValueError(f"penalty must be a finite number >= 0; got {_param_repr(penalty)}.")
+    if not isinstance(num_iters, Integral) or isinstance(num_iters, bool) or num_iters < 1:
+        raise ValueError(f"num_iters must be a positive integer; got {_param_repr(num_iters)}.")
+    w = _as_vector(n_rows, "n_rows", n).astype(float)
+    ys = _as_vector(n_positive, "n_positive", n).astype(float)
+    prob = _as_vector(y_prob, "y_prob", n).astype(float)
+    if not np.all(np.isfinite(w)) or w.min() <= 0:
+        raise ValueError("n_rows must hold positive counts.")
+    if not np.all(np.isfinite(ys)) or ys.min() < 0 or np.any(ys > w):
+        raise ValueError("n_positive must lie between 0 and n_rows in every cell.")
+    if not np.all(np.isfinite(prob)) or prob.min() < 0 or prob.max() > 1:
+        raise ValueError("y_prob must hold probabilities in [0, 1].")
+
+    d = X.shape[1]
+    codes = np.empty((n, d), dtype=np.intp)
+    levels, first_seen, n_levels = [], [], []
+    for j, col in enumerate(X.columns):
+        try:
+            c, uniq = pd.factorize(X[col], sort=True)
+        except TypeError:
+            raise ValueError(f"column {col!r} of X mixes types that cannot be sorted.") from None
+        codes[:, j] = c
+        levels.append(np.asarray(uniq, dtype=object))
+        _, first = np.unique(c, return_index=True)
+        first_seen.append(c[np.sort(first)])
+        n_levels.append(len(uniq))
+
+    # the cells of bias_scan, in its order (sorted probability, then codes)
+    _, key = np.unique(prob, return_inverse=True)
+    for j in range(d):
+        _, key = np.unique(key.ravel() * n_levels[j] + codes[:, j], return_inverse=True)
+    inverse = key.ravel()
+    first = np.unique(inverse, return_index=True)[1]
+    scanner = _CellScanner(
+        codes[first],
+        np.array(n_levels),
+        np.bincount(inverse, weights=w),
+        np.bincount(inverse, weights=ys),
+        prob[first],
+        _Bernoulli("negative" if overpredicted else "positive"),
+        float(penalty),
+        None,
+    )
+    subset, score = scanner.scan(int(num_iters), check_random_state(random_state), first_seen)
     subgroup = {X.columns[j]: levels[j][np.sort(v)].tolist() for j, v in sorted(subset.items())}
     return BiasScanResult(subgroup, score)
