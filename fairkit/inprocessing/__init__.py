@@ -1,6 +1,6 @@
 """In-processing mitigators: distance-covariance regularised models, SEP-constrained linear
 classifier, Aranyani online fair forest, prejudice remover, the reductions approach,
-GerryFair, adversarial debiasing.
+GerryFair, adversarial debiasing, Celis et al.'s meta-algorithm.
 
 The implementation modules are private; the public names are re-exported here.
 ``calibrate_lambda``, ``plot_lambda_calibration``, ``prequential_evaluation``,
@@ -25,6 +25,7 @@ from ._dcov import (
     plot_lambda_calibration,
 )
 from ._gerryfair import GerryFairClassifier
+from ._meta_fair import MetaFairClassifier
 from ._prejudice_remover import PrejudiceRemover
 from ._reductions import ExponentiatedGradientReduction, GridSearchReduction
 from ._sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
@@ -38,6 +39,7 @@ __all__ = [
     "ExponentiatedGradientReduction",
     "GerryFairClassifier",
     "GridSearchReduction",
+    "MetaFairClassifier",
     "PrejudiceRemover",
     "PrequentialResult",
     "SEPConstrainedClassifier",

@@ -330,6 +330,16 @@ def _aranyani(ctx):
                                                   random_state=ctx.random_state))])
 
 
+def _meta_fair(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import MetaFairClassifier
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr="ordinal")),
+                     ("model", MetaFairClassifier(prot_attr=ctx.prot_attr, type="sr",
+                                                  random_state=ctx.random_state))])
+
+
 def _forest_baseline(ctx):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
@@ -496,6 +506,13 @@ register_method("aranyani", _aranyani, stage="in", param_grid={"model__lam": [0.
                 base_model="online oblique forest", uses_prot_attr=_FEATURE,
                 tradeoff=_scalar_tradeoff("model__lam", [0.0, 0.5, 1.0, 2.0, 5.0]),
                 optimises="log-loss + lam x parity gap of the forest's scores")
+register_method("meta_fair", _meta_fair, stage="in", in_default=False,
+                description="Celis et al.'s meta-algorithm (Gaussian model, selection-rate "
+                "ratio >= tau; two groups only)",
+                base_model="Gaussian Bayes classifier of (x, y, group)",
+                uses_prot_attr=_FEATURE,
+                tradeoff=_scalar_tradeoff("model__tau", [0.0, 0.5, 0.7, 0.8, 0.9, 1.0]),
+                optimises="training accuracy s.t. selection-rate ratio >= tau - 0.2")
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
                 description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)",
                 base_model="random forest, 50 trees (see baseline_forest)",

@@ -159,6 +159,8 @@ INSTANCES = {
         _lr(), prot_attr=prot_attr, max_iter=2, run_linprog_step=False, random_state=0),
     "GerryFairClassifier": lambda prot_attr, priv: _cls(
         "inprocessing", "GerryFairClassifier")(prot_attr=prot_attr, max_iters=5),
+    "MetaFairClassifier": lambda prot_attr, priv: _cls(
+        "inprocessing", "MetaFairClassifier")(prot_attr=prot_attr, random_state=0),
     "GridSearchReduction": lambda prot_attr, priv: _cls("inprocessing", "GridSearchReduction")(
         _lr(), prot_attr=prot_attr, grid_size=3),
     "PrejudiceRemover": lambda prot_attr, priv: _cls("inprocessing", "PrejudiceRemover")(
