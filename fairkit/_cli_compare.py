@@ -338,6 +338,7 @@ def _fold_sizes(groups, splits):
 
 
 def _run_compare(args, out):
+    import tempfile
     import time
 
     from sklearn.model_selection import StratifiedKFold
@@ -459,9 +460,10 @@ def _run_compare(args, out):
     if args.timeout is not None and not args.scheduler:
         raise CLIError("--timeout bounds a run on a dask cluster; it needs --scheduler.")
 
-    def search():
+    def search(memory=None):
         result = compare_mitigators(methods, X, y, scoring=scoring, cv=splits,
-                                    n_jobs=args.n_jobs, progress=not args.quiet)
+                                    n_jobs=args.n_jobs, progress=not args.quiet,
+                                    memory=memory)
         elapsed = time.perf_counter() - start
         if args.bound is not None:
             result.table["params"] = _tuned_params(result, args.cv)
@@ -473,8 +475,14 @@ def _run_compare(args, out):
     start = time.perf_counter()
     try:
         with _backend(args.scheduler, data=(X, y), quiet=not args.verbose) as on_cluster:
-            result, elapsed, choice, groups, oof = (
-                search() if on_cluster is None else on_cluster(search, args.timeout))
+            if on_cluster is None:
+                # the post-processors on one model share its cross-fitted fits through a
+                # cache that lives as long as the run (local workers only: a cluster's
+                # workers need not share a disk)
+                with tempfile.TemporaryDirectory(prefix="fairkit-compare-") as cache:
+                    result, elapsed, choice, groups, oof = search(cache)
+            else:
+                result, elapsed, choice, groups, oof = on_cluster(search, args.timeout)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     if args.bound is not None:

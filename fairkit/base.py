@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -51,6 +52,7 @@ from ._validation import (
 )
 from .utils._outputs import (
     classifier_tags,
+    fit_clone,
     fit_or_check_estimator,
     hard_positive,
     labels_from01,
@@ -132,10 +134,18 @@ class CrossFitMixin:
     """A wrapped ``estimator`` fitted here (``prefit=False``) or taken as fitted, whose
     outputs a rule or map learns from: the routing of its fit parameters, ``cv="auto"``
     and the out-of-fold outputs. Shared by every post-processor (binary, multiclass and
-    regression), which supplies its strata and the output it reads."""
+    regression), which supplies its strata and the output it reads. Every fit of a clone
+    of the model goes through ``memory`` (see :func:`fairkit.utils._outputs.fit_clone`)."""
 
     #: Folds of ``cv="auto"`` when the model is fitted here.
     _auto_folds = 5
+    #: Constraints of the parameters every cross-fitting estimator has (``prefit``, ``cv``,
+    #: ``memory``; the ``{prefit}``, ``{cv}`` and ``{memory}`` docstring fragments).
+    _cross_fit_constraints = {
+        "prefit": ["boolean"],
+        "cv": ["cv_object", StrOptions({"auto"})],
+        "memory": [None, str, HasMethods(["cache"])],
+    }
 
     def _estimator_fit_params(self, sample_weight, fit_params):
         """Parameters for ``estimator.fit``: routed when routing is enabled, else all."""
@@ -206,7 +216,6 @@ class CrossFitMixin:
     def _out_of_fold(self, X, y, cells, est_params, cv, output):
         """``output(model, X_fold)`` of each row (1-D or 2-D) from a clone of the model
         fitted without that row's fold; the folds are stratified on ``cells``."""
-        from sklearn.base import clone
         from sklearn.utils import _safe_indexing
         from sklearn.utils.validation import (
             _check_method_params,
@@ -224,8 +233,8 @@ class CrossFitMixin:
         oof = None
         for train, test in splits:
             params = _check_method_params(X, est_params, indices=train)
-            fold_est = clone(self.estimator).fit(
-                _safe_indexing(X, train), _safe_indexing(y, train), **params)
+            fold_est = fit_clone(self, _safe_indexing(X, train), _safe_indexing(y, train),
+                                 params)
             out = np.asarray(output(fold_est, _safe_indexing(X, test)))
             if oof is None:
                 oof = np.empty((_num_samples(X),) + out.shape[1:], dtype=out.dtype)

@@ -27,6 +27,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils.parallel import Parallel, delayed
 
 from .pareto import pareto_front
 
@@ -252,6 +254,7 @@ def compare_mitigators(
     random_state=None,
     error_score="raise",
     progress=False,
+    memory=None,
 ):
     """Search each method's grid with the same folds and scorers; tabulate every candidate.
 
@@ -274,11 +277,18 @@ def compare_mitigators(
     search : {"grid", "random"}
         ``GridSearchCV`` or ``RandomizedSearchCV`` (``n_iter`` draws) per method.
     n_jobs : int, optional
-        Passed to each search.
+        Searches run in parallel, one method per job (each search itself runs its
+        candidates and folds in turn), so a method with one candidate does not leave
+        workers idle while its few folds run.
     error_score : "raise" or float
         As in scikit-learn; "raise" surfaces a failing method at once.
     progress : bool
         Draw a progress bar on stderr.
+    memory : str or object with the joblib.Memory interface, optional
+        Set as ``memory`` on every estimator (or nested estimator) that takes one, i.e.
+        every cross-fitting post-processor: a model shared by several candidates (a grid
+        over a post-processor's own parameters, several post-processors on one baseline) is
+        then fitted once per set of rows; the results are those of uncached fits.
 
     Returns
     -------
@@ -309,32 +319,22 @@ def compare_mitigators(
         for name, (_, grid) in specs.items()
     }
     bar = _Progress(sum(sizes.values()), progress)
-    rows, searches = [], {}
+    searchers = {}
     for name, (estimator, grid) in specs.items():
         check_scoring(estimator, scoring=next(iter(scorers.values())))
+        estimator = _with_memory(clone(estimator), memory)
         if search == "grid" or not grid:
-            searcher = GridSearchCV(
-                clone(estimator),
-                grid or {},
-                scoring=scorers,
-                refit=False,
-                cv=splits,
-                n_jobs=n_jobs,
-                error_score=error_score,
-            )
+            searchers[name] = GridSearchCV(
+                estimator, grid or {}, scoring=scorers, refit=False, cv=splits, n_jobs=1,
+                error_score=error_score)
         else:
-            searcher = RandomizedSearchCV(
-                clone(estimator),
-                grid,
-                n_iter=n_iter,
-                scoring=scorers,
-                refit=False,
-                cv=splits,
-                n_jobs=n_jobs,
-                error_score=error_score,
-                random_state=random_state,
-            )
-        searcher.fit(X, y)
+            searchers[name] = RandomizedSearchCV(
+                estimator, grid, n_iter=n_iter, scoring=scorers, refit=False, cv=splits,
+                n_jobs=1, error_score=error_score, random_state=random_state)
+    fitted = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
+        delayed(_fit_search)(searcher, X, y) for searcher in searchers.values())
+    rows, searches = [], {}
+    for name, searcher in zip(searchers, fitted, strict=True):
         searches[name] = searcher
         res = searcher.cv_results_
         for i, params in enumerate(res["params"]):
@@ -354,6 +354,24 @@ def compare_mitigators(
         objectives = {names[0]: "max", f"abs_{names[1]}": "min"}
     front = pareto_front(table, objectives)
     return ComparisonResult(table=table, front=front, objectives=objectives, searches=searches)
+
+
+def _fit_search(searcher, X, y):
+    return searcher.fit(X, y)
+
+
+def _with_memory(estimator, memory):
+    """``estimator`` with ``memory`` set wherever a (nested) estimator takes one."""
+    if memory is None:
+        return estimator
+    params = estimator.get_params(deep=True)
+    keys = [k for k in params if k == "memory" or k.endswith("__memory")]
+    # a Pipeline's own ``memory`` caches its transformers: leave it as the user set it
+    keys = [k for k in keys
+            if not isinstance(params.get(k[:-len("__memory")], estimator), Pipeline)]
+    if keys:
+        estimator.set_params(**{k: memory for k in keys})
+    return estimator
 
 
 def _format_params(params):

@@ -101,6 +101,7 @@ class WassersteinFairRegressor(FairEstimatorMixin, FairRegressorMixin, CrossFitM
         row order (one draw per row, in row order).
     {prefit}
     {cv}
+    {memory}
         Here the folds are stratified on the groups alone (the target is continuous).
     {random_state}
         Used only with ``tie_breaking="random"``.
@@ -179,20 +180,20 @@ class WassersteinFairRegressor(FairEstimatorMixin, FairRegressorMixin, CrossFitM
         "prot_attr": "no_validation",
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "tie_breaking": [StrOptions({"none", "random"})],
-        "prefit": ["boolean"],
-        "cv": ["cv_object", StrOptions({"auto"})],
+        **CrossFitMixin._cross_fit_constraints,
         "random_state": ["random_state"],
         "drop_prot_attr": ["boolean"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, alpha=1.0, tie_breaking="none",
-                 prefit=False, cv="auto", random_state=None, drop_prot_attr=False):
+                 prefit=False, cv="auto", memory=None, random_state=None, drop_prot_attr=False):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.alpha = alpha
         self.tie_breaking = tie_breaking
         self.prefit = prefit
         self.cv = cv
+        self.memory = memory
         self.random_state = random_state
         self.drop_prot_attr = drop_prot_attr
 

@@ -88,6 +88,7 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         ``predict`` outputs the favourable label where the mixed score is ``>= threshold``.
     {prefit}
     {cv}
+    {memory}
     {pos_label}
     {drop_prot_attr}
     {random_state}
@@ -154,15 +155,15 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         "prot_attr": "no_validation",
         "cost_constraint": [StrOptions({"fpr", "fnr", "weighted"})],
         "threshold": [Interval(Real, 0, 1, closed="both")],
-        "prefit": ["boolean"],
-        "cv": ["cv_object", StrOptions({"auto"})],
+        **BasePostProcessor._cross_fit_constraints,
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, cost_constraint="weighted",
-                 threshold=0.5, prefit=False, cv="auto", pos_label=None, drop_prot_attr=False,
+                 threshold=0.5, prefit=False, cv="auto", memory=None, pos_label=None,
+                 drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr
@@ -170,6 +171,7 @@ class CalibratedEqualizedOdds(BasePostProcessor):
         self.threshold = threshold
         self.prefit = prefit
         self.cv = cv
+        self.memory = memory
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state

@@ -78,6 +78,7 @@ class RejectOptionClassifier(BasePostProcessor):
         AIF360 searches on a validation split: fit the model on training data, then this
         post-processor with ``prefit=True`` on validation data.
     {cv}
+    {memory}
     objective : {"balanced_accuracy", "accuracy"}, default="balanced_accuracy"
         What the search maximises among the pairs that meet the bound: balanced accuracy
         :math:`(\mathrm{TPR} + \mathrm{TNR}) / 2` (AIF360's choice) or accuracy. On
@@ -162,8 +163,7 @@ class RejectOptionClassifier(BasePostProcessor):
         "threshold_range": [tuple, list],
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
         "n_margins": [Interval(Integral, 1, None, closed="left")],
-        "prefit": ["boolean"],
-        "cv": ["cv_object", StrOptions({"auto"})],
+        **BasePostProcessor._cross_fit_constraints,
         "objective": [StrOptions({"balanced_accuracy", "accuracy"})],
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
@@ -172,7 +172,8 @@ class RejectOptionClassifier(BasePostProcessor):
     def __init__(self, estimator=None, *, prot_attr=None, priv_group=None,
                  metric="statistical_parity", metric_lb=-0.05, metric_ub=0.05,
                  threshold_range=(0.01, 0.99), n_thresholds=100, n_margins=50, prefit=False,
-                 cv="auto", objective="balanced_accuracy", pos_label=None, drop_prot_attr=False):
+                 cv="auto", memory=None, objective="balanced_accuracy", pos_label=None,
+                 drop_prot_attr=False):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.priv_group = priv_group
@@ -184,6 +185,7 @@ class RejectOptionClassifier(BasePostProcessor):
         self.n_margins = n_margins
         self.prefit = prefit
         self.cv = cv
+        self.memory = memory
         self.objective = objective
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr

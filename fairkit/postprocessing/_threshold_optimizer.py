@@ -105,6 +105,7 @@ class ThresholdOptimizer(BasePostProcessor):
         Also allow rules ``score < t`` (decisions that flip the score's direction).
     {prefit}
     {cv}
+    {memory}
     predict_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
         Which method of ``estimator`` gives the scores (``"auto"``: the first it has of
         ``predict_proba``, ``decision_function``, ``predict``). With ``"predict"`` a
@@ -202,8 +203,7 @@ class ThresholdOptimizer(BasePostProcessor):
         "objective": [StrOptions(set(OBJECTIVES))],
         "grid_size": [Interval(Integral, 1, None, closed="left")],
         "flip": ["boolean"],
-        "prefit": ["boolean"],
-        "cv": ["cv_object", StrOptions({"auto"})],
+        **BasePostProcessor._cross_fit_constraints,
         "predict_method": [StrOptions({"auto", "predict_proba", "decision_function",
                                        "predict"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -214,7 +214,7 @@ class ThresholdOptimizer(BasePostProcessor):
 
     def __init__(self, estimator=None, *, prot_attr=None, constraints="demographic_parity",
                  objective="accuracy_score", grid_size=1000, flip=False, prefit=False,
-                 cv="auto",
+                 cv="auto", memory=None,
                  predict_method="auto", tol=None, pos_label=None, drop_prot_attr=False,
                  random_state=None):
         self.estimator = estimator
@@ -225,6 +225,7 @@ class ThresholdOptimizer(BasePostProcessor):
         self.flip = flip
         self.prefit = prefit
         self.cv = cv
+        self.memory = memory
         self.predict_method = predict_method
         self.tol = tol
         self.pos_label = pos_label

@@ -70,6 +70,15 @@ cv : "auto", int, cross-validation generator, iterable or None, default="auto"
     iterable with ``prefit=True`` raises a ``ValueError``. Cross-fitting costs ``k``
     extra fits of the model, and a weighted cross-fitted fit is not a fit on repeated rows
     (the copies of a row would fall in different folds).""",
+    "memory": """\
+memory : str, object with the joblib.Memory interface or None, default=None
+    Cache of the wrapped model's fits (as ``Pipeline(memory=...)``): a directory path or
+    a ``joblib.Memory``. Each fit of a clone of ``estimator`` (one per cross-fitting fold
+    and the final one) is stored under a hash of the model's parameters, its rows and its
+    fit parameters, and loaded instead of refitted when the same model meets the same rows
+    again: a grid search over this estimator's own parameters, or several post-processors
+    on one model, fit that model once per set of rows. The results are those of an
+    uncached fit. None: no caching.""",
     "cv_": """\
 cv_ : int, cross-validation generator, iterable or None
     The cross-fitting used: ``cv`` resolved (``"auto"`` gives 5, fewer folds when a

@@ -12,12 +12,32 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import same_label
 
-__all__ = ["BinarizedEstimator", "class_index", "fit_or_check_estimator", "hard_positive",
+__all__ = ["BinarizedEstimator", "class_index", "fit_clone", "fit_or_check_estimator",
+           "hard_positive",
            "labels_from01", "positive_scores", "proba_columns", "classifier_tags"]
 
 
+def _fit_clone(estimator, X, y, fit_params):
+    return clone(estimator).fit(X, y, **fit_params)
+
+
+def fit_clone(est, X, y, fit_params):
+    """A clone of ``est.estimator`` fitted on ``(X, y)``, through ``est.memory`` when the
+    estimator has one (a joblib cache, as ``Pipeline(memory=...)``): a second fit of the
+    same model on the same rows with the same parameters loads the fitted clone instead of
+    refitting it, so searches over a rule's own parameters (and the candidates of
+    ``fairkit compare`` that share a model) fit each model once per set of rows."""
+    from sklearn.utils.validation import check_memory
+
+    memory = getattr(est, "memory", None)
+    if memory is None:
+        return _fit_clone(est.estimator, X, y, fit_params)
+    return check_memory(memory).cache(_fit_clone)(est.estimator, X, y, fit_params)
+
+
 def fit_or_check_estimator(est, X_model, y, fit_params):
-    """Clone and fit ``est.estimator`` (``prefit=False``) or check it is fitted."""
+    """Clone and fit ``est.estimator`` (``prefit=False``, through ``est.memory`` when set:
+    see :func:`fit_clone`) or check it is fitted."""
     if est.estimator is None:
         raise ValueError(f"{type(est).__name__} needs an estimator; got estimator=None.")
     if getattr(est, "prefit", False):
@@ -34,7 +54,7 @@ def fit_or_check_estimator(est, X_model, y, fit_params):
                 "first or use prefit=False."
             ) from exc
         return est.estimator
-    return clone(est.estimator).fit(X_model, y, **fit_params)
+    return fit_clone(est, X_model, y, fit_params)
 
 
 def positive_scores(est, estimator, X_model, pos_label):
