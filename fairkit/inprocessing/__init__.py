@@ -8,7 +8,7 @@ The implementation modules are private; the public names are re-exported here.
 :mod:`fairkit.plotting`; they stay importable from here, where they were first published.
 """
 
-from ._adversarial import AdversarialDebiasingClassifier
+from ._adversarial import AdversarialDebiasingClassifier, AdversarialDebiasingRegressor
 from ._aranyani import (
     AranyaniClassifier,
     PrequentialResult,
@@ -33,6 +33,7 @@ from ._sep import ADULT_SEP_DEFAULTS, SEPConstrainedClassifier
 __all__ = [
     "ADULT_SEP_DEFAULTS",
     "AdversarialDebiasingClassifier",
+    "AdversarialDebiasingRegressor",
     "AranyaniClassifier",
     "DCovRegularizedClassifier",
     "DCovRegularizedRegressor",

@@ -157,6 +157,9 @@ INSTANCES = {
     "ExponentiatedGradientReduction": lambda prot_attr, priv: _cls(
         "inprocessing", "ExponentiatedGradientReduction")(
         _lr(), prot_attr=prot_attr, max_iter=2, run_linprog_step=False, random_state=0),
+    "AdversarialDebiasingRegressor": lambda prot_attr, priv: _cls(
+        "inprocessing", "AdversarialDebiasingRegressor")(
+        prot_attr=prot_attr, max_iter=20, learning_rate=0.05, random_state=0),
     "GerryFairClassifier": lambda prot_attr, priv: _cls(
         "inprocessing", "GerryFairClassifier")(prot_attr=prot_attr, max_iters=5),
     "MetaFairClassifier": lambda prot_attr, priv: _cls(
