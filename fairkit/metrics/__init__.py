@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     frame,
     group,
     individual,
+    inferred,
     mdss,
     ranking,
     regression,
@@ -20,6 +21,7 @@ from .distributed import *  # noqa: F401,F403
 from .frame import *  # noqa: F401,F403
 from .group import *  # noqa: F401,F403
 from .individual import *  # noqa: F401,F403
+from .inferred import *  # noqa: F401,F403
 from .mdss import *  # noqa: F401,F403
 from .ranking import *  # noqa: F401,F403
 from .regression import *  # noqa: F401,F403
@@ -32,6 +34,6 @@ from .subgroups import *  # noqa: F401,F403
 __all__ = sorted(
     name
     for module in (group, individual, dependence, sep, streaming, scorers, report, distributed,
-                   frame, mdss, ranking, regression, subgroups)
+                   frame, mdss, ranking, regression, subgroups, inferred)
     for name in module.__all__
 )
