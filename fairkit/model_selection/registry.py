@@ -340,6 +340,26 @@ def _meta_fair(ctx):
                                                   random_state=ctx.random_state))])
 
 
+def _adversarial(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import AdversarialDebiasingClassifier
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr="ordinal")),
+                     ("model", AdversarialDebiasingClassifier(
+                         prot_attr=ctx.prot_attr, drop_prot_attr=True,
+                         random_state=ctx.random_state))])
+
+
+def _gerryfair(ctx):
+    from sklearn.pipeline import Pipeline
+
+    from ..inprocessing import GerryFairClassifier
+
+    return Pipeline([("encode", ctx.encoder(keep_prot_attr="ordinal")),
+                     ("model", GerryFairClassifier(prot_attr=ctx.prot_attr))])
+
+
 def _forest_baseline(ctx):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
@@ -513,6 +533,21 @@ register_method("meta_fair", _meta_fair, stage="in", in_default=False,
                 uses_prot_attr=_FEATURE,
                 tradeoff=_scalar_tradeoff("model__tau", [0.0, 0.5, 0.7, 0.8, 0.9, 1.0]),
                 optimises="training accuracy s.t. selection-rate ratio >= tau - 0.2")
+register_method("adversarial", _adversarial, stage="in", in_default=False,
+                description="Zhang et al.'s adversarial debiasing (logistic predictor, "
+                "adversary on its score; demographic parity)",
+                base_model="logistic model trained against an adversary",
+                uses_prot_attr="no: column dropped before predicting",
+                tradeoff=_scalar_tradeoff("model__adversary_loss_weight",
+                                          [0.0, 0.1, 0.3, 1.0]),
+                optimises="log-loss - adversary_loss_weight x adversary's log-loss")
+register_method("gerryfair", _gerryfair, stage="in", in_default=False,
+                description="Kearns et al.'s GerryFair: learner against a rich-subgroup "
+                "auditor (false-positive parity)",
+                base_model="randomised mixture of linear cost-sensitive classifiers",
+                uses_prot_attr=_FEATURE,
+                tradeoff=_scalar_tradeoff("model__gamma", [0.1, 0.05, 0.02, 0.01]),
+                optimises="error + C x subgroup false-positive disparity above gamma")
 register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 9.0]},
                 description="FairTTTS on a 50-tree random forest (alpha=1 is plain TTTS)",
                 base_model="random forest, 50 trees (see baseline_forest)",
