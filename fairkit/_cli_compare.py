@@ -822,11 +822,20 @@ def _connect(address):
     except ImportError as exc:
         raise CLIError("--scheduler needs dask.distributed (pip install 'dask[distributed]')."
                        ) from exc
+    import logging
+
+    # a failed connection is reported in one line below; distributed's own retry messages
+    # (logged on a slow machine while it waits) would add lines of their own
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
     try:
         return Client(address)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # any failure to connect (OSError, timeouts, comm errors)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CLIError(f"--scheduler {address!r}: cannot connect: {first}") from exc
+    finally:
+        log.setLevel(level)
 
 
 def _write_compare_outputs(table, args, title, elapsed, rule, notes, pos, choice, groups,
