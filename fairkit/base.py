@@ -174,18 +174,20 @@ class CrossFitMixin:
                  method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         )
 
-    def _resolve_cross_fit(self, cells, describe, what, stacklevel):
+    def _resolve_cross_fit(self, cells, describe, what, stacklevel, *, prefit=None):
         """The cross-fitting actually used: None (in-sample), or what ``check_cv`` takes.
 
         ``cv="auto"`` is None with ``prefit=True`` and ``_auto_folds`` stratified folds
         otherwise; when the smallest stratum (``cells``: one integer code per row) has
         fewer rows than that, as many folds as it has rows (at least 2, else no
         cross-fitting), with a warning naming it (``describe(code)``). ``what`` names
-        what is fitted on the outputs ("rule", "map").
+        what is fitted on the outputs ("rule", "map"). ``prefit`` overrides ``self.prefit``
+        (a second model that is always fitted here passes False).
         """
         import warnings
 
-        cv, prefit, name = self.cv, self.prefit, type(self).__name__
+        cv, name = self.cv, type(self).__name__
+        prefit = self.prefit if prefit is None else prefit
         if isinstance(cv, str):  # "auto", the only string the constraints let through
             if prefit:
                 return None
@@ -213,9 +215,10 @@ class CrossFitMixin:
             )
         return cv
 
-    def _out_of_fold(self, X, y, cells, est_params, cv, output):
+    def _out_of_fold(self, X, y, cells, est_params, cv, output, *, estimator=None):
         """``output(model, X_fold)`` of each row (1-D or 2-D) from a clone of the model
-        fitted without that row's fold; the folds are stratified on ``cells``."""
+        (``estimator``, default ``self.estimator``) fitted without that row's fold; the
+        folds are stratified on ``cells``."""
         from sklearn.utils import _safe_indexing
         from sklearn.utils.validation import (
             _check_method_params,
@@ -234,7 +237,7 @@ class CrossFitMixin:
         for train, test in splits:
             params = _check_method_params(X, est_params, indices=train)
             fold_est = fit_clone(self, _safe_indexing(X, train), _safe_indexing(y, train),
-                                 params)
+                                 params, estimator=estimator)
             out = np.asarray(output(fold_est, _safe_indexing(X, test)))
             if oof is None:
                 oof = np.empty((_num_samples(X),) + out.shape[1:], dtype=out.dtype)

@@ -21,18 +21,20 @@ def _fit_clone(estimator, X, y, fit_params):
     return clone(estimator).fit(X, y, **fit_params)
 
 
-def fit_clone(est, X, y, fit_params):
-    """A clone of ``est.estimator`` fitted on ``(X, y)``, through ``est.memory`` when the
+def fit_clone(est, X, y, fit_params, *, estimator=None):
+    """A clone of ``est.estimator`` (or of ``estimator``, a second model of ``est``) fitted
+    on ``(X, y)``, through ``est.memory`` when the
     estimator has one (a joblib cache, as ``Pipeline(memory=...)``): a second fit of the
     same model on the same rows with the same parameters loads the fitted clone instead of
     refitting it, so searches over a rule's own parameters (and the candidates of
     ``fairkit compare`` that share a model) fit each model once per set of rows."""
     from sklearn.utils.validation import check_memory
 
+    model = est.estimator if estimator is None else estimator
     memory = getattr(est, "memory", None)
     if memory is None:
-        return _fit_clone(est.estimator, X, y, fit_params)
-    return check_memory(memory).cache(_fit_clone)(est.estimator, X, y, fit_params)
+        return _fit_clone(model, X, y, fit_params)
+    return check_memory(memory).cache(_fit_clone)(model, X, y, fit_params)
 
 
 def fit_or_check_estimator(est, X_model, y, fit_params):

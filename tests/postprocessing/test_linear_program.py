@@ -358,3 +358,17 @@ def test_many_classes_fine_grid_unpacked_cells():
     pi = lp.predict_proba(X)
     assert np.ptp(rates(pi, a), axis=0).max() <= 0.02 + 1e-7
     np.testing.assert_allclose(lp.predict_proba(X[:7]), pi[:7])
+
+
+def test_auto_bins_exact_root():
+    # n_bins="auto" is floor(4096 ** (1 / (n_classes - 1))): 16 with 4 classes (16**3 =
+    # 4096), though 4096 ** (1/3) is 15.999... in floating point; 8 with 5 classes
+    rng = np.random.default_rng(10)
+    for n_classes, expect in ((4, 16), (5, 8)):
+        a = rng.integers(0, 2, 200)
+        P = rng.dirichlet(np.ones(n_classes), 200)
+        y = np.arange(200) % n_classes
+        lp = LinearProgramPostprocessor(
+            FixedProba(n_classes).fit(None, y), prot_attr=0, prefit=True, cv=None, tol=0.5
+        ).fit(np.c_[a, P], y)
+        assert lp.n_bins_ == expect
