@@ -360,6 +360,33 @@ def _gerryfair(ctx):
                      ("model", GerryFairClassifier(prot_attr=ctx.prot_attr))])
 
 
+def _linear_program(ctx):
+    from ..postprocessing import LinearProgramPostprocessor
+
+    return LinearProgramPostprocessor(ctx.boosting(), prot_attr=ctx.prot_attr,
+                                      random_state=ctx.random_state)
+
+
+def _linear_program_blind(ctx):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from ..postprocessing import LinearProgramPostprocessor
+
+    # ctx.boosting() without the protected column: blind mode drops it before the models
+    cats = list(ctx.categorical)
+    enc = ColumnTransformer(
+        [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                encoded_missing_value=np.nan, max_categories=250), cats),
+         ("num", "passthrough", list(ctx.numeric))], remainder="drop")
+    model = Pipeline([("encode", enc), ("model", HistGradientBoostingClassifier(
+        categorical_features=list(range(len(cats))), random_state=ctx.random_state))])
+    return LinearProgramPostprocessor(model, prot_attr=ctx.prot_attr, group_model="auto",
+                                      random_state=ctx.random_state)
+
+
 def _forest_baseline(ctx):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
@@ -452,6 +479,19 @@ def _exponentiated_gradient_tradeoff(metric, bound):
                   "equalized_odds": "equalized_odds"}.get(
         _TO_CONSTRAINT.get(_metric_stem(metric)), "demographic_parity")
     return {"constraints": [constraint], "difference_bound": _tol_steps(bound)[:3]}
+
+
+#: The LP post-processor's constraint for the rate a group metric compares.
+_LP_CONSTRAINT = {"demographic_parity": "demographic_parity",
+                  "true_positive_rate_parity": "equal_opportunity",
+                  "equalized_odds": "equalized_odds"}
+
+
+def _linear_program_tradeoff(metric, bound):
+    constraint = _LP_CONSTRAINT.get(_TO_CONSTRAINT.get(_metric_stem(metric)))
+    if constraint is None:
+        return {"constraints": ["demographic_parity", "equalized_odds"]}
+    return {"constraints": [constraint], "tol": _tol_steps(bound)}
 
 
 def _scalar_tradeoff(param, values):
@@ -554,6 +594,22 @@ register_method("fairttts", _fairttts, stage="post", param_grid={"alpha": [1.0, 
                 uses_prot_attr="yes: feature and privileged-group test-time paths",
                 tradeoff=_scalar_tradeoff("alpha", [1.0, 3.0, 9.0, 27.0]),
                 optimises="the forest's own fit; alpha boosts favourable paths")
+register_method("linear_program", _linear_program, stage="post", in_default=False,
+                param_grid={"constraints": ["demographic_parity", "equalized_odds"]},
+                description="Xian & Zhao's optimal post-processing LP on gradient-boosted "
+                "trees (attribute-aware)",
+                base_model=_HGB, uses_prot_attr="yes: the rule is per group",
+                tradeoff=_linear_program_tradeoff,
+                optimises="expected accuracy under the constraint")
+register_method("linear_program_blind", _linear_program_blind, stage="post", in_default=False,
+                param_grid={"tol": [0.0, 0.02]},
+                description="Xian & Zhao's LP, attribute-blind: statistical parity of "
+                "expected group rates from a model of Pr(A | X)",
+                base_model=_HGB + " (protected column dropped)",
+                uses_prot_attr="no: only in fit, to learn Pr(A | X); predict reads X "
+                "without it",
+                tradeoff=lambda metric, bound: {"tol": _tol_steps(bound)},
+                optimises="expected accuracy under statistical parity")
 register_method("equalized_odds", _equalized_odds, stage="post",
                 description="Hardt et al.'s equalized-odds mixing on the baseline",
                 base_model=_LR, uses_prot_attr="yes: group-specific mixing",
