@@ -10,11 +10,14 @@ attribute through :mod:`fairkit._protected`, records (``reset=True``) or checks
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_feature_names,
@@ -25,7 +28,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._groups import column_values, factorize, scalar
+from ._groups import SMALL_INT_RANGE, column_values, factorize, scalar
 from ._protected import (
     WARN_GROUP_LEVELS,
     GroupEncoding,
@@ -38,7 +41,7 @@ from .utils._dataframe import to_pandas
 
 __all__ = ["FairData", "validate_fair_data", "check_binary_target", "check_priv_group",
            "map_to_fitted_groups",
-           "near_constant", "same_label", "check_weights_nonnegative"]
+           "near_constant", "same_label", "check_weights_nonnegative", "random_sample"]
 
 
 @dataclass
@@ -275,9 +278,41 @@ def _numeric(est, X, *, ensure_all_finite, accept_sparse, names):
                     f"{type(est).__name__} needs numeric features, but column {name!r} of X "
                     f"holds non-numeric values (e.g. {X[0, j]!r}); encode it first."
                 ) from None
+    return _checked_floats(est, X, ensure_all_finite=ensure_all_finite,
+                           accept_sparse=accept_sparse)
+
+
+def _checked_floats(est, X, *, ensure_all_finite, accept_sparse):
+    """``check_array(X, dtype=float64, ...)`` as :func:`_numeric` calls it. A 2-D float64
+    array whose sum is finite (so is every value) is returned as it is, which is what
+    ``check_array`` returns for it; anything else (a frame, a non-finite value, an
+    overflowing sum, ``ensure_all_finite`` other than True) goes through ``check_array``,
+    with its messages."""
+    if ensure_all_finite is True and type(X) is np.ndarray and X.dtype == np.float64 \
+            and X.ndim == 2 and X.shape[0] >= 1:
+        with np.errstate(over="ignore"):  # an overflowing sum: check_array decides
+            total = X.sum()
+        if np.isfinite(total):
+            return X
     return check_array(X, dtype=np.float64, accept_sparse=accept_sparse,
                        ensure_all_finite=ensure_all_finite, estimator=est, input_name="X",
                        ensure_min_features=0)
+
+
+def _numpy_numeric_frame(X) -> bool:
+    """Whether every column of the DataFrame ``X`` is a numpy bool, integer or float."""
+    return all(isinstance(d, np.dtype) and d.kind in "biuf" for d in X.dtypes.tolist())
+
+
+def _set_feature_names(est, X):
+    """``_check_feature_names(est, X, reset=True)``; a DataFrame whose column names are all
+    exactly ``str`` (what scikit-learn keeps as names) is read without converting it."""
+    if type(X) is pd.DataFrame and X.shape[1]:
+        names = X.columns.tolist()
+        if all(type(c) is str for c in names):
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+            return
+    _check_feature_names(est, X, reset=True)
 
 
 def validate_fair_data(
@@ -377,8 +412,10 @@ def validate_fair_data(
             prot = None
         else:
             prot = None
-            if not reset and sensitive_features is None and min_groups <= 1:
-                prot = _one_column_protected(X, prot_attr, drop)
+            if sensitive_features is None and prot_attr is not None:
+                prot = _one_column_protected(
+                    X, prot_attr, drop,
+                    min_groups=min_groups if protected in ("groups", "values") else 1)
             if prot is None:
                 prot = resolve_protected(
                     X, prot_attr=prot_attr, sensitive_features=sensitive_features,
@@ -386,8 +423,10 @@ def validate_fair_data(
                     min_groups=min_groups if protected in ("groups", "values") else 1,
                 )
                 _check_finite_attributes(prot)
-    if reset or not _same_feature_names(est, X):
-        _check_feature_names(est, X, reset=reset)
+    if reset:
+        _set_feature_names(est, X)
+    elif not _same_feature_names(est, X):
+        _check_feature_names(est, X, reset=False)
     _check_n_features(est, X, reset=reset)
 
     n_cols = X.shape[1]
@@ -399,7 +438,6 @@ def validate_fair_data(
             prot_idx = [int(c) % n_cols for c in prot.columns]
     dropped = set(prot_idx) if drop else set()
     feature_idx = [j for j in range(n_cols) if j not in dropped]
-    X_model = prot.X if prot is not None else X
 
     if features == "numeric":
         if len(feature_idx) == 0:
@@ -411,8 +449,19 @@ def validate_fair_data(
         names = getattr(est, "feature_names_in_", None)
         # error messages name a column as the user knows it: its name, or its index in X
         names = [names[j] for j in feature_idx] if names is not None else list(feature_idx)
-        X_model = _numeric(est, X_model, ensure_all_finite=ensure_all_finite,
-                           accept_sparse=accept_sparse, names=names)
+        if dropped and isinstance(X, pd.DataFrame) and _numpy_numeric_frame(X):
+            # every column a numpy number: the float matrix of the whole frame less the
+            # protected columns is what the frame without them converts to (no frame of
+            # the kept columns is built)
+            X_model = _checked_floats(est, X.to_numpy(dtype=np.float64)[:, feature_idx],
+                                      ensure_all_finite=ensure_all_finite,
+                                      accept_sparse=accept_sparse)
+        else:
+            X_model = _numeric(est, prot.X if prot is not None else X,
+                               ensure_all_finite=ensure_all_finite,
+                               accept_sparse=accept_sparse, names=names)
+    else:
+        X_model = prot.X if prot is not None else X
 
     if reset and y_classes is not None:
         est.classes_, est.pos_label_ = y_classes
@@ -427,13 +476,42 @@ def validate_fair_data(
         if reset:
             est.groups_ = list(groups.labels)
         elif map_groups and hasattr(est, "groups_"):
-            codes = map_to_fitted_groups(groups, est.groups_)
-            groups = GroupEncoding(codes=codes, labels=list(est.groups_), names=groups.names)
+            fitted = list(est.groups_)
+            if not _same_groups(groups.labels, fitted):
+                groups = GroupEncoding(codes=map_to_fitted_groups(groups, fitted),
+                                       labels=fitted, names=groups.names)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
     return FairData(X=X_model, y=y_out, groups=groups, protected=prot,
                     sample_weight=sample_weight, feature_idx=feature_idx, prot_idx=prot_idx,
                     input=X)
+
+
+_LABELS = {}
+
+
+def _labels_of(index):
+    """``index.tolist()``, kept for the last few (small) indexes seen: a pandas ``Index``
+    cannot be changed, so the same object always gives the same list (an Arrow-backed
+    index converts its labels on every ``tolist``). The cache holds the index itself, so
+    its ``id`` cannot be reused while the entry exists. The list must not be modified."""
+    hit = _LABELS.get(id(index))
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    labels = index.tolist()
+    if len(labels) <= 1000:
+        if len(_LABELS) >= 64:
+            _LABELS.clear()
+        _LABELS[id(index)] = (index, labels)
+    return labels
+
+
+def _same_groups(labels, fitted) -> bool:
+    """Whether ``labels`` are the fitted groups in their order, value and kind: the codes
+    are then the fitted codes (what :func:`map_to_fitted_groups` would return)."""
+    return len(labels) == len(fitted) and all(
+        type(a) is type(b) and type(a) in (str, int, float, bool) and a == b
+        for a, b in zip(labels, fitted, strict=True))
 
 
 def _same_feature_names(est, X) -> bool:
@@ -446,20 +524,64 @@ def _same_feature_names(est, X) -> bool:
         return fitted is None
     if fitted is None or not isinstance(X, pd.DataFrame) or X.shape[1] != len(fitted):
         return False
-    return all(isinstance(c, str) for c in X.columns) and \
-        np.array_equal(np.asarray(X.columns, dtype=object), fitted)
+    names = _labels_of(X.columns)
+    # scikit-learn takes names only when every one is exactly a str (np.str_ is not)
+    return all(type(c) is str for c in names) and names == list(fitted)
 
 
-def _one_column_protected(X, prot_attr, drop):
-    """``resolve_protected`` for the common predict-time case, or None to take the general
-    path.
+def _factorize_column(values):
+    """:func:`fairkit._groups.factorize` of one column (``column_values`` of a Series),
+    with two shortcuts that give the same codes and levels without hashing: a categorical
+    without missing values (its own codes, the categories that occur in category order)
+    and a float64 array of whole numbers of small range (counted as integers). Anything
+    else (and a signed zero, whose sign pandas keeps in the level) goes to ``factorize``."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        n_cats = len(dtype.categories)
+        if len(codes) and n_cats and codes.min() >= 0:
+            if n_cats <= 8:  # a few comparisons are cheaper than a bincount of small ints
+                lo, hi = int(codes.min()), int(codes.max())
+                present = [k for k in range(lo, hi + 1)
+                           if k == lo or k == hi or (codes == k).any()]
+            else:
+                present = np.flatnonzero(np.bincount(codes, minlength=n_cats)).tolist()
+            # the levels as factorize gives them: the categories as Python objects
+            categories = _labels_of(dtype.categories)
+            uniques = [categories[k] for k in present]
+            if len(present) == n_cats:
+                return codes.astype(np.intp), uniques
+            lookup = np.full(n_cats, -1, dtype=np.intp)
+            lookup[present] = np.arange(len(present))
+            return lookup[codes], uniques
+    elif isinstance(values, np.ndarray) and dtype == np.float64 and values.ndim == 1 \
+            and len(values):
+        lo, hi = values.min(), values.max()  # NaN in either when any value is NaN
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo < SMALL_INT_RANGE \
+                and -(2.0**52) < lo and hi < 2.0**52:
+            ints = values.astype(np.int64)
+            if lo > 0 or hi < 0:
+                signed_zero = False
+            elif lo == 0:  # no negative value: a sign bit is a -0.0
+                signed_zero = np.signbit(values).any()
+            else:
+                signed_zero = ((values == 0) & np.signbit(values)).any()
+            if not signed_zero and np.array_equal(ints, values):
+                codes, uniques = factorize(ints)
+                return codes, uniques.astype(np.float64)
+    return factorize(values)
+
+
+def _one_column_protected(X, prot_attr, drop, *, min_groups=1):
+    """``resolve_protected`` for the common case, or None to take the general path.
 
     One protected column, named (DataFrame) or an integer index (array), read directly
     instead of through a one-column frame; the result equals ``resolve_protected``'s with
-    ``require_groups`` true or false (the attribute is discrete here). Whenever the general
-    path could warn or raise -- a missing or infinite value, more than
-    ``WARN_GROUP_LEVELS`` numeric values, labels that do not sort, a column that is not
-    found -- None is returned, so the general path reports it in its own words.
+    ``require_groups`` true or false (the attribute is discrete here) and the given
+    ``min_groups``. Whenever the general path could warn or raise -- a missing or infinite
+    value, more than ``WARN_GROUP_LEVELS`` numeric values, fewer than ``min_groups``
+    groups, labels that do not sort, a column that is not found -- None is returned, so
+    the general path reports it in its own words.
     """
     col = prot_attr.item() if isinstance(prot_attr, np.generic) else prot_attr
     if isinstance(col, bool) or not isinstance(col, (str, Integral)):
@@ -467,40 +589,117 @@ def _one_column_protected(X, prot_attr, drop):
     if isinstance(X, pd.DataFrame):
         if not X.columns.is_unique or col not in X.columns:
             return None  # duplicated names, positions, missing columns
-        series = X[col]
-        if not isinstance(series, pd.Series):  # a MultiIndex level: the general path
+        position = X.columns.get_loc(col)
+        if not isinstance(position, Integral):  # a MultiIndex level: the general path
             return None
-        # what ``X.loc[:, [col]]`` read as an attribute frame is
-        values = series.reset_index(drop=True).to_frame(name=str(col))
-        source = col
-        # ``X.drop(columns=[col])`` by position (same frame, without the label lookup)
-        X_out = X.iloc[:, np.delete(np.arange(X.shape[1]), X.columns.get_loc(col))] \
-            if drop else X
+        name, source, frame = str(col), col, True
+        column = _column_array(X, position)
     elif isinstance(X, np.ndarray) and X.ndim == 2 and isinstance(col, Integral):
         n_features = X.shape[1]
         if not -n_features <= col < n_features:
             return None
         source = int(col) % n_features
-        values = pd.DataFrame({f"x{source}": X[:, source]})
-        X_out = np.delete(X, [source], axis=1) if drop else X
+        name, frame = f"x{source}", False
+        column = X[:, source]
+        if X.dtype.kind in "biuf":
+            values = lambda: pd.DataFrame({name: column})  # noqa: E731  (when first read)
+        else:
+            # what ``X[:, [col]]`` read as an attribute frame is: pandas infers the type
+            # of an object column, as on the general path, and that is what is grouped
+            values = pd.DataFrame({name: column})
+            column = column_values(values[name])
     else:
         return None
-    series = values.iloc[:, 0]
-    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if isinstance(column.dtype, np.dtype):  # what the pandas test says of a numpy dtype
+        numeric = column.dtype.kind in "iufc"
+    elif isinstance(column.dtype, pd.CategoricalDtype):  # never numeric to pandas
+        numeric = False
+    else:
+        numeric = pd.api.types.is_numeric_dtype(column.dtype) and \
+            not pd.api.types.is_bool_dtype(column.dtype)
     # the grouping rules of every other path (fairkit._groups): sorted levels, a
     # categorical in category order, small integers by counting
-    codes, uniques = factorize(column_values(series))
-    labels = [scalar(u) for u in uniques]
-    if len(labels) == 0 or (codes < 0).any():
+    codes, uniques = _factorize_column(column)
+    if len(uniques) < max(min_groups, 1) or (numeric and len(uniques) > WARN_GROUP_LEVELS):
+        return None  # too few groups; or the general path warns (or refuses a continuous one)
+    if (codes < 0).any():
         return None  # missing values
-    if numeric and len(labels) > WARN_GROUP_LEVELS:
-        return None  # the general path warns (or refuses a continuous attribute)
+    labels = [scalar(u) for u in uniques]
     for lab in labels:
         if isinstance(lab, (float, np.floating)) and not np.isfinite(lab):
             return None
+    if isinstance(column, np.ndarray) and np.may_share_memory(codes, column):
+        codes = codes.copy()  # the codes of an integer column may be its own values
+    if frame:
+        # what ``X.loc[:, [col]]`` read as an attribute frame is (built when first read:
+        # predict needs only the codes)
+        values = lambda: _attribute_frame(column, name)  # noqa: E731
+        # ``X.drop(columns=[col])`` by position (same frame, without the label lookup),
+        # built when first read (a numeric method reads the float matrix instead)
+        X_out = (lambda: X.iloc[:, np.delete(np.arange(X.shape[1]), position)]) \
+            if drop else X
+    else:
+        X_out = np.delete(X, [source], axis=1) if drop else X
     groups = GroupEncoding(codes=np.asarray(codes, dtype=np.intp), labels=labels,
-                           names=[str(values.columns[0])])
-    return ProtectedData(X=X_out, values=values, groups=groups, columns=[source])
+                           names=[name])
+    return _LazyProtectedData(X=X_out, values=values, groups=groups, columns=[source])
+
+
+@lru_cache(maxsize=64)
+def _name_index(name):
+    return pd.Index([name])
+
+
+def _attribute_frame(column, name):
+    """A frame column's values (numpy or pandas array) as the one-column attribute frame
+    ``X.loc[:, [col]].reset_index(drop=True)`` with its label as text: a copy of the
+    values, a fresh ``RangeIndex``, the label an index of the type pandas gives ``[name]``
+    (built once per name; each frame gets its own copy)."""
+    columns = _name_index(name).copy()
+    if isinstance(column, np.ndarray):
+        return pd.DataFrame(column[:, None], columns=columns, copy=True)
+    return pd.DataFrame({name: column}, columns=columns, copy=True)
+
+
+def _column_array(X, position):
+    """``column_values(X.iloc[:, position])``: the values of one column of a DataFrame
+    (a numpy array for a numpy dtype, else pandas' array), read from the frame's blocks
+    without building the Series (whose label lookup and construction are most of the
+    cost of reading one column at predict time). Read-only use."""
+    try:
+        return X._mgr.iget_values(position)
+    except Exception:  # pragma: no cover - another pandas layout: the public route
+        return column_values(X.iloc[:, position])
+
+
+class _LazyProtectedData(ProtectedData):
+    """:class:`ProtectedData` whose ``X`` and ``values`` may be given as functions that
+    build them, called when the attribute is first read (an array, a sparse matrix or a
+    DataFrame is never a function)."""
+
+    def __init__(self, X, values, groups, columns):
+        self._X, self._values = X, values
+        self.groups, self.columns = groups, columns
+
+    @property
+    def X(self):
+        if callable(self._X):
+            self._X = self._X()
+        return self._X
+
+    @X.setter
+    def X(self, value):
+        self._X = value
+
+    @property
+    def values(self):
+        if callable(self._values):
+            self._values = self._values()
+        return self._values
+
+    @values.setter
+    def values(self, frame):
+        self._values = frame
 
 
 def _check_finite_attributes(prot):
@@ -530,3 +729,24 @@ def _check_target(est, y, target, pos_label):
     elif target == "continuous":
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
     return y, None
+
+
+_draws = threading.local()
+
+
+def random_sample(random_state, n):
+    """``check_random_state(random_state).random_sample(n)``: the same ``n`` draws.
+
+    For an integer seed the draws come from one ``RandomState`` per thread reseeded in
+    place (legacy seeding, as ``RandomState(seed)`` does), which skips the construction of
+    a new bit generator on every call (a fixed ~0.1 ms, what a randomised post-processor's
+    ``predict`` spends beyond its rule on a few thousand rows). A ``RandomState`` (whose
+    draws advance) and None go through ``check_random_state``.
+    """
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        rng = getattr(_draws, "rng", None)
+        if rng is None:
+            rng = _draws.rng = np.random.RandomState()
+        rng.seed(random_state)  # raises for a seed outside [0, 2**32) as RandomState does
+        return rng.random_sample(n)
+    return check_random_state(random_state).random_sample(n)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.metadata_routing import (
@@ -48,6 +48,7 @@ from ._validation import (
     held_out_splits,
     map_to_fitted_groups,
     near_constant,
+    random_sample,
     validate_fair_data,
 )
 from .utils._outputs import (
@@ -561,8 +562,7 @@ class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, CrossFitMixin,
     def _predict01(self, X_model, codes):
         """0/1 decisions; by default a draw from ``_positive_probability``."""
         p = self._positive_probability(X_model, codes)
-        rng = check_random_state(self.random_state)
-        return rng.random_sample(len(p)) < p
+        return random_sample(self.random_state, len(p)) < p
 
     # -- helpers for subclasses -------------------------------------------------------
     def _model_output(self, X_model):

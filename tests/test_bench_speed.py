@@ -44,7 +44,7 @@ def test_rows_and_ratios(table):
     expected = {
         "ThresholdOptimizer fit": 2, "ExponentiatedGradient fit": 2,
         "CorrelationRemover fit+transform": 2, "FairTTTS default predict_proba": 1,
-        "group metrics (6) vs MetricFrame": 2}
+        "group metrics (6) vs MetricFrame": 2, "ThresholdOptimizer predict overhead": 1}
     if _aif360_available():
         expected.update({"PrejudiceRemover fit": 1, "EqualizedOdds predict overhead": 1})
     assert table["method"].value_counts().to_dict() == expected
@@ -68,6 +68,10 @@ def test_checks(table):
     assert (to["check"] == "identical").all()
     cr = table[table["method"] == "CorrelationRemover fit+transform"]
     assert all(float(c.split()[-1]) < 1e-8 for c in cr["check"])
+    to_predict = table[table["method"] == "ThresholdOptimizer predict overhead"]
+    assert (to_predict["check"] == "identical").all()
+    eo = table[table["method"] == "EqualizedOdds predict overhead"]
+    assert (eo["check"] == "same predictions through the timing proxy").all()
     ttts = table[table["method"] == "FairTTTS default predict_proba"]["check"].iloc[0]
     assert ttts.startswith("mean err vs tol=0 ")
     assert 0 <= float(ttts.split()[4]) <= 0.05
@@ -81,6 +85,26 @@ def test_format_table(bench, table):
         "slope peer", "check"]
     assert len(lines) == 2 + len(table)
     assert "fairlearn" in text
+
+
+def test_overhead_excludes_the_models_own_time(bench):
+    # the timing proxy charges the model's CPU time to the model, not to the caller
+    import time
+
+    class Busy:
+        classes_ = np.array([0, 1])
+
+        def predict(self, X):
+            t0 = time.process_time()
+            while time.process_time() - t0 < 0.05:
+                pass
+            return np.zeros(len(X), dtype=int)
+
+    proxy = bench._TimedModel(Busy())
+    spent, out = bench._overhead(lambda: proxy.predict(np.ones((3, 1))), proxy)
+    assert out.tolist() == [0, 0, 0]
+    assert 0 <= spent < 0.02 and proxy.spent >= 0.05
+    assert proxy.classes_.tolist() == [0, 1]  # everything else is the model's
 
 
 def test_failing_part_gives_error_row(bench, monkeypatch):

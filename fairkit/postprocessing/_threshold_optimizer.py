@@ -9,9 +9,10 @@ from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._validation import random_sample
 from ..base import BasePostProcessor
 from ..utils._docstring import fair_docstring
 from ..utils._outputs import BinarizedEstimator, class_index
@@ -353,4 +354,4 @@ class ThresholdOptimizer(BasePostProcessor):
     def _predict01(self, X_model, codes):
         # favourable where p >= u, u ~ U[0, 1) from random_state (fairlearn's draw)
         p = self._positive_probability(X_model, codes)
-        return p >= check_random_state(self.random_state).rand(len(p))
+        return p >= random_sample(self.random_state, len(p))

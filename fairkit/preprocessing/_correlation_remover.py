@@ -16,6 +16,44 @@ from ..utils._docstring import fair_docstring
 __all__ = ["CorrelationRemover"]
 
 
+def _least_squares(S, X):
+    """``np.linalg.lstsq(S, X, rcond=None)[0]`` for a thin ``S`` (n x k, k small).
+
+    The minimum-norm least-squares solution from the SVD of ``S``, singular values at or
+    below ``eps * max(n, k)`` times the largest counted as zero (lstsq's ``rcond=None``
+    cutoff): ``V diag(1/s) U^T X``. It equals LAPACK's ``gelsd`` solution up to round-off,
+    without that routine's copy and factorisation of the whole ``[S | X]`` problem (the
+    cost is one pass of ``U^T`` over ``X``).
+    """
+    n, k = S.shape
+    if k == 0:
+        return np.zeros((0, X.shape[1]))
+    U, sv, Vt = np.linalg.svd(S, full_matrices=False)
+    keep = sv > np.finfo(np.float64).eps * max(n, k) * sv[0]
+    if not keep.any():
+        return np.zeros((k, X.shape[1]))
+    return (Vt[keep].T / sv[keep]) @ (U[:, keep].T @ X)
+
+
+def _product(S, beta, *, column_major):
+    """``S @ beta`` (n x k times k x d), column-major when asked. With a few columns in
+    ``S`` (one per numeric attribute or category) it is a sum of k outer products by
+    broadcasting: a matrix product with an inner dimension of 1 to 4 is several times
+    slower than that."""
+    k = S.shape[1]
+    if k == 0 or k > 4:
+        return (beta.T @ S.T).T if column_major else S @ beta
+    if column_major:
+        out = beta[0][:, None] * S[:, 0]
+        for j in range(1, k):
+            out += beta[j][:, None] * S[:, j]
+        return out.T
+    out = S[:, :1] * beta[0]
+    for j in range(1, k):
+        out += S[:, j:j + 1] * beta[j]
+    return out
+
+
 @fair_docstring
 class CorrelationRemover(FairTransformerMixin, BaseEstimator):
     r"""Remove the linear dependence of the features on the protected attribute(s).
@@ -136,15 +174,18 @@ class CorrelationRemover(FairTransformerMixin, BaseEstimator):
         S = self._encode(data.protected.values, fitting=True)
         self.sensitive_mean_ = S.mean(axis=0)
         S -= self.sensitive_mean_
-        self.beta_ = np.linalg.lstsq(S, data.X, rcond=None)[0]
+        self.beta_ = _least_squares(S, data.X)
         return S
 
     def _decorrelate(self, Xf, S_centred):
         # alpha (X - S_c beta) + (1 - alpha) X  ==  X - alpha S_c beta
-        shift = S_centred @ self.beta_
+        # a frame's columns come column-major: the shift in the same layout, so the
+        # subtraction runs over both arrays in memory order
+        shift = _product(S_centred, self.beta_,
+                         column_major=Xf.flags.f_contiguous and not Xf.flags.c_contiguous)
         if self.alpha != 1:
             shift *= float(self.alpha)
-        return Xf - shift
+        return np.subtract(Xf, shift, out=shift)
 
     def fit_transform(self, X, y=None, *, sensitive_features=None):
         """Fit and decorrelate ``X`` (one validation of ``X``; the result of

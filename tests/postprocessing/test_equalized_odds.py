@@ -210,3 +210,54 @@ def test_bad_input():
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, objective="f1").fit(X, y)
     with pytest.raises(ValueError, match="pos_label=5"):
         EqualizedOddsPostprocessor(LogisticRegression(), prot_attr=0, pos_label=5).fit(X, y)
+
+
+def _people(n, seed):
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n, p=[0.3, 0.7])
+    X = pd.DataFrame({"age": rng.normal(40, 12, n), "sex": sex,
+                      "job": rng.choice(list("abc"), n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X["age"] - 40) / 10 - (sex == "Male")))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("kind", ["str", "categorical", "codes", "array"])
+def test_predict_fast_path_equals_general_path(monkeypatch, kind):
+    # the layer's one-column fast path (fit and predict) gives the fit and the draws of
+    # the general path, for frames of several column kinds and for arrays
+    import fairkit._validation as validation
+
+    X, y = _people(600, seed=2)
+    Xt, _ = _people(300, seed=3)
+    if kind == "categorical":
+        X, Xt = (d.assign(sex=pd.Categorical(d["sex"], categories=["Male", "Female"]))
+                 for d in (X, Xt))
+    if kind in ("codes", "array"):
+        X, Xt = (d.assign(sex=(d["sex"] == "Male").astype(int), job=d["job"].map(
+            {"a": 0.0, "b": 1.0, "c": 2.0})) for d in (X, Xt))
+    prot = "sex"
+    encoded = ["job", "sex"] if kind in ("str", "categorical") else ["job"]
+    model = make_pipeline(make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), encoded), remainder="passthrough"),
+        LogisticRegression())
+    if kind == "array":
+        X, Xt, prot, model = X.to_numpy(), Xt.to_numpy(), 1, LogisticRegression()
+    results = []
+    for general in (False, True):
+        with monkeypatch.context() as m:
+            if general:
+                m.setattr(validation, "_one_column_protected", lambda *a, **k: None)
+            eo = EqualizedOddsPostprocessor(model, prot_attr=prot, random_state=4).fit(X, y)
+            results.append((eo.mixing_rates_, eo.groups_, eo.predict(Xt),
+                            eo.predict_proba(Xt)))
+    (rates_f, groups_f, pred_f, proba_f), (rates_g, groups_g, pred_g, proba_g) = results
+    np.testing.assert_array_equal(rates_f, rates_g)
+    assert groups_f == groups_g
+    assert [type(g) for g in groups_f] == [type(g) for g in groups_g]
+    np.testing.assert_array_equal(pred_f, pred_g)
+    np.testing.assert_array_equal(proba_f, proba_g)
+    # the draws are those of check_random_state(4) against P(favourable)
+    from sklearn.utils import check_random_state
+
+    expected = check_random_state(4).random_sample(len(Xt)) < proba_f[:, 1]
+    np.testing.assert_array_equal(pred_f == 1, expected)

@@ -122,3 +122,79 @@ def test_fit_transform_equals_fit_then_transform():
     out_routed = routed.fit_transform(feats, sensitive_features=X[["s1", "s2"]])
     assert isinstance(out_routed, pd.DataFrame) and list(out_routed.columns) == ["a", "b", "c"]
     np.testing.assert_allclose(out_routed.to_numpy(), ref, atol=1e-12)
+
+
+def _thin_designs(rng, n):
+    s = rng.integers(0, 2, n).astype(float)
+    return {
+        "one binary": s[:, None],
+        "one continuous, large scale": 1e4 * rng.normal(size=(n, 1)),
+        "three columns": rng.normal(size=(n, 3)),
+        "collinear": np.c_[s, 2 * s, rng.normal(size=n)],
+        "zero column": np.c_[rng.normal(size=n), np.zeros(n)],
+        "all zero": np.zeros((n, 2)),
+        "six columns": rng.normal(size=(n, 6)),
+        "no column": np.zeros((n, 0)),
+    }
+
+
+@pytest.mark.parametrize("n", [7, 500])
+def test_least_squares_equals_numpy_lstsq(n):
+    # the SVD route gives lstsq's minimum-norm solution, rank-deficient designs included
+    from fairkit.preprocessing._correlation_remover import _least_squares
+
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, 4)) * [1, 10, 100, 1e-3]
+    for label, S in _thin_designs(rng, n).items():
+        S = S - S.mean(axis=0)
+        expected = np.linalg.lstsq(S, X, rcond=None)[0]
+        got = _least_squares(S, X)
+        assert got.shape == expected.shape, label
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=label)
+        np.testing.assert_allclose(_least_squares(S, np.asfortranarray(X)), expected,
+                                   rtol=1e-9, atol=1e-12, err_msg=label)
+
+
+def test_product_equals_matmul_in_both_layouts():
+    from fairkit.preprocessing._correlation_remover import _product
+
+    rng = np.random.default_rng(1)
+    for label, S in _thin_designs(rng, 50).items():
+        beta = rng.normal(size=(S.shape[1], 3))
+        for column_major in (False, True):
+            out = _product(S, beta, column_major=column_major)
+            np.testing.assert_allclose(out, S @ beta, rtol=1e-13, atol=1e-13, err_msg=label)
+            if S.shape[1]:
+                assert out.flags.f_contiguous == column_major or out.flags.c_contiguous
+
+
+@pytest.mark.parametrize("layout", ["frame", "C", "F", "polars"])
+def test_every_input_layout_equals_fairlearn(layout):
+    # frames (column-major blocks), C- and F-ordered arrays and polars give fairlearn's
+    # numbers; the input is never modified
+    rng = np.random.default_rng(5)
+    X = data(400, seed=3)
+    X["g"] = rng.integers(0, 3, 400).astype(float)
+    cols = ["a", "s1", "b", "g", "c"]
+    frame = X[cols]
+    ref = FairlearnCR(sensitive_feature_ids=[1, 3], alpha=0.6).fit(frame.to_numpy())
+    expected = ref.transform(frame.to_numpy())
+    if layout == "frame":
+        data_in, prot = frame, ["s1", "g"]
+    elif layout == "polars":
+        pl = pytest.importorskip("polars")
+        data_in, prot = pl.from_pandas(frame), ["s1", "g"]
+    else:
+        data_in = np.array(frame.to_numpy(), order=layout)
+        prot = [1, 3]
+    before = np.array(np.asarray(frame), copy=True)
+    ours = CorrelationRemover(prot_attr=prot, alpha=0.6)
+    np.testing.assert_allclose(ours.fit_transform(data_in), expected, atol=1e-12)
+    np.testing.assert_allclose(ours.transform(data_in), expected, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(frame), before)
+    # one attribute: the one-column path of the layer
+    one = "s1" if layout in ("frame", "polars") else 1
+    ref1 = FairlearnCR(sensitive_feature_ids=[1]).fit(frame.to_numpy())
+    np.testing.assert_allclose(CorrelationRemover(prot_attr=one).fit(data_in)
+                               .transform(data_in), ref1.transform(frame.to_numpy()),
+                               atol=1e-12)
