@@ -2,7 +2,7 @@
 
     /work/venv/bin/python benchmarks/bench_fairttts.py [--quick] [--skip-speed] [--skip-cv]
         [--study] [--direction] [--exact-all] [--ttts] [--protocol {paper,codes,both}]
-        [--defaults]
+        [--defaults] [--compare-forest]
 
 1. Reproduction of the FairTTTS paper's protocol (Cohen-Inger et al. 2025) on Adult (sex),
    Adult (race) and COMPAS (race): 5-fold stratified CV (shuffle, seed 42), RandomForest with
@@ -59,6 +59,11 @@
    favourable probability from ``tol=0`` (on the first 500 rows; ``tol=0`` is timed on
    them too). Other settings for comparison: ``tol`` 1e-3 and 1e-2, and the papers' one
    Monte-Carlo pass per tree. Acceptance: default within 50x at mean error <= 0.01.
+6. ``--compare-forest`` (issue #18): FairTTTS exactly as ``fairkit compare`` builds it
+   (ordinal encoder + RandomForest(50, max_depth=10), exact, tol=5e-3, feature distance
+   scale, alpha=9) on Adult against the same Pipeline's ``predict_proba`` at 500, 2,000
+   and 10,000 rows (timed alternately, CPU-time medians, one thread), and its error vs
+   ``tol=0``.
 4. ``--direction``: held-out disparate impact of plain TTTS (alpha=1) against FairTTTS
    (alpha=9) under the per-row boost rule (default) and the papers' node rule, on Adult's
    test split (3 forests) and on synthetic biased data (raw-like and standardised
@@ -390,6 +395,75 @@ def run_defaults(rows=500, reps=5):
     return summary
 
 
+def run_compare_forest(sizes=(500, 2_000, 10_000), reps=5, err_rows=500):
+    """Issue #18: FairTTTS as ``fairkit compare`` builds it against its own forest.
+
+    The compare registry's FairTTTS (``fairkit.model_selection.registry._fairttts``: a
+    Pipeline of the ordinal encoder and a 50-tree ``max_depth=10`` RandomForest, exact mode
+    with ``tol=5e-3``, ``distance_scale="feature"``) with ``alpha`` 9, fitted on 20,108 rows
+    of Adult's training file (about two thirds, as in a 3-fold compare) and predicting
+    500, 2,000 and 10,000 of the others. Per size the forest's ``predict_proba`` (the same
+    Pipeline) and FairTTTS's are timed alternately (CPU time, one thread, medians over
+    ``reps``); the compile time of the first prediction in the process is printed apart.
+    Error: mean / largest |P(fav) - P(fav) at tol=0| on ``err_rows`` rows.
+    """
+    import os
+
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from threadpoolctl import threadpool_limits
+
+    from fairkit._cli_compare import DATASETS
+    from fairkit.model_selection.registry import MethodContext, _fairttts
+
+    threadpool_limits(1)
+    spec = DATASETS["adult"]
+    bunch = load_adult(as_frame=True)
+    X = bunch.data.drop(columns=[c for c in spec["drop"] if c in bunch.data.columns])
+    y = np.asarray(bunch.target)
+    prot = spec["prot_attr"]
+    cat = [c for c in X.columns if c != prot and not pd.api.types.is_numeric_dtype(X[c])]
+    num = [c for c in X.columns if c != prot and c not in cat]
+    ctx = MethodContext(prot_attr=prot, categorical=cat, numeric=num,
+                        priv_group=spec["priv_group"], pos_label=spec["pos_label"])
+    order = np.random.default_rng(0).permutation(len(X))
+    n_fit = len(X) * 2 // 3
+    fit_rows, test_rows = order[:n_fit], order[n_fit:]
+    est = _fairttts(ctx).set_params(alpha=9.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X.iloc[fit_rows], y[fit_rows])
+    forest = est.estimator_
+    X_test = X.iloc[test_rows].reset_index(drop=True)
+    t0 = time.perf_counter()
+    est.predict_proba(X_test.iloc[:5])  # compiles the kernel unless fit already did
+    compile_s = time.perf_counter() - t0
+    print(f"\nCompare forest (Adult, sex; fit on {n_fit:,} rows; 50 trees, max_depth=10, "
+          f"{est.arrays_.left.shape[0]:,} nodes, {est.n_protected_splits_} protected "
+          f"splits); CPU-time medians, one thread. First predict after fit (compile if "
+          f"not yet): {compile_s:.2f} s")
+    # tol is read at predict time: the same fitted estimator gives the exact expectation
+    exact = est.set_params(tol=0.0).predict_proba(X_test.iloc[:err_rows])[:, 1]
+    est.set_params(tol=5e-3)
+    err = np.abs(est.predict_proba(X_test.iloc[:err_rows])[:, 1] - exact)
+    print(f"  error vs tol=0 on {err_rows} rows: mean {err.mean():.5f}, max {err.max():.5f}")
+    print(f"  {'rows':>7s} {'forest ms':>10s} {'FairTTTS ms':>12s} {'ratio':>7s}")
+    out = []
+    for n in sizes:
+        Xn = X_test.iloc[:n]
+        tf, tt = [], []
+        for _ in range(reps if n < 10_000 else max(3, reps // 2)):
+            for fn, acc in ((forest.predict_proba, tf), (est.predict_proba, tt)):
+                t0 = time.process_time()
+                fn(Xn)
+                acc.append(time.process_time() - t0)
+        f, t = float(np.median(tf)), float(np.median(tt))
+        out.append((n, f, t, t / f))
+        print(f"  {n:7,d} {1000 * f:10.1f} {1000 * t:12.1f} {t / f:7.1f}x")
+    ok = all(r <= 50 for *_, r in out) and err.mean() <= 0.01
+    print(f"  acceptance (within 50x at mean error <= 0.01): {'PASS' if ok else 'FAIL'}")
+    return out, err.mean()
+
+
 # --------------------------------------------------------------------------------------
 # speed
 # --------------------------------------------------------------------------------------
@@ -701,9 +775,15 @@ if __name__ == "__main__":
     parser.add_argument("--protocol", choices=["paper", "codes", "both"], default="paper",
                         help="paper: the authors' data preparation with a fold-fitted target "
                              "encoder; codes: the earlier integer-code preparation")
+    parser.add_argument("--compare-forest", action="store_true",
+                        help="only the compare forest (issue #18): ratio to its "
+                             "predict_proba at 500, 2,000 and 10,000 rows, error vs tol=0")
     parser.add_argument("--defaults", action="store_true",
                         help="only the defaults section: default vs forest and vs tol=0")
     args = parser.parse_args()
+    if args.compare_forest:
+        run_compare_forest()
+        raise SystemExit(0)
     if args.defaults:
         run_defaults()
         raise SystemExit(0)

@@ -404,8 +404,8 @@ def _fairttts(ctx):
     return FairTTTSClassifier(_forest_baseline(ctx), prot_attr=ctx.prot_attr,
                               priv_group=ctx.priv_group, pos_label=ctx.pos_label,
                               # the class default (exact, tol=5e-3): deterministic, error
-                              # 2e-4 at 9.7x the forest's predict_proba on 5,000 rows,
-                              # against 0.025 at 7x for one sampled pass per tree.
+                              # 4e-4 at 2-9x the forest's predict_proba on 500-10,000
+                              # rows (bench_fairttts.py --compare-forest).
                               # The forest's inputs are standardised: the paper's distance
                               # rule would give flip probability 0 at every protected split
                               distance_scale="feature", random_state=ctx.random_state)

@@ -55,7 +55,7 @@ tol : float, default=5e-3
     forest's ``predict_proba``; the papers' settings flip at almost every node). The
     default 5e-3 walks the branches with one flip and the likeliest with two: on Adult
     and synthetic data with 100 fully grown trees its favourable probabilities are
-    within 0.002-0.004 of ``tol=0`` on average (at most 0.011 for a row) at 10-40 times
+    within 0.002-0.004 of ``tol=0`` on average (at most 0.011 for a row) at 3-8 times
     the forest's ``predict_proba``; 1e-2 (one flip per branch) is about twice as fast
     at 0.005-0.008. Each sample's probability vector moves by at most the total reach
     of the branches not walked (``benchmarks/bench_fairttts.py --defaults`` prints the

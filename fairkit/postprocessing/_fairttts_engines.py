@@ -8,8 +8,9 @@ flattened into one set of node arrays) and the settings of one prediction from a
   "particle" (sample, tree, node, probability mass) of one tree level is advanced by a
   handful of numpy operations, so there is no Python loop over samples.
 * numba (:func:`_simulate_numba`): compiled per-sample kernels that walk each tree depth
-  first, built on first use (never at import); the default when numba is installed and
-  tested against the numpy engine.
+  first, one per flip-probability rule (the rule is a compile-time constant), each built
+  on its first use (never at import); the default when numba is installed and tested
+  against the numpy engine and a plain-Python reference.
 """
 
 from __future__ import annotations
@@ -491,253 +492,403 @@ def _build_numba_kernels():
     Both kernels walk each tree depth first, one sample at a time, with ``nogil`` so that
     threads can run them side by side on row blocks. They compute the quantities of
     :func:`_simulate`, which stays the reference implementation the tests compare them to.
+    Returns ``(exact_for, sample_for)``: each maps a flip-probability rule's code to its
+    kernel, compiled for that rule on its first use.
     """
     global _NUMBA_KERNELS
     if _NUMBA_KERNELS is not None:
         return _NUMBA_KERNELS
     from numba import njit
 
-    @njit(nogil=True, inline="always")
-    def flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i, rlo, rhi):
-        """Base flip probability before the boost; <= 0 means the walk never flips here."""
-        if code == 5:  # distance, feature scale (scale holds F(t) per node)
-            if xv <= thr:
-                d = scale[node] - rhi[i, f]
-            else:
-                d = rlo[i, f] - scale[node]
-            return p_max - max(d, 0.0)
-        if code == 4:  # distance
-            return p_max - abs(xv - thr) / scale[node]
-        if code == 3:  # confidence
-            return p_max - abs(xv - fmean[f]) / fscale[f]
-        return base_p[node]  # fixed, depth, agreement: precomputed per node
+    # ----------------------------------------------------------------------------------
+    # exact mode
+    #
+    # One (row, tree) at a time, tree-major. Everything the walk reads about the row is
+    # taken once per row as 1-d views (x, and the fit-rank fractions lo / hi of the
+    # feature-scale distance rule); each tree's contribution is summed in a local
+    # accumulator and added to the row's output once, in tree order. The plain walk (no
+    # per-row boost) is top down with an explicit stack of (node, reach) branches; the
+    # per-row rule is the bottom-up walk of ``row_value`` with the child not taken kept on
+    # the stack (no second read of x when a frame is popped).
+    # ----------------------------------------------------------------------------------
+    def make_exact(CODE):
+        """The exact kernel for one flip-probability rule: ``CODE`` is a compile-time
+        constant, so the rule's branch is resolved when the kernel is compiled (a run-time
+        ``code`` test inside the walk made it about four times slower)."""
 
-    @njit(nogil=True, inline="always")
-    def boosted(p, up, s, go_left, alpha):
-        """Cap at 0.5; node rule (s = side 0 or 1): boost unprivileged rows headed to the
-        unfavourable side. The row rule (s = 2) is decided by the callers."""
-        p = min(p, 0.5)
-        if up and (s == 0 or s == 1) and (s == 1) == go_left:
-            p = min(alpha * p, 0.5)
-        return p
+        @njit(nogil=True, inline="always")
+        def base_flip(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, lo, hi):
+            """``flip_p`` with the row's rank fractions as 1-d views."""
+            if CODE == 5:
+                if xv <= thr:
+                    d = scale[node] - hi[f]
+                else:
+                    d = lo[f] - scale[node]
+                return p_max - max(d, 0.0)
+            if CODE == 4:
+                return p_max - abs(xv - thr) / scale[node]
+            if CODE == 3:
+                return p_max - abs(xv - fmean[f]) / fscale[f]
+            return base_p[node]
 
-    @njit(nogil=True)
-    def row_value(i, start, X, left, right, feature, threshold, scale, base_p, side, fav,
-                  value, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, st_node,
-                  st_mass, st_p, st_pb, st_stage, st_vd, st_fd, ret):
-        """Per-row rule, unprivileged row ``i``: exact distribution of the subtree at
-        ``start`` (into ``ret``) and its favourable value (returned), bottom up.
-
-        An iterative post-order walk: a frame is pushed at every node where the row may
-        flip; its other branch is walked when its largest possible reach exceeds ``tol``,
-        else the node it would enter stands in with its class fractions. When both are
-        known, ``V = (1 - q) V_default + q V_other`` with ``q`` boosted at a protected
-        split (side 2) iff ``V_other`` has the higher favourable value.
-        """
-        n_classes = value.shape[1]
-        top = 0
-        node = start
-        mass = 1.0
-        while True:
-            while left[node] >= 0:
-                f = feature[node]
-                xv = np.float64(X[i, f])
-                thr = threshold[node]
-                go_left = xv <= thr
-                p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i,
-                           rlo, rhi)
-                if p > 0.0:
-                    p = min(p, 0.5)
-                    pb = min(alpha * p, 0.5) if side[node] == 2 else p
-                    st_node[top] = node
-                    st_mass[top] = mass
-                    st_p[top] = p
-                    st_pb[top] = pb
-                    # 0: the other branch is walked; 2: its reach is at most tol and the
-                    # node it would enter stands in with its class fractions
-                    st_stage[top] = 0 if mass * max(p, pb) > tol else 2
-                    top += 1
-                    mass = mass - mass * min(p, pb)
-                node = left[node] if go_left else right[node]
-            for c in range(n_classes):
-                ret[c] = value[node, c]
-            retf = fav[node]
-            descended = False
+        @njit(nogil=True)
+        def walk_tree(x, lo, hi, up, root, left, right, feature, threshold, scale, base_p,
+                      side, value, code, p_max, alpha, tol, fmean, fscale, st_node, st_mass,
+                      acc):
+            """Top-down exact walk of one tree for one row: adds its distribution to acc."""
+            n_classes = value.shape[1]
+            st_node[0] = root
+            st_mass[0] = 1.0
+            top = 1
             while top > 0:
-                k = top - 1
-                if st_stage[k] == 2:  # default child done, other branch not walked
-                    nd = st_node[k]
-                    go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
-                    o = right[nd] if go_left else left[nd]
-                    q = st_pb[k] if fav[o] > retf else st_p[k]
-                    for c in range(n_classes):
-                        ret[c] = (1.0 - q) * ret[c] + q * value[o, c]
-                    retf = (1.0 - q) * retf + q * fav[o]
-                    top -= 1
-                    continue
-                if st_stage[k] == 0:  # default child done: walk the other one
-                    for c in range(n_classes):
-                        st_vd[k, c] = ret[c]
-                    st_fd[k] = retf
-                    st_stage[k] = 1
-                    nd = st_node[k]
-                    go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
-                    node = right[nd] if go_left else left[nd]
-                    mass = st_mass[k] * max(st_p[k], st_pb[k])
-                    descended = True
-                    break
-                q = st_pb[k] if retf > st_fd[k] else st_p[k]
-                for c in range(n_classes):
-                    ret[c] = (1.0 - q) * st_vd[k, c] + q * ret[c]
-                retf = (1.0 - q) * st_fd[k] + q * retf
                 top -= 1
-            if not descended:
-                return retf
-
-    @njit(nogil=True, cache=False)
-    def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
-              roots, max_depth, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, row_rule):
-        n = X.shape[0]
-        n_classes = value.shape[1]
-        n_trees = roots.shape[0]
-        out = np.zeros((n, n_classes))
-        stack_node = np.empty(max_depth + 2, np.int64)
-        stack_mass = np.empty(max_depth + 2, np.float64)
-        st_p = np.empty(max_depth + 2, np.float64)
-        st_pb = np.empty(max_depth + 2, np.float64)
-        st_stage = np.empty(max_depth + 2, np.int8)
-        st_vd = np.empty((max_depth + 2, n_classes), np.float64)
-        st_fd = np.empty(max_depth + 2, np.float64)
-        ret = np.empty(n_classes, np.float64)
-        # tree-major order (like scikit-learn's forests): one tree stays in cache while
-        # every row walks it; per row, trees are still summed in order
-        for t in range(n_trees):
-            for i in range(n):
-                up = unpriv[i]
-                if up and row_rule:
-                    row_value(i, roots[t], X, left, right, feature, threshold, scale,
-                              base_p, side, fav, value, code, p_max, alpha, tol, fmean,
-                              fscale, rlo, rhi, stack_node, stack_mass, st_p, st_pb,
-                              st_stage, st_vd, st_fd, ret)
-                    for c in range(n_classes):
-                        out[i, c] += ret[c]
-                    continue
-                stack_node[0] = roots[t]
-                stack_mass[0] = 1.0
-                top = 1
-                while top > 0:
-                    top -= 1
-                    node = stack_node[top]
-                    mass = stack_mass[top]
-                    while left[node] >= 0:
-                        f = feature[node]
-                        xv = np.float64(X[i, f])
-                        thr = threshold[node]
-                        go_left = xv <= thr
-                        p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
-                                   fscale, i, rlo, rhi)
-                        if p > 0.0:
-                            flip_mass = mass * boosted(p, up, side[node], go_left, alpha)
-                            other = right[node] if go_left else left[node]
-                            if flip_mass > tol:
-                                stack_node[top] = other
-                                stack_mass[top] = flip_mass
-                                top += 1
-                            else:  # not walked: the class fractions of the node entered
-                                for c in range(n_classes):
-                                    out[i, c] += flip_mass * value[other, c]
-                            mass = mass - flip_mass
-                        node = left[node] if go_left else right[node]
-                    for c in range(n_classes):
-                        out[i, c] += mass * value[node, c]
-        out /= n_trees
-        return out
-
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
-    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-    inv53 = 1.0 / 9007199254740992.0
-
-    @njit(nogil=True, inline="always")
-    def mix(z):  # SplitMix64 output function (Steele, Lea, Flood 2014)
-        z = (z ^ (z >> s30)) * m1
-        z = (z ^ (z >> s27)) * m2
-        return z ^ (z >> s31)
-
-    @njit(nogil=True, cache=False)
-    def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
-               roots, max_depth, row0, n_sims, seed, code, p_max, alpha, fmean, fscale, rlo,
-               rhi, row_rule):
-        n = X.shape[0]
-        n_classes = value.shape[1]
-        n_trees = roots.shape[0]
-        out = np.zeros((n, n_classes))
-        tree_acc = np.empty(n_classes, np.float64)
-        # per-row rule: work arrays of row_value, and each (row, tree)'s decision at a
-        # protected node cached under a stamp (no reset between rows)
-        st_node = np.empty(max_depth + 2, np.int64)
-        st_mass = np.empty(max_depth + 2, np.float64)
-        st_p = np.empty(max_depth + 2, np.float64)
-        st_pb = np.empty(max_depth + 2, np.float64)
-        st_stage = np.empty(max_depth + 2, np.int8)
-        st_vd = np.empty((max_depth + 2, n_classes), np.float64)
-        st_fd = np.empty(max_depth + 2, np.float64)
-        ret = np.empty(n_classes, np.float64)
-        n_nodes = left.shape[0] if row_rule else 1
-        stamp = np.zeros(n_nodes, np.int64)
-        prefers_other = np.zeros(n_nodes, np.bool_)
-        for t in range(n_trees):  # tree-major, as in the exact kernel
-            for i in range(n):
-                up = unpriv[i]
-                tree_acc[:] = 0.0
-                for s in range(n_sims):
-                    # one SplitMix64 stream per (row, tree, simulation): a row's draws do
-                    # not depend on how rows are split into blocks or threads
-                    key = (np.uint64(row0 + i) * np.uint64(n_trees) + np.uint64(t)) * (
-                        np.uint64(n_sims)) + np.uint64(s)
-                    state = mix(seed ^ mix(key + golden))
-                    node = roots[t]
-                    while left[node] >= 0:
-                        f = feature[node]
-                        xv = np.float64(X[i, f])
-                        thr = threshold[node]
-                        go_left = xv <= thr
-                        p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
-                                   fscale, i, rlo, rhi)
-                        flip = False
-                        if p > 0.0:
-                            p = boosted(p, up, side[node], go_left, alpha)
-                            if up and row_rule and side[node] == 2:
-                                key1 = np.int64(i) * n_trees + t + 1
-                                if stamp[node] != key1:
-                                    d = left[node] if go_left else right[node]
-                                    o = right[node] if go_left else left[node]
-                                    fd = row_value(
-                                        i, d, X, left, right, feature, threshold, scale,
-                                        base_p, side, fav, value, code, p_max, alpha, 0.0,
-                                        fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
-                                        st_pb, st_stage, st_vd, st_fd, ret)
-                                    fo = row_value(
-                                        i, o, X, left, right, feature, threshold, scale,
-                                        base_p, side, fav, value, code, p_max, alpha, 0.0,
-                                        fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
-                                        st_pb, st_stage, st_vd, st_fd, ret)
-                                    stamp[node] = key1
-                                    prefers_other[node] = fo > fd
-                                if prefers_other[node]:
-                                    p = min(alpha * p, 0.5)
-                            state += golden
-                            flip = np.float64(mix(state) >> s11) * inv53 < p
-                        node = left[node] if flip != go_left else right[node]
-                    for c in range(n_classes):
-                        tree_acc[c] += value[node, c]
+                node = st_node[top]
+                mass = st_mass[top]
+                while True:
+                    lft = left[node]
+                    if lft < 0:
+                        break
+                    rgt = right[node]
+                    f = feature[node]
+                    xv = np.float64(x[f])
+                    thr = threshold[node]
+                    go_left = xv <= thr
+                    p = base_flip(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale,
+                                  lo, hi)
+                    if p > 0.0:
+                        p = min(p, 0.5)
+                        if up:  # node rule: boost rows headed to the unfavourable side
+                            s = side[node]
+                            if (s == 0 or s == 1) and (s == 1) == go_left:
+                                p = min(alpha * p, 0.5)
+                        flip_mass = mass * p
+                        other = rgt if go_left else lft
+                        if flip_mass > tol:
+                            st_node[top] = other
+                            st_mass[top] = flip_mass
+                            top += 1
+                        else:  # not walked: the class fractions of the node entered
+                            for c in range(n_classes):
+                                acc[c] += flip_mass * value[other, c]
+                        mass = mass - flip_mass
+                    node = lft if go_left else rgt
                 for c in range(n_classes):
-                    out[i, c] += tree_acc[c] / n_sims
-        out /= n_trees
-        return out
+                    acc[c] += mass * value[node, c]
 
-    _NUMBA_KERNELS = (exact, sample)
+        @njit(nogil=True)
+        def row_tree(x, lo, hi, root, left, right, feature, threshold, scale, base_p, side,
+                     fav, value, code, p_max, alpha, tol, fmean, fscale, st_other, st_mass,
+                     st_p, st_pb, st_stage, st_vd, st_fd, ret):
+            """Per-row rule: ``row_value`` of one tree for one row (into ret), bottom up."""
+            n_classes = value.shape[1]
+            top = 0
+            node = root
+            mass = 1.0
+            while True:
+                while True:
+                    lft = left[node]
+                    if lft < 0:
+                        break
+                    rgt = right[node]
+                    f = feature[node]
+                    xv = np.float64(x[f])
+                    thr = threshold[node]
+                    go_left = xv <= thr
+                    p = base_flip(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale,
+                                  lo, hi)
+                    if p > 0.0:
+                        p = min(p, 0.5)
+                        pb = min(alpha * p, 0.5) if side[node] == 2 else p
+                        st_other[top] = rgt if go_left else lft
+                        st_mass[top] = mass
+                        st_p[top] = p
+                        st_pb[top] = pb
+                        # 0: the other branch is walked; 2: its reach is at most tol and the
+                        # node it would enter stands in with its class fractions
+                        st_stage[top] = 0 if mass * max(p, pb) > tol else 2
+                        top += 1
+                        mass = mass - mass * min(p, pb)
+                    node = lft if go_left else rgt
+                for c in range(n_classes):
+                    ret[c] = value[node, c]
+                retf = fav[node]
+                descended = False
+                while top > 0:
+                    k = top - 1
+                    stage = st_stage[k]
+                    if stage == 2:  # default child done, other branch not walked
+                        o = st_other[k]
+                        q = st_pb[k] if fav[o] > retf else st_p[k]
+                        for c in range(n_classes):
+                            ret[c] = (1.0 - q) * ret[c] + q * value[o, c]
+                        retf = (1.0 - q) * retf + q * fav[o]
+                        top -= 1
+                        continue
+                    if stage == 0:  # default child done: walk the other one
+                        for c in range(n_classes):
+                            st_vd[k, c] = ret[c]
+                        st_fd[k] = retf
+                        st_stage[k] = 1
+                        node = st_other[k]
+                        mass = st_mass[k] * max(st_p[k], st_pb[k])
+                        descended = True
+                        break
+                    q = st_pb[k] if retf > st_fd[k] else st_p[k]
+                    for c in range(n_classes):
+                        ret[c] = (1.0 - q) * st_vd[k, c] + q * ret[c]
+                    retf = (1.0 - q) * st_fd[k] + q * retf
+                    top -= 1
+                if not descended:
+                    return retf
+
+        @njit(nogil=True, cache=False)
+        def exact(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
+                  roots, max_depth, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, row_rule):
+            n = X.shape[0]
+            n_classes = value.shape[1]
+            n_trees = roots.shape[0]
+            out = np.zeros((n, n_classes))
+            size = max_depth + 2
+            st_node = np.empty(size, np.int64)
+            st_mass = np.empty(size, np.float64)
+            st_p = np.empty(size, np.float64)
+            st_pb = np.empty(size, np.float64)
+            st_stage = np.empty(size, np.int8)
+            st_vd = np.empty((size, n_classes), np.float64)
+            st_fd = np.empty(size, np.float64)
+            acc = np.empty(n_classes, np.float64)
+            feature_rank = rlo.shape[0] == n  # rank views per row (feature distance only)
+            # tree-major order (like scikit-learn's forests): one tree stays in cache while
+            # every row walks it; per row, trees are summed in order
+            for t in range(n_trees):
+                root = roots[t]
+                for i in range(n):
+                    x = X[i]
+                    r = i if feature_rank else 0
+                    lo = rlo[r]
+                    hi = rhi[r]
+                    up = unpriv[i]
+                    if up and row_rule:
+                        row_tree(x, lo, hi, root, left, right, feature, threshold, scale,
+                                 base_p, side, fav, value, code, p_max, alpha, tol, fmean,
+                                 fscale, st_node, st_mass, st_p, st_pb, st_stage, st_vd, st_fd,
+                                 acc)
+                    else:
+                        acc[:] = 0.0
+                        walk_tree(x, lo, hi, up, root, left, right, feature, threshold, scale,
+                                  base_p, side, value, code, p_max, alpha, tol, fmean, fscale,
+                                  st_node, st_mass, acc)
+                    for c in range(n_classes):
+                        out[i, c] += acc[c]
+            out /= n_trees
+            return out
+
+        return exact
+
+    exact_kernels = {}
+
+    def exact_for(code):
+        """The compiled exact kernel of ``code`` (built on first use of that rule)."""
+        if code not in exact_kernels:
+            exact_kernels[code] = make_exact(code)
+        return exact_kernels[code]
+
+    def make_sample(CODE):
+        """The Monte-Carlo kernel (and its per-row-rule helper ``row_value``) for one
+        flip-probability rule, ``CODE`` a compile-time constant as in ``make_exact``."""
+
+        @njit(nogil=True, inline="always")
+        def flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i, rlo, rhi):
+            """Base flip probability before the boost; <= 0 means the walk never flips here."""
+            if CODE == 5:  # distance, feature scale (scale holds F(t) per node)
+                if xv <= thr:
+                    d = scale[node] - rhi[i, f]
+                else:
+                    d = rlo[i, f] - scale[node]
+                return p_max - max(d, 0.0)
+            if CODE == 4:  # distance
+                return p_max - abs(xv - thr) / scale[node]
+            if CODE == 3:  # confidence
+                return p_max - abs(xv - fmean[f]) / fscale[f]
+            return base_p[node]  # fixed, depth, agreement: precomputed per node
+
+        @njit(nogil=True, inline="always")
+        def boosted(p, up, s, go_left, alpha):
+            """Cap at 0.5; node rule (s = side 0 or 1): boost unprivileged rows headed to the
+            unfavourable side. The row rule (s = 2) is decided by the callers."""
+            p = min(p, 0.5)
+            if up and (s == 0 or s == 1) and (s == 1) == go_left:
+                p = min(alpha * p, 0.5)
+            return p
+
+        @njit(nogil=True)
+        def row_value(i, start, X, left, right, feature, threshold, scale, base_p, side, fav,
+                      value, code, p_max, alpha, tol, fmean, fscale, rlo, rhi, st_node,
+                      st_mass, st_p, st_pb, st_stage, st_vd, st_fd, ret):
+            """Per-row rule, unprivileged row ``i``: exact distribution of the subtree at
+            ``start`` (into ``ret``) and its favourable value (returned), bottom up.
+
+            An iterative post-order walk: a frame is pushed at every node where the row may
+            flip; its other branch is walked when its largest possible reach exceeds ``tol``,
+            else the node it would enter stands in with its class fractions. When both are
+            known, ``V = (1 - q) V_default + q V_other`` with ``q`` boosted at a protected
+            split (side 2) iff ``V_other`` has the higher favourable value.
+            """
+            n_classes = value.shape[1]
+            top = 0
+            node = start
+            mass = 1.0
+            while True:
+                while left[node] >= 0:
+                    f = feature[node]
+                    xv = np.float64(X[i, f])
+                    thr = threshold[node]
+                    go_left = xv <= thr
+                    p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean, fscale, i,
+                               rlo, rhi)
+                    if p > 0.0:
+                        p = min(p, 0.5)
+                        pb = min(alpha * p, 0.5) if side[node] == 2 else p
+                        st_node[top] = node
+                        st_mass[top] = mass
+                        st_p[top] = p
+                        st_pb[top] = pb
+                        # 0: the other branch is walked; 2: its reach is at most tol and the
+                        # node it would enter stands in with its class fractions
+                        st_stage[top] = 0 if mass * max(p, pb) > tol else 2
+                        top += 1
+                        mass = mass - mass * min(p, pb)
+                    node = left[node] if go_left else right[node]
+                for c in range(n_classes):
+                    ret[c] = value[node, c]
+                retf = fav[node]
+                descended = False
+                while top > 0:
+                    k = top - 1
+                    if st_stage[k] == 2:  # default child done, other branch not walked
+                        nd = st_node[k]
+                        go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
+                        o = right[nd] if go_left else left[nd]
+                        q = st_pb[k] if fav[o] > retf else st_p[k]
+                        for c in range(n_classes):
+                            ret[c] = (1.0 - q) * ret[c] + q * value[o, c]
+                        retf = (1.0 - q) * retf + q * fav[o]
+                        top -= 1
+                        continue
+                    if st_stage[k] == 0:  # default child done: walk the other one
+                        for c in range(n_classes):
+                            st_vd[k, c] = ret[c]
+                        st_fd[k] = retf
+                        st_stage[k] = 1
+                        nd = st_node[k]
+                        go_left = np.float64(X[i, feature[nd]]) <= threshold[nd]
+                        node = right[nd] if go_left else left[nd]
+                        mass = st_mass[k] * max(st_p[k], st_pb[k])
+                        descended = True
+                        break
+                    q = st_pb[k] if retf > st_fd[k] else st_p[k]
+                    for c in range(n_classes):
+                        ret[c] = (1.0 - q) * st_vd[k, c] + q * ret[c]
+                    retf = (1.0 - q) * st_fd[k] + q * retf
+                    top -= 1
+                if not descended:
+                    return retf
+
+        golden = np.uint64(0x9E3779B97F4A7C15)
+        m1 = np.uint64(0xBF58476D1CE4E5B9)
+        m2 = np.uint64(0x94D049BB133111EB)
+        s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+        inv53 = 1.0 / 9007199254740992.0
+
+        @njit(nogil=True, inline="always")
+        def mix(z):  # SplitMix64 output function (Steele, Lea, Flood 2014)
+            z = (z ^ (z >> s30)) * m1
+            z = (z ^ (z >> s27)) * m2
+            return z ^ (z >> s31)
+
+        @njit(nogil=True, cache=False)
+        def sample(X, unpriv, left, right, feature, threshold, scale, base_p, side, fav, value,
+                   roots, max_depth, row0, n_sims, seed, code, p_max, alpha, fmean, fscale, rlo,
+                   rhi, row_rule):
+            n = X.shape[0]
+            n_classes = value.shape[1]
+            n_trees = roots.shape[0]
+            out = np.zeros((n, n_classes))
+            tree_acc = np.empty(n_classes, np.float64)
+            # per-row rule: work arrays of row_value, and each (row, tree)'s decision at a
+            # protected node cached under a stamp (no reset between rows)
+            st_node = np.empty(max_depth + 2, np.int64)
+            st_mass = np.empty(max_depth + 2, np.float64)
+            st_p = np.empty(max_depth + 2, np.float64)
+            st_pb = np.empty(max_depth + 2, np.float64)
+            st_stage = np.empty(max_depth + 2, np.int8)
+            st_vd = np.empty((max_depth + 2, n_classes), np.float64)
+            st_fd = np.empty(max_depth + 2, np.float64)
+            ret = np.empty(n_classes, np.float64)
+            n_nodes = left.shape[0] if row_rule else 1
+            stamp = np.zeros(n_nodes, np.int64)
+            prefers_other = np.zeros(n_nodes, np.bool_)
+            for t in range(n_trees):  # tree-major, as in the exact kernel
+                for i in range(n):
+                    up = unpriv[i]
+                    tree_acc[:] = 0.0
+                    for s in range(n_sims):
+                        # one SplitMix64 stream per (row, tree, simulation): a row's draws do
+                        # not depend on how rows are split into blocks or threads
+                        key = (np.uint64(row0 + i) * np.uint64(n_trees) + np.uint64(t)) * (
+                            np.uint64(n_sims)) + np.uint64(s)
+                        state = mix(seed ^ mix(key + golden))
+                        node = roots[t]
+                        while left[node] >= 0:
+                            f = feature[node]
+                            xv = np.float64(X[i, f])
+                            thr = threshold[node]
+                            go_left = xv <= thr
+                            p = flip_p(code, node, f, xv, thr, scale, base_p, p_max, fmean,
+                                       fscale, i, rlo, rhi)
+                            flip = False
+                            if p > 0.0:
+                                p = boosted(p, up, side[node], go_left, alpha)
+                                if up and row_rule and side[node] == 2:
+                                    key1 = np.int64(i) * n_trees + t + 1
+                                    if stamp[node] != key1:
+                                        d = left[node] if go_left else right[node]
+                                        o = right[node] if go_left else left[node]
+                                        fd = row_value(
+                                            i, d, X, left, right, feature, threshold, scale,
+                                            base_p, side, fav, value, code, p_max, alpha, 0.0,
+                                            fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
+                                            st_pb, st_stage, st_vd, st_fd, ret)
+                                        fo = row_value(
+                                            i, o, X, left, right, feature, threshold, scale,
+                                            base_p, side, fav, value, code, p_max, alpha, 0.0,
+                                            fmean, fscale, rlo, rhi, st_node, st_mass, st_p,
+                                            st_pb, st_stage, st_vd, st_fd, ret)
+                                        stamp[node] = key1
+                                        prefers_other[node] = fo > fd
+                                    if prefers_other[node]:
+                                        p = min(alpha * p, 0.5)
+                                state += golden
+                                flip = np.float64(mix(state) >> s11) * inv53 < p
+                            node = left[node] if flip != go_left else right[node]
+                        for c in range(n_classes):
+                            tree_acc[c] += value[node, c]
+                    for c in range(n_classes):
+                        out[i, c] += tree_acc[c] / n_sims
+            out /= n_trees
+            return out
+
+        return sample
+
+    sample_kernels = {}
+
+    def sample_for(code):
+        """The compiled Monte-Carlo kernel of ``code`` (built on first use of that rule)."""
+        if code not in sample_kernels:
+            sample_kernels[code] = make_sample(code)
+        return sample_kernels[code]
+
+    _NUMBA_KERNELS = (exact_for, sample_for)
     return _NUMBA_KERNELS
 
 
@@ -748,7 +899,7 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
     order; ``method="sample"`` draws from the same distribution with a different random
     stream (counter-based, so a row's result does not depend on ``n_jobs``).
     """
-    exact, sample = _build_numba_kernels()
+    exact_for, sample_for = _build_numba_kernels()
     n = X.shape[0]
     X = np.ascontiguousarray(X, dtype=np.float32)
     if unprivileged is None:
@@ -772,7 +923,10 @@ def _simulate_numba(sim, X, unprivileged=None, n_jobs=1):
     row_rule = (sim.boost_rule == "row" and sim.protected_split is not None
                 and alpha != 1.0 and arrays.favourable is not None
                 and bool(sim.protected_split.any()))
-    if method == "sample":
+    if method == "exact":
+        exact = exact_for(code)  # compiled for this rule on its first use
+    else:
+        sample = sample_for(code)
         seed = np.uint64(
             check_random_state(sim.random_state).randint(0, 2**63 - 1, dtype=np.int64)
         )
