@@ -120,6 +120,7 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
         The LP's loss: expected 0-1 loss, or 1 - mean over groups of balanced accuracy.
     {prefit}
     {cv}
+    {memory}
     {pos_label}
     {drop_prot_attr}
     {random_state}
@@ -184,21 +185,21 @@ class EqualizedOddsPostprocessor(BasePostProcessor):
         "estimator": "no_validation",
         "prot_attr": "no_validation",
         "objective": [StrOptions({"accuracy", "balanced_accuracy"})],
-        "prefit": ["boolean"],
-        "cv": ["cv_object", StrOptions({"auto"})],
+        **BasePostProcessor._cross_fit_constraints,
         "pos_label": "no_validation",
         "drop_prot_attr": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, prot_attr=None, objective="accuracy", prefit=False,
-                 cv="auto",
+                 cv="auto", memory=None,
                  pos_label=None, drop_prot_attr=False, random_state=None):
         self.estimator = estimator
         self.prot_attr = prot_attr
         self.objective = objective
         self.prefit = prefit
         self.cv = cv
+        self.memory = memory
         self.pos_label = pos_label
         self.drop_prot_attr = drop_prot_attr
         self.random_state = random_state

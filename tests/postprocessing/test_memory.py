@@ -14,6 +14,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from fairkit.postprocessing import (
     CalibratedEqualizedOdds,
+    EqualizedOddsPostprocessor,
+    LinearProgramPostprocessor,
     RejectOptionClassifier,
     ThresholdOptimizer,
     WassersteinFairRegressor,
@@ -47,6 +49,8 @@ CASES = [
     (ThresholdOptimizer, {"random_state": 0}, {"constraints": "equalized_odds"}),
     (CalibratedEqualizedOdds, {"random_state": 0}, {"cost_constraint": "fpr"}),
     (RejectOptionClassifier, {"priv_group": 1}, {"metric_ub": 0.1}),
+    (EqualizedOddsPostprocessor, {}, {"random_state": 1}),
+    (LinearProgramPostprocessor, {"random_state": 0}, {"tol": 0.05}),
 ]
 
 
