@@ -323,16 +323,20 @@ def compare_mitigators(
     for name, (estimator, grid) in specs.items():
         check_scoring(estimator, scoring=next(iter(scorers.values())))
         estimator = _with_memory(clone(estimator), memory)
+        # one search per method and fold: the jobs stay small and many, so two workers
+        # finish together; the folds' results are merged into one search per method
         if search == "grid" or not grid:
-            searchers[name] = GridSearchCV(
-                estimator, grid or {}, scoring=scorers, refit=False, cv=splits, n_jobs=1,
-                error_score=error_score)
+            searchers[name] = [GridSearchCV(
+                clone(estimator), grid or {}, scoring=scorers, refit=False, cv=[split],
+                n_jobs=1, error_score=error_score) for split in splits]
         else:
-            searchers[name] = RandomizedSearchCV(
-                estimator, grid, n_iter=n_iter, scoring=scorers, refit=False, cv=splits,
-                n_jobs=1, error_score=error_score, random_state=random_state)
-    fitted = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
-        delayed(_fit_search)(searcher, X, y) for searcher in searchers.values())
+            searchers[name] = [RandomizedSearchCV(
+                clone(estimator), grid, n_iter=n_iter, scoring=scorers, refit=False,
+                cv=[split], n_jobs=1, error_score=error_score, random_state=random_state)
+                for split in splits]
+    jobs = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator")(
+        delayed(_fit_search)(one, X, y) for folds in searchers.values() for one in folds)
+    fitted = (_merge_folds([next(jobs) for _ in splits], splits) for _ in searchers)
     rows, searches = [], {}
     for name, searcher in zip(searchers, fitted, strict=True):
         searches[name] = searcher
@@ -358,6 +362,41 @@ def compare_mitigators(
 
 def _fit_search(searcher, X, y):
     return searcher.fit(X, y)
+
+
+def _merge_folds(searches, splits):
+    """One fitted search over every fold from the single-fold searches of one method:
+    the per-fold scores side by side and the means, standard deviations and ranks
+    computed as scikit-learn's search does over several folds."""
+    from scipy.stats import rankdata
+
+    merged = searches[0]
+    first = merged.cv_results_
+    results = {k: v for k, v in first.items() if k == "params" or k.startswith("param_")}
+    for kind in ("fit_time", "score_time"):
+        times = np.column_stack([s.cv_results_[f"mean_{kind}"] for s in searches])
+        means = np.average(times, axis=1)
+        results[f"mean_{kind}"] = means
+        results[f"std_{kind}"] = np.sqrt(np.average((times - means[:, None]) ** 2, axis=1))
+    keys = [k[len("split0_test_"):] for k in first if k.startswith("split0_test_")]
+    for key in keys:
+        scores = np.column_stack([s.cv_results_[f"split0_test_{key}"] for s in searches])
+        for i in range(scores.shape[1]):
+            results[f"split{i}_test_{key}"] = scores[:, i]
+        means = np.average(scores, axis=1)
+        results[f"mean_test_{key}"] = means
+        results[f"std_test_{key}"] = np.sqrt(
+            np.average((scores - means[:, None]) ** 2, axis=1))
+        if np.isnan(means).all():
+            ranks = np.ones_like(means, dtype=np.int32)
+        else:
+            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+            ranks = rankdata(-filled, method="min").astype(np.int32, copy=False)
+        results[f"rank_test_{key}"] = ranks
+    merged.cv_results_ = results
+    merged.cv = list(splits)
+    merged.n_splits_ = len(splits)
+    return merged
 
 
 def _with_memory(estimator, memory):

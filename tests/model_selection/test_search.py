@@ -116,6 +116,40 @@ def test_compare_mitigators_table_matches_cross_validation(data):
         assert (i in front_idx) == (not dominated)
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("search", ["grid", "random"])
+def test_compare_searches_equal_one_search_over_all_folds(data, n_jobs, search):
+    # compare_mitigators runs one search per method and fold and merges them: every
+    # result but the times equals scikit-learn's own search over all the folds
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    X, y = data
+    cv = list(StratifiedKFold(4, shuffle=True, random_state=1).split(X, y))
+    grid = {"max_depth": [1, 2, 3, 5], "min_samples_leaf": [1, 20]}
+    scoring = {"accuracy": "accuracy", "spd": spd_scorer}
+    result = compare_mitigators({"tree": (DecisionTreeClassifier(random_state=0), grid)},
+                                X, y, scoring=scoring, cv=cv, n_jobs=n_jobs,
+                                search=search, n_iter=5, random_state=3)
+    if search == "grid":
+        ref = GridSearchCV(DecisionTreeClassifier(random_state=0), grid, scoring=scoring,
+                           refit=False, cv=cv).fit(X, y)
+    else:
+        ref = RandomizedSearchCV(DecisionTreeClassifier(random_state=0), grid, n_iter=5,
+                                 scoring=scoring, refit=False, cv=cv,
+                                 random_state=3).fit(X, y)
+    got = result.searches["tree"]
+    assert got.n_splits_ == 4
+    assert set(got.cv_results_) == set(ref.cv_results_)
+    for key, value in ref.cv_results_.items():
+        if "time" in key:
+            continue
+        if key == "params":
+            assert got.cv_results_[key] == value
+        else:
+            np.testing.assert_array_equal(np.asarray(got.cv_results_[key]), np.asarray(value),
+                                          err_msg=key)
+
+
 def test_compare_mitigators_bad_input(data):
     X, y = data
     with pytest.raises(ValueError, match="methods must be a non-empty dict"):
