@@ -199,7 +199,6 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
                 scores = np.asarray(self.reduction_.predict(X_model), dtype=np.float64)
             return warn_if_constant(self, scores, y=y_fit, params=params, advice=advice,
                                     stacklevel=4)
-        y_labels = self._to_labels(np.asarray(y_fit) == 1)
         if randomised:
             pmf = self._pmf_predict(X_model) if train_pmf is None else train_pmf
             if self._is_classification_moment():
@@ -210,7 +209,7 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
             y1 = np.asarray(y_fit) == 1
             acc = float(np.mean(np.where(y1, p, 1.0 - p)))
             majority = float(max(y1.mean(), 1.0 - y1.mean()))
-            if len(np.unique(y1)) < 2:
+            if y1.all() or not y1.any():
                 return False
             return warn_if_constant(
                 self, p, params=params, stacklevel=4,
@@ -218,6 +217,7 @@ class _ReductionBase(FairEstimatorMixin, FairClassifierMixin, MetaEstimatorMixin
                         f"row: expected training accuracy {acc:.4f} against a majority-class "
                         f"rate of {majority:.4f}. " + advice))
         red = self.reduction_
+        y_labels = self._to_labels(np.asarray(y_fit) == 1)
         pred = self._to_labels(np.asarray(red.predict(X_model)) == 1)
         return warn_if_constant(self, y=y_labels, predictions=pred, params=params,
                                 advice=advice, stacklevel=4)
