@@ -60,7 +60,7 @@ def test_notebooks_are_stripped_and_end_with_their_checks():
     import json
 
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 8, [p.name for p in notebooks]
+    assert len(notebooks) == 9, [p.name for p in notebooks]
     for path in notebooks:
         cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
         dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
