@@ -13,6 +13,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from .._groups import WARN_GROUP_LEVELS
 from .._protected import _param_repr, encode_groups
 from ..utils._dataframe import to_pandas
 
@@ -74,6 +75,11 @@ class DeterministicReranker:
     to the group at the same position in its list of under-represented groups rather than
     to the candidate's own group; with "Greedy" this often shows, and AIF360's ranking
     then misses the minimum counts (or repeats a candidate). Here counts follow the paper.
+    With more than two groups "Greedy" itself can leave a group below its minimum: two
+    minimums can rise at the same position and only one candidate is placed there.
+
+    Each group's ``k`` best candidates are selected without sorting the whole pool, so a
+    short list from a large pool costs about one pass over the scores per group.
 
     References
     ----------
@@ -176,12 +182,15 @@ class DeterministicReranker:
         """
         self._check_params()
         s = self._scores(scores)
-        enc = encode_groups(sensitive_features, n_samples=len(s))
-        self.groups_ = list(enc.labels)
+        return self._fit(s, _encode(sensitive_features, len(s)))
+
+    def _fit(self, s, enc):
+        labels, counts = enc[0], enc[1]
+        self.groups_ = list(labels)
         n_groups = len(self.groups_)
         target = self.target_prop
         if target is None:
-            prop = enc.counts() / len(s)
+            prop = counts / len(s)
         elif isinstance(target, dict):
             unknown = [g for g in target if g not in self.groups_]
             if unknown:
@@ -226,23 +235,25 @@ class DeterministicReranker:
             )
         self._check_params()
         s = self._scores(scores)
-        enc = encode_groups(sensitive_features, n_samples=len(s))
+        return self._rerank(s, _encode(sensitive_features, len(s)))
+
+    def _rerank(self, s, enc):
+        labels, codes = enc[0], enc[2]
         lookup = {g: i for i, g in enumerate(self.groups_)}
-        unseen = [g for g in enc.labels if g not in lookup]
+        unseen = [g for g in labels if g not in lookup]
         if unseen:
             raise ValueError(
                 f"sensitive_features holds groups not seen in fit: {_param_repr(unseen)}."
             )
-        codes = np.array([lookup[g] for g in enc.labels], dtype=np.intp)[enc.codes]
+        codes = np.array([lookup[g] for g in labels], dtype=np.intp)[codes]
         k = len(s) if self.k is None else min(int(self.k), len(s))
-        # each group's candidates, best first (stable: ties keep input order)
-        order = np.argsort(-s, kind="stable")
-        queues = [order[codes[order] == g].tolist() for g in range(len(self.groups_))]
+        queues, heads = _top_queues(s, codes, len(self.groups_), k)
+        prop = [float(p) for p in self.target_prop_]
         if self.algorithm == "Constrained":
-            return np.array(_constrained(queues, s, self.target_prop_, k), dtype=np.intp)
-        return np.array(
-            _greedy_family(queues, s, self.target_prop_, k, self.algorithm), dtype=np.intp
-        )
+            ranking = _constrained(queues, heads, prop, k)
+        else:
+            ranking = _greedy_family(queues, heads, prop, k, self.algorithm)
+        return np.array(ranking, dtype=np.intp)
 
     def fit_rerank(self, scores, *, sensitive_features):
         """Fit on the candidates and re-rank them.
@@ -259,68 +270,148 @@ class DeterministicReranker:
         ranking : ndarray of shape (min(k, n_candidates),)
             Row indices of the chosen candidates in ranked order.
         """
-        return self.fit(scores, sensitive_features=sensitive_features).rerank(
-            scores, sensitive_features=sensitive_features
-        )
+        self._check_params()
+        s = self._scores(scores)
+        enc = _encode(sensitive_features, len(s))  # once for both steps
+        return self._fit(s, enc)._rerank(s, enc)
 
 
-def _greedy_family(queues, s, prop, k, algorithm):
+def _encode(sensitive_features, n):
+    """(labels, counts, codes) of the groups, as ``encode_groups`` gives them.
+
+    A 1-d numpy integer or bool array of few levels (the usual input of a re-ranker called
+    on many lists) is counted directly; anything else goes through ``encode_groups``, which
+    also refuses or warns about columns that look continuous.
+    """
+    a = sensitive_features
+    if (
+        isinstance(a, np.ndarray)
+        and a.ndim == 1
+        and len(a) == n
+        and n > 0
+        and a.dtype.kind in "iub"
+    ):
+        if a.dtype.kind == "b":
+            lo, hi, shifted = 0, 1, a.view(np.uint8).astype(np.intp)
+        else:
+            lo, hi = int(a.min()), int(a.max())
+            shifted = None
+            if hi - lo <= 4 * n + 1024:
+                shifted = np.subtract(a, lo, dtype=np.intp) if lo else a.astype(np.intp)
+        if shifted is not None:
+            counts = np.bincount(shifted, minlength=hi - lo + 1)
+            present = np.flatnonzero(counts)
+            if len(present) <= WARN_GROUP_LEVELS:
+                lookup = np.zeros(len(counts), dtype=np.intp)
+                lookup[present] = np.arange(len(present))
+                levels = (present + lo).astype(a.dtype)
+                return levels.tolist(), counts[present], lookup[shifted]
+    enc = encode_groups(sensitive_features, n_samples=n)
+    return list(enc.labels), enc.counts(), enc.codes
+
+
+def _top_queues(s, codes, n_groups, k):
+    """Each group's first ``min(k, size)`` candidates, best score first, ties in input order,
+    and their scores (lists). No ranking of length ``k`` reaches further into a group."""
+    n = len(s)
+    if n_groups * k * 4 >= n:  # the full sort is cheap enough
+        order = np.argsort(-s, kind="stable")
+        by_group = order[np.argsort(codes[order], kind="stable")]
+        bounds = np.cumsum(np.bincount(codes, minlength=n_groups))
+        starts = bounds - np.bincount(codes, minlength=n_groups)
+        queues = [by_group[a : min(b, a + k)] for a, b in zip(starts, bounds, strict=True)]
+    else:  # select each group's k best first, then sort only those
+        queues = []
+        for g in range(n_groups):
+            idx = np.flatnonzero(codes == g)  # input order
+            sg = s[idx]
+            if len(idx) > k:
+                # every member scoring at least the k-th best score (ties included)
+                kth = -np.partition(-sg, k - 1)[k - 1]
+                keep = sg >= kth
+                idx, sg = idx[keep], sg[keep]
+            queues.append(idx[np.argsort(-sg, kind="stable")[:k]])
+    return [q.tolist() for q in queues], [s[q].tolist() for q in queues]
+
+
+def _greedy_family(queues, heads, prop, k, algorithm):
+    # heads[g][i] is the score of queues[g][i]; prop is a list of floats
     n_groups = len(queues)
+    sizes = [len(q) for q in queues]
     taken = [0] * n_groups
     ranking = []
+    conservative = algorithm == "Conservative"
+    greedy = algorithm == "Greedy"
+    groups = range(n_groups)
     for pos in range(1, k + 1):
-        alive = [g for g in range(n_groups) if taken[g] < len(queues[g])]
-        head = {g: s[queues[g][taken[g]]] for g in alive}  # each group's next score
-        floor = {g: math.floor(pos * prop[g]) for g in alive}
-        ceil = {g: math.ceil(pos * prop[g]) for g in alive}
-        below_min = [g for g in alive if taken[g] < floor[g]]
-        below_max = [g for g in alive if floor[g] <= taken[g] < ceil[g]]
-        if below_min:
-            chosen = max(below_min, key=head.__getitem__)  # the first group on ties
-        elif not below_max:
-            chosen = max(alive, key=head.__getitem__)
-        elif algorithm == "Greedy":
-            chosen = max(below_max, key=head.__getitem__)
-        elif algorithm == "Conservative":
-            chosen = min(below_max, key=lambda h: (ceil[h] / prop[h], -head[h]))
-        else:  # Relaxed
-            chosen = min(below_max, key=lambda h: (math.ceil(ceil[h] / prop[h]), -head[h]))
+        # best group below its floor, best below its ceiling (by the algorithm's key) and
+        # best overall; first group on ties, as max / min over the groups in order
+        min_g = max_g = any_g = -1
+        min_h = any_h = 0.0
+        max_key = None
+        for g in groups:
+            t = taken[g]
+            if t >= sizes[g]:
+                continue
+            h = heads[g][t]
+            if any_g < 0 or h > any_h:
+                any_g, any_h = g, h
+            x = pos * prop[g]
+            if t < math.floor(x):
+                if min_g < 0 or h > min_h:
+                    min_g, min_h = g, h
+            elif min_g < 0:
+                c = math.ceil(x)
+                if t < c:
+                    if greedy:
+                        key = (-h,)
+                    elif conservative:
+                        key = (c / prop[g], -h)
+                    else:
+                        key = (math.ceil(c / prop[g]), -h)
+                    if max_g < 0 or key < max_key:
+                        max_g, max_key = g, key
+        chosen = min_g if min_g >= 0 else (max_g if max_g >= 0 else any_g)
         ranking.append(queues[chosen][taken[chosen]])
         taken[chosen] += 1
     return ranking
 
 
-def _constrained(queues, s, prop, k):
+def _constrained(queues, heads, prop, k):
     n_groups = len(queues)
+    sizes = [len(q) for q in queues]
     taken = [0] * n_groups
     min_counts = [0] * n_groups
-    ranking, max_index = [], []
+    ranking, scores, max_index = [], [], []
     step = 0
     while len(ranking) < k:
-        if not any(prop[g] > 0 and taken[g] < len(queues[g]) for g in range(n_groups)):
+        if not any(prop[g] > 0 and taken[g] < sizes[g] for g in range(n_groups)):
             break  # no group can be required any more
         step += 1
-        at_step = [math.floor(prop[g] * step) for g in range(n_groups)]
-        changed = [
-            g for g in range(n_groups) if at_step[g] > min_counts[g] and taken[g] < len(queues[g])
-        ]
-        changed.sort(key=lambda g: -s[queues[g][taken[g]]])  # stable: group order on ties
+        at_step = [math.floor(p * step) for p in prop]
+        changed = [g for g in range(n_groups) if at_step[g] > min_counts[g] and taken[g] < sizes[g]]
+        if len(changed) > 1:
+            changed.sort(key=lambda g: -heads[g][taken[g]])  # stable: group order on ties
         for g in changed:
             if len(ranking) == k:
                 break
+            score = heads[g][taken[g]]
+            i = len(ranking)
             ranking.append(queues[g][taken[g]])
+            scores.append(score)
             max_index.append(step - 1)
             taken[g] += 1
-            i = len(ranking) - 1
             # move up past lower-scored items that may still go down one place
-            while i > 0 and max_index[i - 1] >= i and s[ranking[i - 1]] < s[ranking[i]]:
+            while i > 0 and max_index[i - 1] >= i and scores[i - 1] < score:
                 ranking[i - 1], ranking[i] = ranking[i], ranking[i - 1]
+                scores[i - 1], scores[i] = score, scores[i - 1]
                 max_index[i - 1], max_index[i] = max_index[i], max_index[i - 1]
                 i -= 1
         min_counts = at_step
     if len(ranking) < k:  # groups with target 0 fill the rest, best first
+        # ties: group order, then queue order
         rest = sorted(
-            (c for g in range(n_groups) for c in queues[g][taken[g] :]), key=lambda c: -s[c]
+            (-heads[g][i], g, i) for g in range(n_groups) for i in range(taken[g], sizes[g])
         )
-        ranking.extend(rest[: k - len(ranking)])
+        ranking.extend(queues[g][i] for _, g, i in rest[: k - len(ranking)])
     return ranking

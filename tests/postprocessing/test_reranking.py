@@ -238,3 +238,147 @@ def test_k_larger_than_pool_returns_all():
     ranking = DeterministicReranker(k=50).fit_rerank(SCORES, sensitive_features=GROUPS)
     assert sorted(ranking.tolist()) == list(range(10))
     assert math.isclose(len(ranking), 10)
+
+
+# -- fast paths against the plain algorithm ---------------------------------------------
+# ``plain_rerank`` is the algorithm written position by position over every candidate of
+# every group (the whole list sorted, dicts of floors and ceilings, numpy scores), with no
+# shortcut: the re-ranker selects each group's k best without sorting everything, encodes
+# integer groups by counting and runs a single pass per position, and must give the same
+# list on inputs with many tied scores.
+
+
+def plain_rerank(scores, codes, k, prop, algorithm):
+    n_groups = len(prop)
+    order = np.argsort(-scores, kind="stable")
+    queues = [order[codes[order] == g].tolist() for g in range(n_groups)]
+    taken = [0] * n_groups
+    ranking = []
+    if algorithm != "Constrained":
+        for pos in range(1, k + 1):
+            alive = [g for g in range(n_groups) if taken[g] < len(queues[g])]
+            head = {g: scores[queues[g][taken[g]]] for g in alive}
+            floor = {g: math.floor(pos * prop[g]) for g in alive}
+            ceil = {g: math.ceil(pos * prop[g]) for g in alive}
+            below_min = [g for g in alive if taken[g] < floor[g]]
+            below_max = [g for g in alive if floor[g] <= taken[g] < ceil[g]]
+            if below_min:
+                chosen = max(below_min, key=head.__getitem__)
+            elif not below_max:
+                chosen = max(alive, key=head.__getitem__)
+            elif algorithm == "Greedy":
+                chosen = max(below_max, key=head.__getitem__)
+            elif algorithm == "Conservative":
+                chosen = min(below_max, key=lambda h: (ceil[h] / prop[h], -head[h]))
+            else:
+                chosen = min(below_max, key=lambda h: (math.ceil(ceil[h] / prop[h]), -head[h]))
+            ranking.append(queues[chosen][taken[chosen]])
+            taken[chosen] += 1
+        return ranking
+    min_counts, max_index, step = [0] * n_groups, [], 0
+    while len(ranking) < k:
+        if not any(prop[g] > 0 and taken[g] < len(queues[g]) for g in range(n_groups)):
+            break
+        step += 1
+        at_step = [math.floor(prop[g] * step) for g in range(n_groups)]
+        changed = [
+            g for g in range(n_groups) if at_step[g] > min_counts[g] and taken[g] < len(queues[g])
+        ]
+        changed.sort(key=lambda g: -scores[queues[g][taken[g]]])
+        for g in changed:
+            if len(ranking) == k:
+                break
+            ranking.append(queues[g][taken[g]])
+            max_index.append(step - 1)
+            taken[g] += 1
+            i = len(ranking) - 1
+            while i > 0 and max_index[i - 1] >= i and scores[ranking[i - 1]] < scores[ranking[i]]:
+                ranking[i - 1], ranking[i] = ranking[i], ranking[i - 1]
+                max_index[i - 1], max_index[i] = max_index[i], max_index[i - 1]
+                i -= 1
+        min_counts = at_step
+    if len(ranking) < k:
+        rest = sorted(
+            (c for g in range(n_groups) for c in queues[g][taken[g] :]), key=lambda c: -scores[c]
+        )
+        ranking.extend(rest[: k - len(ranking)])
+    return ranking
+
+
+def tied_case(seed):
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(2, 6))
+    n = int(rng.integers(30, 400))
+    codes = rng.integers(0, n_groups, size=n)
+    codes[:n_groups] = np.arange(n_groups)  # every group present
+    # few distinct scores: ties within and across groups
+    scores = rng.integers(0, int(rng.integers(2, 12)), size=n).astype(float)
+    scores += 0.5 * (codes % 2) * rng.integers(0, 2)
+    prop = rng.dirichlet(np.full(n_groups, 2.0))
+    if seed % 4 == 0:  # a group with target 0 (its candidates only fill in)
+        prop[int(rng.integers(n_groups))] = 0.0
+        prop /= prop.sum()
+    k = int(rng.choice([1, 3, n // 20 + 1, n // 3, n]))
+    return scores, codes, prop, max(k, 1)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("seed", range(25))
+def test_fast_paths_equal_plain_rerank_with_ties(algorithm, seed):
+    scores, codes, prop, k = tied_case(seed)
+    expected = plain_rerank(scores, codes, k, prop, algorithm)
+    rr = DeterministicReranker(k=k, algorithm=algorithm, target_prop=prop)
+    assert rr.fit_rerank(scores, sensitive_features=codes).tolist() == expected
+    # the same through the general group encoding (string labels sort as the codes do)
+    labels = np.array([f"g{c}" for c in codes], dtype=object)
+    assert (
+        rr.fit(scores, sensitive_features=labels).rerank(scores, sensitive_features=labels).tolist()
+        == expected
+    )
+    assert rr.groups_ == [f"g{g}" for g in range(len(prop))]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_top_k_selection_path_with_ties(algorithm):
+    # n much larger than groups * k: each group's k best are selected, not fully sorted;
+    # the k-th best score of a group is tied many times across the cut
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 3, size=3000)
+    scores = rng.integers(0, 40, size=3000).astype(float)
+    prop = [0.5, 0.3, 0.2]
+    for k in (1, 10, 60):
+        expected = plain_rerank(scores, codes, k, prop, algorithm)
+        got = DeterministicReranker(k=k, algorithm=algorithm, target_prop=prop).fit_rerank(
+            scores, sensitive_features=codes
+        )
+        assert got.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        np.array([3, 1, 3, 7, 1], dtype=np.int8),
+        np.array([-5, 7, -5, 0], dtype=np.int64),
+        np.array([4, 2, 2], dtype=np.uint64),
+        np.array([True, False, True]),
+        np.array([2**40, 0, 2**40]),  # wide range: the general encoding
+    ],
+)
+def test_integer_group_encoding_equals_general(groups):
+    from fairkit._protected import encode_groups
+    from fairkit.postprocessing._reranking import _encode
+
+    labels, counts, codes = _encode(groups, len(groups))
+    enc = encode_groups(groups, n_samples=len(groups))
+    assert labels == list(enc.labels)
+    assert [type(g) for g in labels] == [type(g) for g in enc.labels]
+    np.testing.assert_array_equal(codes, enc.codes)
+    np.testing.assert_array_equal(counts, np.bincount(enc.codes))
+
+
+def test_many_integer_groups_warn_as_elsewhere():
+    # more than 20 integer levels leave the fast encoding: the general one warns
+    codes = np.arange(60) % 30
+    scores = np.linspace(1, 0, 60)
+    with pytest.warns(UserWarning, match="30 distinct values"):
+        DeterministicReranker(k=5).fit(scores, sensitive_features=codes)
