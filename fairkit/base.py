@@ -216,10 +216,12 @@ class CrossFitMixin:
             )
         return cv
 
-    def _out_of_fold(self, X, y, cells, est_params, cv, output, *, estimator=None):
+    def _out_of_fold(self, X, y, cells, est_params, cv, output, *, estimator=None,
+                     return_models=False):
         """``output(model, X_fold)`` of each row (1-D or 2-D) from a clone of the model
         (``estimator``, default ``self.estimator``) fitted without that row's fold; the
-        folds are stratified on ``cells``."""
+        folds are stratified on ``cells``. With ``return_models``, also the fitted fold
+        models (in split order) and each row's fold index (an int array)."""
         from sklearn.utils import _safe_indexing
         from sklearn.utils.validation import (
             _check_method_params,
@@ -234,8 +236,8 @@ class CrossFitMixin:
         y = _make_indexable(y)
         est_params = {k: _make_indexable(v) if _is_arraylike(v) else v
                       for k, v in est_params.items()}
-        oof = None
-        for train, test in splits:
+        oof, models, fold = None, [], np.empty(_num_samples(X), dtype=np.intp)
+        for k, (train, test) in enumerate(splits):
             params = _check_method_params(X, est_params, indices=train)
             fold_est = fit_clone(self, _safe_indexing(X, train), _safe_indexing(y, train),
                                  params, estimator=estimator)
@@ -243,7 +245,10 @@ class CrossFitMixin:
             if oof is None:
                 oof = np.empty((_num_samples(X),) + out.shape[1:], dtype=out.dtype)
             oof[test] = out
-        return oof
+            if return_models:
+                models.append(fold_est)
+                fold[test] = k
+        return (oof, models, fold) if return_models else oof
 
 
 class BasePostProcessor(FairEstimatorMixin, FairClassifierMixin, CrossFitMixin,

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+import sklearn.compose
+import sklearn.preprocessing
 from scipy.stats import ks_2samp, wasserstein_distance
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
@@ -168,8 +170,14 @@ def test_intersectional_groups():
 
 def test_alpha_zero_returns_model_predictions_exactly():
     X, y, _ = _shifted(700, seed=5)
-    est = WassersteinFairRegressor(Ridge(), prot_attr=0, alpha=0.0).fit(X, y)
+    est = WassersteinFairRegressor(Ridge(), prot_attr=0, alpha=0.0,
+                                   predict_with="refit").fit(X, y)
     np.testing.assert_array_equal(est.predict(X), est.estimator_.predict(X))
+    # with the fold models (the default), each row's own fold model, unchanged
+    est = WassersteinFairRegressor(Ridge(), prot_attr=0, alpha=0.0).fit(X, y)
+    folds = est._assign_folds(X)
+    expected = np.choose(folds, [m.predict(X) for m in est.fold_estimators_])
+    np.testing.assert_array_equal(est.predict(X), expected)
 
 
 @pytest.mark.parametrize("alpha", [0.3, 0.8])
@@ -345,3 +353,178 @@ def test_polars_and_pandas_input_agree():
     b = WassersteinFairRegressor(Ridge(), prot_attr="g").fit(pl.from_pandas(frame), y)
     np.testing.assert_allclose(b.predict(pl.from_pandas(frame)), a.predict(frame))
     assert list(b.feature_names_in_) == ["g", "x"]
+
+
+# -- predict_with="fold_models": each row through one fold model and that fold's map -------
+
+def _hand_fold_map(X, y, s, X_new, s_new, folds_new, n_folds=5):
+    """The fold-model map computed with scikit-learn and integer arithmetic: the fold
+    models are Ridge fitted on StratifiedKFold(5) training rows (stratified on the groups,
+    as cv=5 is); fold k's map of group g sends f to the pooled barycenter quantiles at
+    u = #(fold k's held-out predictions of group g <= f) / #(them), with
+    Q_h(c / m) = the ceil(c n_h / m)-th smallest pooled out-of-fold prediction of group h
+    (the first for c = 0) and p_h the share of group h."""
+    splits = list(StratifiedKFold(n_folds).split(X, s))
+    models = [Ridge().fit(X[tr], y[tr]) for tr, _ in splits]
+    oof = np.empty(len(y))
+    fold_of = np.empty(len(y), dtype=int)
+    for k, (_, te) in enumerate(splits):
+        oof[te] = models[k].predict(X[te])
+        fold_of[te] = k
+    groups = np.unique(s)
+    pooled = {h: np.sort(oof[s == h]) for h in groups}
+    share = {h: np.mean(s == h) for h in groups}
+    out = np.empty(len(s_new))
+    for i in range(len(s_new)):
+        k, g = folds_new[i], s_new[i]
+        f = models[k].predict(X_new[i:i + 1])[0]
+        held = oof[(fold_of == k) & (s == g)]
+        c, m = int(np.sum(held <= f)), len(held)
+        out[i] = sum(share[h] * pooled[h][max(-(-c * len(pooled[h]) // m) - 1, 0)]
+                     for h in groups)
+    return out, models
+
+
+def test_fold_maps_equal_hand_quantile_maps():
+    X, y, s = _shifted(600, seed=21, probs=(0.5, 0.3, 0.2))
+    X_new, _, s_new = _shifted(300, seed=22, probs=(0.5, 0.3, 0.2))
+    est = WassersteinFairRegressor(Ridge(), prot_attr=0).fit(X, y)
+    assert est.predict_with == "fold_models" and len(est.fold_estimators_) == 5
+    folds = est._assign_folds(X_new)
+    expected, models = _hand_fold_map(X, y, s, X_new, s_new, folds)
+    for mine, theirs in zip(est.fold_estimators_, models, strict=True):
+        np.testing.assert_allclose(mine.coef_, theirs.coef_, rtol=1e-12)
+    np.testing.assert_allclose(est.predict(X_new), expected, rtol=1e-12, atol=1e-12)
+    assert set(folds) == set(range(5))  # every fold model is used
+    # the distributions the fold maps start from: each fold's held-out predictions
+    for k, (_, te) in enumerate(StratifiedKFold(5).split(X, s)):
+        held = models[k].predict(X[te])
+        for g in range(3):
+            np.testing.assert_allclose(est.fold_group_predictions_[k][g],
+                                       np.sort(held[s[te] == g]), rtol=1e-12)
+
+
+def test_fold_maps_with_alpha_blend_the_fold_model():
+    X, y, s = _shifted(500, seed=23)
+    full = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=3).fit(X, y)
+    half = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=3, alpha=0.5).fit(X, y)
+    raw = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=3, alpha=0.0).fit(X, y)
+    np.testing.assert_allclose(half.predict(X), 0.5 * raw.predict(X) + 0.5 * full.predict(X),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_fold_assignment_is_uniform_and_per_row():
+    X, y, s = _shifted(2000, seed=24)
+    est = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=0).fit(X, y)
+    folds = est._assign_folds(X)
+    # each fold's share of 2000 rows is binomial(2000, 1/5): sd 0.0089; 5 sd
+    np.testing.assert_allclose(np.bincount(folds, minlength=5) / len(X), 0.2, atol=0.045)
+    # independent of the group: a chi-square test of the group x fold table (8 df; its
+    # 0.999 quantile is 26.1)
+    table = np.array([[np.sum((s == g) & (folds == k)) for k in range(5)] for g in range(3)])
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+    assert np.sum((table - expected) ** 2 / expected) < 26.1
+    # a row's output does not depend on its batch or position
+    pred = est.predict(X)
+    perm = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(est.predict(X[perm]), pred[perm])
+    np.testing.assert_array_equal(est.predict(X[:7]), pred[:7])
+    # another random_state, another assignment (each row agrees with probability 1/5)
+    other = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=1).fit(X, y)
+    assert 0.1 < np.mean(other._assign_folds(X) == folds) < 0.3
+
+
+def test_fold_models_deterministic_and_pickled():
+    X, y, _ = _shifted(600, seed=25)
+    kw = dict(prot_attr=0, tie_breaking="random", random_state=4)
+    a = WassersteinFairRegressor(DecisionTreeRegressor(max_depth=3, random_state=0), **kw)
+    b = WassersteinFairRegressor(DecisionTreeRegressor(max_depth=3, random_state=0), **kw)
+    pa = a.fit(X, y).predict(X)
+    np.testing.assert_array_equal(pa, b.fit(X, y).predict(X))
+    np.testing.assert_array_equal(a.predict(X), pa)  # an int seed: the same draws again
+    again = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(again.predict(X), pa)
+    # random_state=None: a fixed key for the fold assignment, so predict is deterministic
+    c = WassersteinFairRegressor(Ridge(), prot_attr=0).fit(X, y)
+    np.testing.assert_array_equal(c.predict(X), sklearn.base.clone(c).fit(X, y).predict(X))
+
+
+def test_fold_assignment_same_for_dense_sparse_and_frame():
+    import scipy.sparse as sp
+
+    X, y, _ = _shifted(400, seed=26)
+    X[::3, 1] = 0.0  # explicit zeros
+    dense = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=5).fit(X, y)
+    sparse = WassersteinFairRegressor(Ridge(), prot_attr=0, random_state=5).fit(
+        sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(dense._assign_folds(X), sparse._assign_folds(
+        sp.csr_matrix(X)))
+    np.testing.assert_allclose(sparse.predict(sp.csr_matrix(X)), dense.predict(X),
+                               rtol=1e-9, atol=1e-9)
+    frame = pd.DataFrame(X, columns=["g", "x"])
+    framed = WassersteinFairRegressor(Ridge(), prot_attr="g", random_state=5).fit(frame, y)
+    np.testing.assert_allclose(framed.predict(frame), dense.predict(X), rtol=1e-9,
+                               atol=1e-9)
+    # a non-numeric column: pandas' row hash, still one fold per row whatever the batch
+    # (rows with x = 0 are duplicates and share a fold: leave them out)
+    keep = X[:, 1] != 0
+    mixed = frame.assign(c=np.where(X[:, 1] > 0, "hi", "lo"))[keep]
+    y = y[keep]
+    est = WassersteinFairRegressor(
+        make_pipeline(sklearn.compose.make_column_transformer(
+            (sklearn.preprocessing.OneHotEncoder(), ["c"]), remainder="passthrough"),
+            Ridge()), prot_attr="g", random_state=5).fit(mixed, y)
+    folds = est._assign_folds(mixed)
+    # binomial(266, 1/5) shares: sd 0.025; 4 sd
+    np.testing.assert_allclose(np.bincount(folds, minlength=5) / len(y), 0.2, atol=0.1)
+    np.testing.assert_array_equal(est._assign_folds(mixed.iloc[::-1]), folds[::-1])
+    np.testing.assert_array_equal(est.predict(mixed.iloc[:9]), est.predict(mixed)[:9])
+
+
+def test_prefit_and_no_cross_fitting_ignore_predict_with():
+    X, y, _ = _shifted(500, seed=27)
+    model = Ridge().fit(X, y)
+    for kw in (dict(estimator=model, prefit=True), dict(estimator=Ridge(), cv=None)):
+        a = WassersteinFairRegressor(prot_attr=0, predict_with="fold_models", **kw).fit(X, y)
+        b = WassersteinFairRegressor(prot_attr=0, predict_with="refit", **kw).fit(X, y)
+        assert a.fold_estimators_ is None and a.fold_group_predictions_ is None
+        np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_refit_keeps_the_pooled_map_on_the_refitted_model():
+    X, y, s = _shifted(600, seed=28)
+    est = WassersteinFairRegressor(Ridge(), prot_attr=0, predict_with="refit").fit(X, y)
+    assert est.fold_estimators_ is None
+    # the pooled map (of test_cross_fitted_distributions_are_out_of_fold_predictions)
+    # applied to the refitted model, by hand: u = #(pooled oof of g <= f) / n_g
+    oof = cross_val_predict(Ridge(), X, y, cv=StratifiedKFold(5).split(X, s))
+    f = Ridge().fit(X, y).predict(X)
+    pooled = {h: np.sort(oof[s == h]) for h in range(3)}
+    share = np.bincount(s) / len(s)
+    expected = [sum(share[h] * pooled[h][max(-(-int(np.sum(pooled[g] <= fi))
+                                            * len(pooled[h]) // len(pooled[g])) - 1, 0)]
+                    for h in range(3)) for fi, g in zip(f, s, strict=True)]
+    np.testing.assert_allclose(est.predict(X), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["folds", "Refit", None, 1])
+def test_bad_predict_with_raises_naming_it(bad):
+    X, y, _ = _shifted(300)
+    with pytest.raises(ValueError, match="predict_with"):
+        WassersteinFairRegressor(Ridge(), prot_attr=0, predict_with=bad).fit(X, y)
+
+
+def test_fold_distributions_are_weighted():
+    X, y, s = _shifted(500, seed=29)
+    w = np.random.default_rng(1).integers(0, 4, len(y)).astype(float)
+    est = WassersteinFairRegressor(LinearRegression(), prot_attr=0).fit(X, y, sample_weight=w)
+    for k, (tr, te) in enumerate(StratifiedKFold(5).split(X, s)):
+        held = LinearRegression().fit(X[tr], y[tr], sample_weight=w[tr]).predict(X[te])
+        for g in range(3):
+            rows = (s[te] == g) & (w[te] > 0)  # zero-weight rows carry no mass
+            order = np.argsort(held[rows], kind="stable")
+            np.testing.assert_allclose(est.fold_group_predictions_[k][g], held[rows][order],
+                                       rtol=1e-10)
+            cum = np.cumsum(w[te][rows][order])
+            np.testing.assert_allclose(est.fold_group_levels_[k][g], cum / cum[-1],
+                                       rtol=1e-12)

@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import ks_2samp, kstwobign, wasserstein_distance
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeRegressor
 
 from fairkit.postprocessing._barycenter import WassersteinFairRegressor
 
@@ -114,6 +115,49 @@ def test_held_out_ks_within_sampling_noise(n, share):
     # the median of K is 0.83; a systematic mismatch would push the median of five up
     # (P(median of 5 draws > 1.36) = P(at least 3 of 5 above the 95% point) < 0.002)
     assert np.median(ratios) < kstwobign.ppf(0.95)
+
+
+def _nonlinear(n, seed):
+    """Two groups 70/30, five standard normal features (two shifted by the group), a
+    non-linear target."""
+    rng = np.random.default_rng(seed)
+    s = (rng.random(n) < 0.3).astype(int)
+    x = rng.normal(size=(n, 5))
+    x[:, 0] += s
+    x[:, 1] -= 0.5 * s
+    y = (2 * np.sin(2 * x[:, 0]) + x[:, 1] ** 2 + x[:, 2] * x[:, 3] + 0.5 * x[:, 4] + s
+         + rng.normal(size=n))
+    return np.c_[s, x], y, s
+
+
+def test_fold_models_keep_an_overfitting_model_at_the_noise_floor(tmp_path):
+    # a deep tree (leaves of 20 rows) refitted on all rows has more, smaller leaves than
+    # its fold models: its held-out predictions are not distributed like the out-of-fold
+    # ones the map was learnt from. predict_with="fold_models" (the default) maps each row
+    # with a fold model through that fold's held-out distribution, so the held-out KS
+    # follows the Kolmogorov law; "refit" shows a systematic excess. Both share their fits
+    # (memory=), so they differ only in how the map is applied.
+    ratios = {"fold_models": [], "refit": []}
+    for seed in range(7):
+        X, y, s = _nonlinear(18000, 200 + seed)
+        tr, te = train_test_split(np.arange(len(y)), test_size=1 / 3, random_state=seed,
+                                  stratify=s)
+        for how, out in ratios.items():
+            est = WassersteinFairRegressor(
+                DecisionTreeRegressor(min_samples_leaf=20, random_state=0), prot_attr=0,
+                predict_with=how, random_state=seed, memory=str(tmp_path)).fit(X[tr], y[tr])
+            pred = est.predict(X[te])
+            ks = ks_2samp(pred[s[te] == 0], pred[s[te] == 1]).statistic
+            out.append(ks / _kolmogorov_scale(s[te], s[tr]))
+    fold, refit = np.array(ratios["fold_models"]), np.array(ratios["refit"])
+    # under the Kolmogorov law the ratio has mean sqrt(pi/2) ln 2 = 0.869 and standard
+    # deviation 0.261 (scipy's kstwobign); the mean of 7 independent seeds then exceeds
+    # 0.869 + 3 * 0.261 / sqrt(7) = 1.16 with probability about 0.1%
+    bound = kstwobign.mean() + 3 * kstwobign.std() / np.sqrt(len(fold))
+    assert fold.mean() < bound  # the fold models: at the noise floor ...
+    assert refit.mean() > bound  # ... the refitted model: above it (mean about 1.6)
+    # and seed by seed (paired: same split, same fold fits)
+    assert np.sum(refit > fold) >= 6
 
 
 def test_held_out_ks_falls_as_one_over_root_n():
