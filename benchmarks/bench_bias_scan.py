@@ -4,20 +4,23 @@ Set-ups (Bernoulli score, ``num_iters=10``, penalty 1e-17, both directions):
 
 * COMPAS (6,172 rows): sex, race, age_cat, c_charge_degree and priors_count in three bins,
   probabilities of a logistic regression on those columns (162 distinct values);
-* synthetic categorical data with a planted over-predicted subgroup, 3 or 6 columns of
-  3-8 values, continuous probabilities (every row distinct), 2,000 and 20,000 rows.
+* synthetic categorical data with a planted over-predicted subgroup, 3 columns of 3-5
+  values (and 6 columns of 3-8 values at 2,000 rows), 2,000, 20,000 and 100,000 rows,
+  with continuous probabilities (every row distinct) and with probabilities rounded to
+  2 decimals (``--sizes`` chooses the row counts).
 
 Both results are checked to be equal (subgroup and score) before the times are kept.
 BLAS/OpenMP threads are limited to 1. Times are CPU seconds of this process
 (``time.process_time``); ``--wall`` measures wall-clock time instead. Medians over repeats,
 ratio = AIF360 / fairkit.
 
-Run: ``python benchmarks/bench_bias_scan.py [--repeats 3] [--wall]``
+Run: ``python benchmarks/bench_bias_scan.py [--repeats 3] [--wall] [--sizes 2000 20000 100000]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -42,7 +45,7 @@ def compas():
     return X, y, p
 
 
-def synthetic(n, n_cols, seed=0):
+def synthetic(n, n_cols, seed=0, decimals=None):
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(
         {f"x{j}": rng.choice([f"v{i}" for i in range(3 + j % 6)], n) for j in range(n_cols)}
@@ -51,6 +54,8 @@ def synthetic(n, n_cols, seed=0):
     y = (rng.uniform(size=n) < p).astype(int)
     bias = (X["x0"] == "v0") & X["x1"].isin(["v0", "v1"])
     y[bias.to_numpy()] = rng.uniform(size=bias.sum()) < p[bias.to_numpy()] * 0.6
+    if decimals is not None:
+        p = np.round(p, decimals)
     return X, y, p
 
 
@@ -79,28 +84,36 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--wall", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000, 100000])
     args = parser.parse_args()
     clock = time.perf_counter if args.wall else time.process_time
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     setups = [("COMPAS 6172 x 5", compas())]
-    setups += [
-        (f"synthetic {n} x {c}", synthetic(n, c)) for n, c in [(2000, 3), (2000, 6), (20000, 3)]
-    ]
+    for n in args.sizes:
+        for decimals, kind in [(None, "distinct p"), (2, "p rounded .01")]:
+            setups.append((f"{n} x 3, {kind}", synthetic(n, 3, decimals=decimals)))
+        if n == 2000:
+            setups.append(("2000 x 6, distinct p", synthetic(2000, 6)))
     print(
-        f"{'set-up':<22} {'direction':<14} {'fairkit s':>10} {'AIF360 s':>10} "
+        f"{'set-up':<26} {'direction':<9} {'cells':>7} {'fairkit s':>10} {'AIF360 s':>10} "
         f"{'ratio':>7} {'score':>9}"
     )
     ratios = []
     with threadpool_limits(1):
         for name, (X, y, p) in setups:
+            cells = len(pd.DataFrame(X).assign(p=p).drop_duplicates())
             for over in (True, False):
                 fk, aif, score = run(X, y, p, over, args.repeats, clock)
                 ratios.append(aif / fk)
                 print(
-                    f"{name:<22} {'over' if over else 'under':<14} {fk:10.3f} {aif:10.3f} "
-                    f"{aif / fk:7.1f} {score:9.4f}",
+                    f"{name:<26} {'over' if over else 'under':<9} {cells:>7} {fk:10.3f} "
+                    f"{aif:10.3f} {aif / fk:7.1f} {score:9.4f}",
                     flush=True,
                 )
-    print(f"median ratio AIF360 / fairkit: {np.median(ratios):.1f}")
+    print(
+        f"ratio AIF360 / fairkit: median {np.median(ratios):.1f}, min {np.min(ratios):.1f}; "
+        f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

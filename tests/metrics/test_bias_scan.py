@@ -201,3 +201,173 @@ def test_missing_attribute_values_raise():
     X = pd.DataFrame({"g": ["a", None, "b", "a"]})
     with pytest.raises(ValueError, match="missing values.*'g'"):
         bias_scan(X, [0, 1, 0, 1], [0.5] * 4)
+
+
+# ---------------------------------------------------------------------------------------
+# the fast path (Newton's method, bisection replayed on the root) against the plain
+# bisections it replaces: equal bit for bit
+# ---------------------------------------------------------------------------------------
+
+from fairkit.metrics import mdss as _mdss  # noqa: E402
+
+
+def random_segments(rng, n, k, *, kind, weighted):
+    """Cells of ``k`` segments (contiguous), probabilities of the given kind."""
+    seg = np.sort(rng.integers(0, k, n))
+    if kind == "distinct":
+        p = rng.beta(2, 3, n)
+    elif kind == "ties":
+        p = np.round(rng.beta(2, 3, n), 1)
+    elif kind == "extreme":  # 0 and 1 exactly, and next to them
+        p = rng.choice([0.0, 1.0, 1e-12, 1 - 1e-12, 0.3, 0.97], n)
+    else:  # only 0 and 1: the sums do not depend on q
+        p = rng.choice([0.0, 1.0], n)
+    w = rng.integers(1, 6, n).astype(float) if weighted else None
+    segs = _mdss._Segments(seg, w, p, k)
+    ones = np.ones(n) if w is None else w
+    N = segs.sum(ones)
+    shift = rng.choice([0.2, 0.6, 1.0, 1.6, 3.0], k)  # observed = shift * expected
+    Y = np.floor(np.minimum(N, segs.total(p) * shift[np.arange(k)]) + 0.5)
+    Y[rng.uniform(size=k) < 0.15] = 0  # no positive outcome
+    full = rng.uniform(size=k) < 0.1
+    Y[full] = N[full]  # every outcome positive
+    return segs, Y, N
+
+
+CASES = [
+    (n, k, kind, weighted, seed)
+    for seed, (n, k) in enumerate([(40, 3), (500, 5), (3000, 9), (20000, 4), (60, 12)])
+    for kind in ("distinct", "ties", "extreme", "binary")
+    for weighted in (False, True)
+]
+
+
+@pytest.mark.parametrize("n, k, kind, weighted, seed", CASES)
+def test_fast_qmle_equals_bisection(n, k, kind, weighted, seed):
+    rng = np.random.default_rng(seed)
+    segs, Y, N = random_segments(rng, n, k, kind=kind, weighted=weighted)
+    plain = _mdss._Bernoulli._qmle_bisection(Y, segs)
+    np.testing.assert_array_equal(_mdss._qmle_fast(Y, N, segs), plain)
+
+
+@pytest.mark.parametrize("n, k, kind, weighted, seed", CASES)
+@pytest.mark.parametrize("direction", ["negative", "positive"])
+@pytest.mark.parametrize("penalty", [1e-17, 0.5, 4.0])
+def test_fast_roots_equal_bisection(n, k, kind, weighted, seed, direction, penalty):
+    # the zeros of each value's score either side of its q_mle, set up as the scan does
+    rng = np.random.default_rng(seed)
+    segs, Y, N = random_segments(rng, n, k, kind=kind, weighted=weighted)
+    scorer = _mdss._Bernoulli(direction)
+    q_mle = scorer.qmle(Y, N, segs)
+    peak = scorer.score(Y, N, q_mle, penalty, segs)
+    exist = (N > 0) & (peak > 0)
+    twice = _mdss._Segments(
+        np.concatenate([segs.seg, segs.seg + k]),
+        _mdss._twice(segs.w),
+        np.concatenate([segs.p, segs.p]),
+        2 * k,
+    )
+    ex2, q2 = np.tile(exist, 2), np.tile(q_mle, 2)
+    lo = np.where(ex2, np.append(np.full(k, scorer.q_floor), q_mle), q2)
+    hi = np.where(ex2, np.append(q_mle, np.full(k, scorer.q_ceiling)), q2)
+    left = np.arange(2 * k) < k
+    args = (scorer, np.tile(Y, 2), np.tile(N, 2), penalty, twice, lo, hi, left)
+    fast = _mdss._roots_fast(*args, np.tile(peak, 2))
+    np.testing.assert_array_equal(fast, _mdss._roots_bisection(*args))
+
+
+def test_bisection_tree_replays_the_bisection():
+    mids, leaf_lo, leaf_hi = _mdss._bisection_tree()
+    assert np.all(np.diff(mids) > 0)
+    rng = np.random.default_rng(0)
+    roots = np.r_[np.exp(rng.uniform(-8, 8, 300)), mids[rng.integers(0, len(mids), 50)]]
+    for root in roots:
+        lo, hi = _mdss._Q_LOW, _mdss._Q_HIGH
+        for _ in range(_mdss._TREE_STEPS):
+            mid = (lo + hi) / 2
+            up = mid < root
+            half = (hi - lo) / 2
+            lo, hi = (lo + half, hi) if up else (lo, hi - half)
+        at = np.searchsorted(mids, root)
+        assert (leaf_lo[at], leaf_hi[at]) == (lo, hi)
+
+
+def scan_data(n, seed, kind):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "a": rng.choice(list("abcdef"), n),
+            "b": rng.integers(0, 7, n),
+            "c": rng.choice(["u", "v", "w"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
+    p = np.clip(rng.beta(2, 3, n), 0.001, 0.999)
+    if kind == "ties":
+        p = np.round(p, 2)
+    elif kind == "extreme":
+        p[rng.uniform(size=n) < 0.1] = 0.0
+        p[rng.uniform(size=n) < 0.1] = 1.0
+    y = (rng.uniform(size=n) < p).astype(int)
+    bias = (X["a"].isin(["a", "b"]) & (X["c"] == "u")).to_numpy()
+    y[bias] = (rng.uniform(size=bias.sum()) < p[bias] * 0.7).astype(int)
+    y[(p == 0)] = 0
+    y[(p == 1)] = 1
+    return X, y, p
+
+
+@pytest.mark.parametrize(
+    "n, seed, kind",
+    [(500, 0, "distinct"), (3000, 1, "ties"), (2000, 2, "extreme"), (12000, 3, "distinct")],
+)
+@pytest.mark.parametrize("overpredicted", [True, False])
+@pytest.mark.parametrize("penalty", [1e-17, 0.05, 3.0])
+def test_fast_scan_equals_plain_scan(monkeypatch, n, seed, kind, overpredicted, penalty):
+    X, y, p = scan_data(n, seed, kind)
+    kwargs = {"overpredicted": overpredicted, "penalty": penalty, "num_iters": 4}
+    monkeypatch.setattr(_mdss, "_FAST_MIN_CELLS", 0)  # the fast path at every size
+    fast = bias_scan(X, y, p, random_state=seed, **kwargs)
+    monkeypatch.setattr(_mdss, "_FAST", False)
+    plain = bias_scan(X, y, p, random_state=seed, **kwargs)
+    assert fast.subgroup == plain.subgroup
+    assert fast.score == plain.score
+
+
+@pytest.mark.parametrize("overpredicted", [True, False])
+def test_fast_counts_scan_equals_plain_scan(monkeypatch, overpredicted):
+    # aggregated rows: the weighted sums of bias_scan_counts
+    X, y, p = scan_data(4000, 5, "ties")
+    frame = X.assign(p=p, y=y)
+    cells = frame.groupby(["a", "b", "c", "p"], sort=False).agg(n=("y", "size"), pos=("y", "sum"))
+    cells = cells.reset_index()
+    args = (cells[["a", "b", "c"]], cells["n"], cells["pos"], cells["p"])
+    kwargs = {"overpredicted": overpredicted, "num_iters": 4, "random_state": 1}
+    monkeypatch.setattr(_mdss, "_FAST_MIN_CELLS", 0)
+    fast = _mdss.bias_scan_counts(*args, **kwargs)
+    monkeypatch.setattr(_mdss, "_FAST", False)
+    assert fast == _mdss.bias_scan_counts(*args, **kwargs)
+
+
+def test_berk_jones_scan_unchanged_by_fast_path(monkeypatch):
+    X, y, _ = scan_data(1500, 6, "distinct")
+    kwargs = {"scoring": "BerkJones", "num_iters": 3, "random_state": 0}
+    fast = bias_scan(X, y, **kwargs)
+    monkeypatch.setattr(_mdss, "_FAST", False)
+    assert fast == bias_scan(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "many levels"])
+def test_cells_are_distinct_rows_sorted_by_probability_then_codes(kind):
+    rng = np.random.default_rng(11)
+    n = 3000
+    n_levels = [300] * 8 if kind == "many levels" else [4, 3, 6]  # 300^8: key re-coded
+    codes = np.column_stack([rng.integers(0, m, n) for m in n_levels])
+    p = rng.uniform(size=n) if kind == "distinct" else np.round(rng.uniform(size=n), 1)
+    if kind == "many levels":
+        codes[1::2] = codes[::2]  # repeated rows
+        p[1::2] = p[::2]
+    first, inverse = _mdss._cells(p, codes, n_levels)
+    # pandas: the first row of each distinct (p, codes), sorted by p then codes
+    frame = pd.DataFrame(codes).assign(p=p)
+    ref = frame.drop_duplicates().sort_values(["p", *range(len(n_levels))])
+    np.testing.assert_array_equal(first, ref.index)
+    np.testing.assert_array_equal(frame.to_numpy()[first][inverse], frame.to_numpy())
