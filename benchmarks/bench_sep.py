@@ -5,6 +5,7 @@
     python benchmarks/bench_sep.py solvers     # fit time of every installed solver
     python benchmarks/bench_sep.py fairlearn   # vs ExponentiatedGradient, matched DP level
     python benchmarks/bench_sep.py large       # the large-data path (Adult replicated 10x)
+    python benchmarks/bench_sep.py newton      # Newton vs L-BFGS face solves, rate-unit fits
 
 Set-up (``ADULT_SEP_DEFAULTS``): sex with Female unprivileged; SES underprivileged =
 education-num < 10 (at most high school); effort = hours-per-week >= 40. Published train
@@ -260,7 +261,107 @@ def large(copies=10, eps=0.5):
             print("   warning:", str(w.message)[:160])
 
 
+def _compare_folds():
+    """Training folds of ``fairkit compare``'s default run (Adult, sex, Male privileged,
+    race dropped, 3-fold stratified CV) and the pipeline it builds for sep_constrained."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from fairkit.datasets import load_adult as _load
+    from fairkit.model_selection.registry import MethodContext, _sep_constrained
+
+    bunch = _load(as_frame=True)
+    X = bunch.data.drop(columns=["race"])
+    y = pd.Series(np.asarray(bunch.target), name="target")
+    cat = [c for c in X.columns if c != "sex" and not pd.api.types.is_numeric_dtype(X[c])]
+    num = [c for c in X.columns if c != "sex" and c not in cat]
+    ctx = MethodContext(prot_attr="sex", categorical=cat, numeric=num, priv_group="Male")
+    folds = list(StratifiedKFold(n_splits=3).split(X, y))
+    return X, y, folds, lambda: _sep_constrained(ctx)
+
+
+def _synthetic(n, seed, levels=12, n_cat=8, pos_rate=0.25):
+    """One-hot-heavy data like Adult's encoding; the label follows the numeric columns
+    that the group shifts (so the group's rate gap shows through the features)."""
+    rng = np.random.default_rng(seed)
+    g = rng.random(n) < 0.33
+    cols = {f"x{j}": rng.normal(size=n) + 1.5 * g * (j % 2) for j in range(5)}
+    for k in range(n_cat):
+        c = rng.choice(levels, size=n, p=rng.dirichlet(np.full(levels, 0.5)))
+        for level in range(levels):
+            cols[f"c{k}_{level}"] = (c == level).astype(float)
+    X = pd.DataFrame(cols)
+    lin = ((X - X.mean()) / (X.std() + 1e-12)).to_numpy() @ rng.normal(size=X.shape[1]) * 0.4
+    lin = lin + 0.8 * (X["x1"] + X["x3"]).to_numpy() + rng.logistic(size=n)
+    y = (lin > np.quantile(lin, 1 - pos_rate)).astype(int)
+    X["grp"] = np.where(g, "B", "A")
+    return X, y
+
+
+def newton(repeat=5):
+    """Face solves by Newton's method (default) vs L-BFGS only (``_Lbfgs.newton = False``,
+    the previous path), on the rate-unit fits ``fairkit compare`` runs. Old and new fits
+    alternate in this process, one BLAS thread; medians and ratios, and whether the two
+    paths give the same decisions."""
+    from threadpoolctl import threadpool_limits
+
+    from fairkit.inprocessing import _sep_solvers
+
+    X, y, folds, build = _compare_folds()
+    cases = []
+    for k, (train, _) in enumerate(folds):
+        pipe = build()
+        Xt = pipe[0].fit_transform(X.iloc[train])
+        for eps in (0.1, 0.05):
+            cases.append((f"adult compare fold {k} eps={eps}", pipe[-1], eps, Xt,
+                          y.iloc[train].to_numpy()))
+    for n in (5_000, 20_000):
+        Xs, ys = _synthetic(n, seed=n)
+        clf = SEPConstrainedClassifier(prot_attr="grp", priv_group="A",
+                                       constraint="demographic_parity", bound_unit="rate")
+        for eps in (0.1, 0.02):
+            cases.append((f"synthetic n={n} eps={eps}", clf, eps, Xs, ys))
+    print(f"\n== Newton vs L-BFGS face solves (bound_unit='rate'), median of {repeat} "
+          "interleaved fits, one BLAS thread ==")
+    rows = []
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, est, eps, Xc, yc in cases:
+            est = est.set_params(epsilon=eps)
+            times = {True: [], False: []}
+            fitted = {}
+            for _ in range(repeat):
+                for use_newton in (False, True):
+                    _sep_solvers._Lbfgs.newton = use_newton
+                    try:
+                        start = time.perf_counter()
+                        est.fit(Xc, yc)
+                        times[use_newton].append(time.perf_counter() - start)
+                    finally:
+                        _sep_solvers._Lbfgs.newton = True
+                    fitted[use_newton] = (est.coef_.ravel().copy(), est.decision_function(Xc),
+                                          est.predict(Xc), est.n_solves_, est.n_iter_,
+                                          est.train_rate_gap_)
+            old, new = fitted[False], fitted[True]
+            t_old, t_new = np.median(times[False]), np.median(times[True])
+            rows.append({
+                "case": name, "rows": len(yc), "solves": f"{old[3]}/{new[3]}",
+                "iters lbfgs/newton": f"{old[4]}/{new[4]}",
+                "lbfgs_s": t_old, "newton_s": t_new, "speedup": t_old / t_new,
+                "coef_max_diff": float(np.max(np.abs(old[0] - new[0]))),
+                "dec_max_diff": float(np.max(np.abs(old[1] - new[1]))),
+                "min_|dec|": float(np.min(np.abs(new[1]))),
+                "pred_flips": int(np.sum(old[2] != new[2])),
+                "rate_gap_diff": abs(old[5] - new[5]),
+            })
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format="{:.3g}".format))
+    print(f"median speedup {table['speedup'].median():.2f}x; prediction flips in total "
+          f"{table['pred_flips'].sum()}")
+    return table
+
+
 if __name__ == "__main__":
-    sections = sys.argv[1:] or ["epsilon", "solvers", "fairlearn", "large"]
+    sections = sys.argv[1:] or ["epsilon", "solvers", "fairlearn", "large", "newton"]
     for section in sections:
         globals()[section]()

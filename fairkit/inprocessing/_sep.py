@@ -163,7 +163,8 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     {pos_label}
         Only the sign of the reported gaps depends on it.
     solver : {"auto", "clarabel", "ecos", "scs", "osqp", "lbfgs"}, default="auto"
-        "lbfgs" solves the program exactly with scipy's L-BFGS (logistic loss only): the
+        "lbfgs" solves the program exactly (logistic loss only) by Newton's method, with
+        scipy's L-BFGS as fallback when the Newton system is ill-conditioned: the
         unconstrained optimum if it meets the score bound, otherwise the optimum on the
         active face ``gap = +-bound``, an unconstrained problem in that hyperplane's
         coordinates; it needs O(n_samples x n_features) memory and uses every row. The
@@ -178,8 +179,9 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
         stratified by label, subgroup and effort, with a warning ("lbfgs" always uses
         every row).
     max_iter : int, default=None
-        Iteration limit passed to the solver (None: the solver's default; 5000 L-BFGS
-        iterations per inner problem). Hitting it is a solver failure.
+        Iteration limit passed to the solver (None: the solver's default; 100 Newton
+        steps, then 5000 L-BFGS iterations per inner problem if Newton gives way).
+        Hitting it is a solver failure.
     {random_state}
         Only the subsample is random (the solvers themselves are deterministic).
 
@@ -215,7 +217,8 @@ class SEPConstrainedClassifier(FairEstimatorMixin, ClassifierMixin, BaseEstimato
     fit_time_ : float
         Seconds spent in the solver (problem build and every solve included).
     n_iter_ : int
-        Solver iterations, summed over all solves.
+        Solver iterations (Newton steps, or L-BFGS iterations where it took over),
+        summed over all solves.
     n_solves_ : int
         Solves of the program (1 with ``bound_unit="score"``; at most 14 with "rate").
     groups_ : list
