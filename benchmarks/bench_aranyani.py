@@ -1,6 +1,6 @@
 """Aranyani benchmarks (run on demand, not part of the test suite).
 
-    python benchmarks/bench_aranyani.py [sweep] [baseline] [throughput] [memory]
+    python benchmarks/bench_aranyani.py [sweep] [baseline] [throughput] [memory] [speed]
                                         [--protocol=paper|cleaned|all]
 
 * sweep      : one pass, batch size 1, prequential (test-then-train) final accuracy and
@@ -35,6 +35,17 @@
                process, and wall time), with river's online LogisticRegression and
                HoeffdingTreeClassifier on the same records for context.
 * memory     : model state size and process peak RSS while streaming 1M records.
+* speed      : ``fit`` with the defaults (batch size 1, standardised inputs, lam 0 and 1)
+               with the engines of the per-row loop (``_aranyani_forest._ENGINE``):
+               ``numpy`` (the loop before the engines, the fallback), ``exact`` (the
+               default: NumPy's products and ``exp``, the rest compiled; bit-identical)
+               and ``compiled`` (opt-in: the whole loop compiled, equal to rounding),
+               interleaved in this process, one BLAS thread, CPU time medians and ratios,
+               on synthetic data of 2k / 20k / 100k rows and on Adult (one-hot encoded as
+               ``fairkit compare`` encodes it, 103 columns); plus whether ``exact``'s
+               parameters equal ``numpy``'s bit for bit, the largest parameter difference
+               of ``compiled`` (over the largest parameter) and whether its predictions
+               agree.
 
 The authors' reference implementation (TensorFlow 2.4, Python <= 3.8) cannot be installed
 here, so no side-by-side timing against it is made. Data are read from the raw files in
@@ -47,6 +58,7 @@ import pickle
 import resource
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -301,12 +313,78 @@ def memory(n=1_000_000, chunk=50_000):
           f"({n / (time.process_time() - c0):,.0f} records/s incl. data generation)")
 
 
+def _adult_onehot():
+    """Adult train rows, categorical columns one-hot, sex kept as a 0/1 column (first)."""
+    df = adult_frames()[0]
+    y = df.pop("income").to_numpy()
+    sex = df.pop("sex").eq("Male").astype(float)
+    X = pd.get_dummies(df, dtype=float)
+    X.insert(0, "sex", sex)
+    return X.to_numpy(), y
+
+
+def speed(repeats=3):
+    from threadpoolctl import threadpool_limits
+
+    import fairkit.inprocessing._aranyani_forest as forest
+
+    rng = np.random.RandomState(0)
+    sets = []
+    for n in (2_000, 20_000, 100_000):
+        a = rng.randint(0, 2, n)
+        X = np.column_stack([a, rng.normal(size=(n, 13)) + 0.5 * a[:, None]])
+        y = (X[:, 1] + 0.5 * rng.normal(size=n) > 0.5).astype(int)
+        sets.append((f"synthetic {n:,} x 14", X, y))
+    Xa, ya = _adult_onehot()
+    sets.append((f"Adult train {len(ya):,} x {Xa.shape[1]}", Xa, ya))
+    engines = ("numpy", "exact", "compiled")
+    saved = forest._ENGINE
+    for engine in engines[1:]:  # compile (or load numba's cache) before timing
+        forest._ENGINE = engine
+        AranyaniClassifier(prot_attr=0, max_iter=1).fit(*sets[0][1:])
+    print("\n## fit with the defaults, per-row loop engines "
+          f"(CPU s, median of {repeats} interleaved runs, one BLAS thread)")
+    print("| data | lam | steps | numpy | exact | compiled | numpy / exact | "
+          "numpy / compiled | exact == numpy | compiled: max dparam / max param | "
+          "compiled: same predictions |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    try:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, X, y in sets:
+                for lam in (0.0, 1.0):
+                    times = {e: [] for e in engines}
+                    fitted = {}
+                    for _ in range(repeats):
+                        for engine in engines:
+                            forest._ENGINE = engine
+                            clf = AranyaniClassifier(prot_attr=0, lam=lam, random_state=0)
+                            c0 = time.process_time()
+                            clf.fit(X, y)
+                            times[engine].append(time.process_time() - c0)
+                            fitted[engine] = clf
+                    med = {e: np.median(t) for e, t in times.items()}
+                    p0 = fitted["numpy"]._params
+                    exact = np.array_equal(p0, fitted["exact"]._params)
+                    diff = np.max(np.abs(p0 - fitted["compiled"]._params)) / np.max(np.abs(p0))
+                    same = np.array_equal(fitted["numpy"].predict(X),
+                                          fitted["compiled"].predict(X))
+                    print(f"| {name} | {lam:g} | {fitted['exact'].t_:,} | {med['numpy']:.2f} | "
+                          f"{med['exact']:.2f} | {med['compiled']:.2f} | "
+                          f"{med['numpy'] / med['exact']:.1f}x | "
+                          f"{med['numpy'] / med['compiled']:.1f}x | {exact} | {diff:.1e} | "
+                          f"{same} |")
+    finally:
+        forest._ENGINE = saved
+
+
 if __name__ == "__main__":
     opts = [v.split("=", 1)[1] for v in sys.argv[1:] if v.startswith("--protocol=")]
     parts = [v for v in sys.argv[1:] if not v.startswith("--")]
-    parts = parts or ["sweep", "baseline", "throughput", "memory"]
+    parts = parts or ["sweep", "baseline", "throughput", "memory", "speed"]
     for part in parts:
         if part == "sweep":
             sweep(opts[-1] if opts else "paper")
         else:
-            {"baseline": baseline, "throughput": throughput, "memory": memory}[part]()
+            {"baseline": baseline, "throughput": throughput, "memory": memory,
+             "speed": speed}[part]()

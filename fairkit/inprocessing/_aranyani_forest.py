@@ -8,6 +8,8 @@ fairness gradient built from them, and the Adam step; all on one flat parameter 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -74,6 +76,323 @@ def _tree_paths(depth):
 
 
 
+# --------------------------------------------------------------------------------------
+# Compiled per-row step (numba), built on first use, never at import
+# --------------------------------------------------------------------------------------
+#: Engine of the batch-size-1 loop:
+#: ``"auto"`` -- ``"exact"`` when numba is installed, else ``"numpy"``;
+#: ``"exact"`` -- NumPy computes what NumPy cannot be matched on (the matrix-vector products,
+#: which BLAS sums in blocks, and ``exp``, which NumPy evaluates with its own SIMD code), the
+#: rest of the step (gradient, aggregates, fairness term, Adam) is compiled; bit-identical
+#: to ``"numpy"``;
+#: ``"compiled"`` -- the whole loop compiled (``exp`` from the C library, products summed in
+#: a fixed order): about twice as fast as ``"exact"`` but only equal to rounding (the
+#: differences grow along the stream; see benchmarks/bench_aranyani.py speed);
+#: ``"numpy"`` -- the NumPy loop (:meth:`_SoftForest._learn_one_by_one_numpy`), the
+#: reference.
+_ENGINE = "auto"
+_KERNELS = None
+_LOGE2 = math.log(2.0)
+
+
+def _numba_available():
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return False
+    return True
+
+
+def _slope(F, delta, smoothing):
+    """``smoothed_abs_derivative`` of one value (smoothing 0: "huber", 1: "reference")."""
+    if smoothing == 0:
+        r = F / delta
+        if r < -1.0:  # np.clip(F / delta, -1, 1)
+            return -1.0
+        if r > 1.0:
+            return 1.0
+        return r
+    if abs(F) < delta:
+        return F
+    if F > 0:
+        return 1.0
+    if F < 0:
+        return -1.0
+    return F  # 0 or nan, as np.sign
+
+
+def _row_logs(z, th2, logs, ein):
+    """``logs = [log s, log(1 - s)]`` from ``z`` (``np.logaddexp(0, -z)``, which is the C
+    library's ``log1p(exp(.))`` in NumPy too); ``ein`` gets ``log s`` at its start and
+    ``theta - max(theta)`` at its end (the inputs of the row's ``exp``)."""
+    TN = z.shape[0]
+    for i in range(TN):
+        a = -z[i]
+        if a == 0.0:  # npy_logaddexp(0, a)
+            la = 0.0 + _LOGE2
+        else:
+            tmp = 0.0 - a
+            if tmp > 0:
+                la = 0.0 + math.log1p(math.exp(-tmp))
+            elif tmp <= 0:
+                la = a + math.log1p(math.exp(tmp))
+            else:
+                la = tmp
+        logs[i] = -la
+        logs[TN + i] = logs[i] - z[i]
+        ein[i] = logs[i]
+    TL, C = th2.shape
+    mx = th2[0, 0]
+    for leaf in range(TL):
+        for c in range(C):
+            if th2[leaf, c] > mx:
+                mx = th2[leaf, c]
+    off = ein.shape[0] - TL * C
+    for leaf in range(TL):
+        for c in range(C):
+            ein[off + leaf * C + c] = th2[leaf, c] - mx
+
+
+def _row_softmax(Q, r8):
+    """``Q /= Q.sum(axis=1, keepdims=True)`` with NumPy's pairwise order: left to right
+    below 8 items, else 8 interleaved partial sums, combined pairwise, then the tail
+    (NumPy's block for up to 128 items; C <= 128 here)."""
+    TL, C = Q.shape
+    for leaf in range(TL):
+        if C < 8:
+            tot = Q[leaf, 0]
+            for c in range(1, C):
+                tot += Q[leaf, c]
+        else:
+            for u in range(8):
+                r8[u] = Q[leaf, u]
+            c = 8
+            while c < C - C % 8:
+                for u in range(8):
+                    r8[u] += Q[leaf, c + u]
+                c += 8
+            tot = ((r8[0] + r8[1]) + (r8[2] + r8[3])) + ((r8[4] + r8[5]) + (r8[6] + r8[7]))
+            while c < C:
+                tot += Q[leaf, c]
+                c += 1
+        for c in range(C):
+            Q[leaf, c] = Q[leaf, c] / tot
+
+
+def _row_output(Q, mu, proba, yk, Gmu):
+    """Prediction (first largest ``proba``) and ``Gmu = dL/dmu * mu``; ``proba`` is ``T``
+    times the forest's probability (the mean's ``1/T`` cancels in ``r``)."""
+    best = 0
+    for c in range(1, proba.shape[0]):
+        if proba[c] > proba[best]:
+            best = c
+    r = -1.0 / proba[yk]
+    for leaf in range(mu.shape[0]):
+        Gmu[leaf] = (r * Q[leaf, yk]) * mu[leaf]
+    return best
+
+
+def _row_update(x, yk, g, t, s, back, Q, Gmu, params, grad, m, v, counts, agg_s, agg_g,
+                conf, work, present, hpg):
+    """The rest of a step: the gradient, the group aggregates with this row, the fairness
+    term and the Adam step ``t`` on the flat ``params`` (as :class:`Adam`, bias
+    corrections folded in). ``conf = [lam, delta, smoothing, n_strata, lr, b1, b2, eps]``;
+    ``work`` is (4, T*N) scratch, ``present`` / ``hpg`` per-group scratch."""
+    lam, delta, smoothing, n_strata = conf[0], conf[1], int(conf[2]), int(conf[3])
+    lr, b1, b2, eps = conf[4], conf[5], conf[6], conf[7]
+    TN = s.shape[0]
+    d1 = x.shape[0]
+    n_w = TN * d1
+    TL, C = Q.shape
+    W_grad = grad[:n_w].reshape(TN, d1)
+    sp, dz, hp, pooled = work[0], work[1], work[2], work[3]
+    for i in range(TN):
+        sp[i] = s[i] * (1.0 - s[i])
+        dz[i] = back[i] - s[i] * (back[i] + back[TN + i])
+    for leaf in range(TL):
+        for c in range(C):
+            grad[n_w + leaf * C + c] = -(Q[leaf, c] * Gmu[leaf])
+        grad[n_w + leaf * C + yk] += Gmu[leaf]
+    cs = yk if n_strata > 1 else 0
+    n_groups = counts.shape[1]
+    two_groups = n_groups == 2
+    counts[cs, g] += 1.0
+    for i in range(TN):
+        agg_s[cs, g, i] += s[i]
+    pair = False
+    i0 = i1 = 0.0
+    if lam > 0 and two_groups:
+        if counts[cs, 0] > 0 and counts[cs, 1] > 0:
+            pair = True
+            i0 = 1.0 / counts[cs, 0]
+            i1 = 1.0 / counts[cs, 1]
+            for i in range(TN):
+                F = agg_s[cs, 1, i] * i1 - agg_s[cs, 0, i] * i0
+                hp[i] = _slope(F, delta, smoothing) * lam
+    for i in range(TN):
+        dzi = dz[i]
+        spi = sp[i]
+        for j in range(d1):
+            xj = x[j]
+            agg_g[cs, g, i, j] += spi * xj
+            gij = dzi * xj
+            if pair:  # D = agg_1 / n_1 - agg_0 / n_0 scaled by lam * H'(F)
+                dd = agg_g[cs, 1, i, j] * i1
+                dd -= agg_g[cs, 0, i, j] * i0
+                gij += dd * hp[i]
+            W_grad[i, j] = gij
+    if lam > 0 and not two_groups:
+        # per group: gap to the pooled mean, lam * sum_p H'(F_p) (g_p - g_pooled)
+        for cc in range(n_strata):
+            n_p = 0
+            total = 0.0
+            for gg in range(n_groups):
+                if counts[cc, gg] > 0:
+                    present[n_p] = gg
+                    n_p += 1
+                    total += counts[cc, gg]
+            if n_p < 2:
+                continue
+            for i in range(TN):
+                acc = agg_s[cc, present[0], i]
+                for p in range(1, n_p):
+                    acc += agg_s[cc, present[p], i]
+                pooled[i] = acc / total
+            for p in range(n_p):
+                gp = present[p]
+                for i in range(TN):
+                    F = agg_s[cc, gp, i] / counts[cc, gp] - pooled[i]
+                    hpg[p, i] = _slope(F, delta, smoothing)
+            for i in range(TN):
+                for j in range(d1):
+                    acc = agg_g[cc, present[0], i, j]
+                    for p in range(1, n_p):
+                        acc += agg_g[cc, present[p], i, j]
+                    gpool = acc / total
+                    e = 0.0
+                    for p in range(n_p):
+                        gp = present[p]
+                        e += hpg[p, i] * (agg_g[cc, gp, i, j] / counts[cc, gp] - gpool)
+                    W_grad[i, j] += lam * e
+    # Adam: lr * m_hat / (sqrt(v_hat) + eps) == scale * m / (sqrt(v) + eps * c2)
+    # b ** t as Python computes it, pow() of two doubles (numba's pow of a float and an
+    # integer multiplies repeatedly, which rounds differently)
+    tf = float(t)
+    c2 = math.sqrt(1.0 - math.pow(b2, tf))
+    scale = lr * c2 / (1.0 - math.pow(b1, tf))
+    eps_t = eps * c2
+    one_b1 = 1.0 - b1
+    one_b2 = 1.0 - b2
+    for u in range(params.shape[0]):
+        gu = grad[u]
+        mu_ = m[u] * b1
+        mu_ += gu * one_b1
+        m[u] = mu_
+        vu = v[u] * b2
+        vu += (gu * gu) * one_b2
+        v[u] = vu
+        params[u] -= (mu_ / (math.sqrt(vu) + eps_t)) * scale
+
+
+def _learn_rows(Xa, ycode, gcode, preds, py, params, grad, m, v, C, fwd_idx, back_start,
+                back_half, counts, agg_s, agg_g, conf, t0):
+    """All rows in one compiled loop (engine ``"compiled"``): the products summed in a
+    fixed order and ``exp`` from the C library, otherwise the steps of the other engines.
+    ``py[k]`` gets ``p_y`` of row ``k`` times ``T``."""
+    n, d1 = Xa.shape
+    TL, depth = fwd_idx.shape
+    TN = back_start.shape[0]
+    n_w = TN * d1
+    W = params[:n_w].reshape(TN, d1)
+    th2 = params[n_w:].reshape(TL, C)
+    z = np.empty(TN)
+    logs = np.empty(2 * TN)
+    ein = np.empty(TN + TL + TL * C)
+    eout = np.empty_like(ein)
+    s = eout[:TN]
+    mu = eout[TN:TN + TL]
+    Q = eout[TN + TL:].reshape(TL, C)
+    proba = np.empty(C)
+    Gmu = np.empty(TL)
+    back = np.empty(2 * TN)
+    work = np.empty((4, TN))
+    present = np.empty(counts.shape[1], dtype=np.intp)
+    hpg = np.empty((counts.shape[1], TN))
+    r8 = np.empty(8)
+    d8 = d1 - d1 % 8
+    for k in range(n):
+        for i in range(TN):  # eight interleaved partial sums, as a BLAS dot product
+            for u in range(8):
+                r8[u] = 0.0
+            for j0 in range(0, d8, 8):
+                for u in range(8):
+                    r8[u] += W[i, j0 + u] * Xa[k, j0 + u]
+            acc = ((r8[0] + r8[1]) + (r8[2] + r8[3])) + ((r8[4] + r8[5]) + (r8[6] + r8[7]))
+            for j in range(d8, d1):
+                acc += W[i, j] * Xa[k, j]
+            z[i] = acc
+        _row_logs(z, th2, logs, ein)
+        for leaf in range(TL):
+            acc = 0.0
+            for q in range(depth):
+                acc += logs[fwd_idx[leaf, q]]
+            ein[TN + leaf] = acc
+        for u in range(ein.shape[0]):
+            eout[u] = math.exp(ein[u])
+        _row_softmax(Q, r8)
+        for c in range(C):
+            acc = 0.0
+            for leaf in range(TL):
+                acc += mu[leaf] * Q[leaf, c]
+            proba[c] = acc
+        yk = ycode[k]
+        best = _row_output(Q, mu, proba, yk, Gmu)
+        if preds.shape[0]:
+            preds[k] = best
+        py[k] = proba[yk]
+        for i in range(TN):
+            st = back_start[i]
+            h = back_half[i]
+            acc = 0.0
+            for leaf in range(st, st + h):
+                acc += Gmu[leaf]
+            back[i] = acc
+            acc = 0.0
+            for leaf in range(st + h, st + 2 * h):
+                acc += Gmu[leaf]
+            back[TN + i] = acc
+        _row_update(Xa[k], yk, gcode[k], t0 + k + 1, s, back, Q, Gmu, params, grad, m, v,
+                    counts, agg_s, agg_g, conf, work, present, hpg)
+
+
+def _compiled_kernels():
+    """The row functions above compiled with numba (first use only; cached on disk where
+    numba can): ``(logs, softmax, output, update, learn_rows)``."""
+    global _KERNELS, _slope, _row_logs, _row_softmax, _row_output, _row_update
+    if _KERNELS is None:
+        from numba import njit
+
+        def build(cache):
+            # error_model="numpy": no zero-division checks (they keep loops from being
+            # vectorised); results are the same
+            jit = njit(cache=cache, error_model="numpy", nogil=True)
+            return [jit(f) for f in (_slope, _row_logs, _row_softmax, _row_output,
+                                     _row_update, _learn_rows)]
+
+        pure = (_slope, _row_logs, _row_softmax, _row_output, _row_update)
+        try:
+            # the compiled functions call each other through these module globals
+            (_slope, _row_logs, _row_softmax, _row_output, _row_update,
+             learn) = build(True)
+            _KERNELS = (_row_logs, _row_softmax, _row_output, _row_update, learn)
+        except Exception:  # pragma: no cover - no writable cache location
+            _slope, _row_logs, _row_softmax, _row_output, _row_update = pure
+            (_slope, _row_logs, _row_softmax, _row_output, _row_update,
+             learn) = build(False)
+            _KERNELS = (_row_logs, _row_softmax, _row_output, _row_update, learn)
+    return _KERNELS
+
+
 class _SoftForest:
     """State and online step of the soft forest (mixed into the estimator)."""
 
@@ -99,6 +418,7 @@ class _SoftForest:
         # Kingma & Ba's defaults beta = (0.9, 0.999), eps = 1e-8
         self._opt = Adam(self.learning_rate)
         self._paths_block = None
+        self._paths_compiled = None
         left, right = _tree_paths(h)
         self._paths_lr = np.vstack([left.T, right.T])  # (2N, L): log reach = [log s, log(1-s)] @
         self._paths_back = np.hstack([left, right])  # (L, 2N)
@@ -251,6 +571,107 @@ class _SoftForest:
         self.t_ = opt.t
 
     def _learn_one_by_one(self, Xa, ycode, gcode, preds):
+        """Batch size 1 with the engine ``_ENGINE`` names (module constant above)."""
+        engine = _ENGINE
+        if engine == "auto":
+            engine = "exact" if _numba_available() else "numpy"
+        if engine != "numpy" and self._theta.shape[2] > 128:
+            engine = "numpy"  # _row_softmax's sum order covers up to 128 classes
+        if engine == "numpy":
+            return self._learn_one_by_one_numpy(Xa, ycode, gcode, preds)
+        opt = self._opt
+        opt.lr = self.learning_rate
+        m, v = opt._moments([self._params])
+        conf = np.array([self.lam, self.delta, 1.0 if self.smoothing == "reference" else 0.0,
+                         self._n_strata, opt.lr, opt.beta1, opt.beta2, opt.eps], dtype=float)
+        n = Xa.shape[0]
+        py = np.empty(n)  # T * p_y of each row
+        Xa = np.ascontiguousarray(Xa, dtype=np.float64)
+        ycode = np.ascontiguousarray(ycode, dtype=np.intp)
+        gcode = np.ascontiguousarray(gcode, dtype=np.intp)
+        if engine == "exact":
+            self._learn_rows_exact(Xa, ycode, gcode, preds, py, m[0], v[0], conf, opt.t)
+        else:
+            fwd_idx, back_start, back_half = self._compiled_paths()
+            _compiled_kernels()[4](
+                Xa, ycode, gcode, np.empty(0, np.intp) if preds is None else preds, py,
+                self._params, self._grad, m[0], v[0], self._theta.shape[2], fwd_idx,
+                back_start, back_half, self.group_counts_, self._agg_s, self._agg_g, conf,
+                opt.t)
+        opt.t += n
+        self.t_ = opt.t
+        # loss -= log(p_y / T) row after row, in the NumPy loop's order
+        terms = np.log(py * (1.0 / self.n_trees))
+        np.negative(terms, out=terms)
+        loss = float(np.cumsum(terms)[-1]) if n else 0.0
+        self._loss_sum = getattr(self, "_loss_sum", 0.0) + loss
+
+    def _learn_rows_exact(self, Xa, ycode, gcode, preds, py, m, v, conf, t0):
+        """Engine ``"exact"``: per row, NumPy's BLAS products and ``exp`` on the values of
+        the NumPy loop, the compiled row functions for everything else."""
+        row_logs, row_softmax, row_output, row_update, _ = _compiled_kernels()
+        W = self._W
+        TN = W.shape[0]
+        TL, C = self._theta.shape[0] * self._theta.shape[1], self._theta.shape[2]
+        th2 = self._theta.reshape(TL, C)
+        P = self._block_paths()
+        logs = np.empty(2 * TN)
+        z = np.empty(TN)
+        ein = np.empty(TN + TL + TL * C)  # exp inputs: log s, log reach, theta - max
+        eout = np.empty_like(ein)
+        lp = ein[TN:TN + TL]
+        s, mu, Q = eout[:TN], eout[TN:TN + TL], eout[TN + TL:].reshape(TL, C)
+        proba = np.empty(C)
+        Gmu = np.empty(TL)
+        back = np.empty(2 * TN)
+        work = np.empty((4, TN))
+        present = np.empty(len(self.groups_), dtype=np.intp)
+        hpg = np.empty((len(self.groups_), TN))
+        r8 = np.empty(8)
+        params, grad = self._params, self._grad
+        counts, agg_s, agg_g = self.group_counts_, self._agg_s, self._agg_g
+        for k in range(Xa.shape[0]):
+            x = Xa[k]
+            yk = ycode[k]
+            np.matmul(W, x, out=z)
+            row_logs(z, th2, logs, ein)
+            np.matmul(logs, P, out=lp)
+            np.exp(ein, out=eout)
+            row_softmax(Q, r8)
+            np.matmul(mu, Q, out=proba)
+            best = row_output(Q, mu, proba, yk, Gmu)
+            if preds is not None:
+                preds[k] = best
+            py[k] = proba[yk]
+            np.matmul(P, Gmu, out=back)
+            row_update(x, yk, gcode[k], t0 + k + 1, s, back, Q, Gmu, params, grad, m, v,
+                       counts, agg_s, agg_g, conf, work, present, hpg)
+
+    def _compiled_paths(self):
+        """Index tables of the path matrix for the kernel: ``fwd_idx[l]`` lists the rows of
+        ``_block_paths()`` that are 1 in column ``l`` (ascending, as ``logs @ P`` adds them);
+        node row ``i`` of the backward product ``P @ Gmu`` adds leaves
+        ``back_start[i] .. back_start[i] + back_half[i] - 1`` (left, rows ``< T*N``) or the
+        next ``back_half[i]`` leaves (right, row ``i + T*N``)."""
+        cached = getattr(self, "_paths_compiled", None)
+        if cached is not None:
+            return cached
+        P = self._block_paths()
+        fwd_idx = np.ascontiguousarray(
+            np.array([np.flatnonzero(P[:, col]) for col in range(P.shape[1])], dtype=np.intp))
+        TN = P.shape[0] // 2
+        back_start = np.empty(TN, dtype=np.intp)
+        back_half = np.empty(TN, dtype=np.intp)
+        for i in range(TN):
+            left, right = np.flatnonzero(P[i]), np.flatnonzero(P[TN + i])
+            back_start[i], back_half[i] = left[0], len(left)
+            if not (len(right) == len(left) and right[0] == left[-1] + 1
+                    and np.all(np.diff(np.concatenate([left, right])) == 1)):
+                raise AssertionError("unexpected path layout")  # pragma: no cover
+        self._paths_compiled = (fwd_idx, back_start, back_half)
+        return self._paths_compiled
+
+    def _learn_one_by_one_numpy(self, Xa, ycode, gcode, preds):
         """Batch size 1: the same step as ``_forward`` + ``_gradient`` + ``_adam`` on 1-D
         vectors, with block-diagonal path matrices over all trees (no reshapes)."""
         W, theta, gW, gth = self._W, self._theta, self._gW, self._gtheta

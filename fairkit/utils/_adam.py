@@ -143,6 +143,21 @@ class Adam:
             buf *= scale
             p -= buf
 
+    def _moments(self, params):
+        """The moment arrays ``(m, v)`` for ``params``, created (zero) as the first ``step``
+        creates them; for loops that take Adam steps themselves (the compiled Aranyani
+        loop), which then add their step count to ``t``."""
+        if self.m is None:
+            self.m = [np.zeros(np.shape(p), dtype=float) for p in params]
+            self.v = [np.zeros(np.shape(p), dtype=float) for p in params]
+            self._buf = [np.empty(np.shape(p), dtype=float) for p in params]
+        if len(params) != len(self.m) or any(
+                np.shape(p) != m.shape for p, m in zip(params, self.m, strict=False)):
+            raise ValueError(
+                "Adam: the parameter arrays differ from those the optimiser was started "
+                "with; call reset() to optimise different parameters.")
+        return self.m, self.v
+
     def __getstate__(self):
         # The scratch buffer is rebuilt on load; no need to pickle it.
         state = self.__dict__.copy()
