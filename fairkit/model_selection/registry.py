@@ -91,17 +91,18 @@ class MethodContext:
 
         return LogisticRegression(max_iter=1000, random_state=self.random_state)
 
-    def boosting(self):
-        """Gradient-boosted trees on the raw columns (protected attribute included):
-        categoricals ordinal-encoded (at most 250 levels each, rarer ones pooled; unknown
-        and missing values as missing) and given to the trees as categorical features,
-        numerics as they are. Scale-free, so raw and standardised inputs give one model."""
+    def boosting(self, *, with_prot_attr=True):
+        """Gradient-boosted trees on the raw columns (the protected attribute included
+        unless ``with_prot_attr=False``): categoricals ordinal-encoded (at most 250 levels
+        each, rarer ones pooled; unknown and missing values as missing) and given to the
+        trees as categorical features, numerics as they are. Scale-free, so raw and
+        standardised inputs give one model."""
         from sklearn.compose import ColumnTransformer
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import OrdinalEncoder
 
-        cats = [*self.categorical, self.prot_attr]
+        cats = [*self.categorical, self.prot_attr] if with_prot_attr else list(self.categorical)
         enc = ColumnTransformer(
             [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
                                     encoded_missing_value=np.nan, max_categories=250), cats),
@@ -368,22 +369,11 @@ def _linear_program(ctx):
 
 
 def _linear_program_blind(ctx):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
     from ..postprocessing import LinearProgramPostprocessor
 
-    # ctx.boosting() without the protected column: blind mode drops it before the models
-    cats = list(ctx.categorical)
-    enc = ColumnTransformer(
-        [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                encoded_missing_value=np.nan, max_categories=250), cats),
-         ("num", "passthrough", list(ctx.numeric))], remainder="drop")
-    model = Pipeline([("encode", enc), ("model", HistGradientBoostingClassifier(
-        categorical_features=list(range(len(cats))), random_state=ctx.random_state))])
-    return LinearProgramPostprocessor(model, prot_attr=ctx.prot_attr, group_model="auto",
+    # blind mode drops the protected column before the models: boost on the other columns
+    return LinearProgramPostprocessor(ctx.boosting(with_prot_attr=False),
+                                      prot_attr=ctx.prot_attr, group_model="auto",
                                       random_state=ctx.random_state)
 
 
