@@ -369,8 +369,10 @@ def test_group_model_without_sample_weight_warns():
         inferred_group_rates(d, sensitive_features=A, X=X, n_boot=0, sample_weight=w,
                              membership=LogisticRegression())
     with pytest.warns(UserWarning) as caught:
+        # a fixed seed: the cross-fitting folds decide the log-loss comparison below (it
+        # holds for 29 of 30 seeds; with the global RNG the test depended on test order)
         inferred_group_rates(d, sensitive_features=A, X=X, n_boot=0, sample_weight=w,
-                             membership=KNeighborsClassifier(10))
+                             membership=KNeighborsClassifier(10), random_state=0)
     messages = " ".join(str(c.message) for c in caught)
     assert "does not take sample_weight" in messages
     # 10-NN ranks well but its 0/1 probabilities lose to the shares in log-loss
