@@ -38,14 +38,11 @@
 * speed      : ``fit`` with the defaults (batch size 1, standardised inputs, lam 0 and 1)
                with the engines of the per-row loop (``_aranyani_forest._ENGINE``):
                ``numpy`` (the loop before the engines, the fallback), ``exact`` (the
-               default: NumPy's products and ``exp``, the rest compiled; bit-identical)
-               and ``compiled`` (opt-in: the whole loop compiled, equal to rounding),
+               default: NumPy's products and ``exp``, the rest compiled; bit-identical),
                interleaved in this process, one BLAS thread, CPU time medians and ratios,
                on synthetic data of 2k / 20k / 100k rows and on Adult (one-hot encoded as
                ``fairkit compare`` encodes it, 103 columns); plus whether ``exact``'s
-               parameters equal ``numpy``'s bit for bit, the largest parameter difference
-               of ``compiled`` (over the largest parameter) and whether its predictions
-               agree.
+               parameters equal ``numpy``'s bit for bit.
 
 The authors' reference implementation (TensorFlow 2.4, Python <= 3.8) cannot be installed
 here, so no side-by-side timing against it is made. Data are read from the raw files in
@@ -337,17 +334,15 @@ def speed(repeats=3):
         sets.append((f"synthetic {n:,} x 14", X, y))
     Xa, ya = _adult_onehot()
     sets.append((f"Adult train {len(ya):,} x {Xa.shape[1]}", Xa, ya))
-    engines = ("numpy", "exact", "compiled")
+    engines = ("numpy", "exact")
     saved = forest._ENGINE
     for engine in engines[1:]:  # compile (or load numba's cache) before timing
         forest._ENGINE = engine
         AranyaniClassifier(prot_attr=0, max_iter=1).fit(*sets[0][1:])
     print("\n## fit with the defaults, per-row loop engines "
           f"(CPU s, median of {repeats} interleaved runs, one BLAS thread)")
-    print("| data | lam | steps | numpy | exact | compiled | numpy / exact | "
-          "numpy / compiled | exact == numpy | compiled: max dparam / max param | "
-          "compiled: same predictions |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    print("| data | lam | steps | numpy | exact | numpy / exact | exact == numpy |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     try:
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -366,14 +361,9 @@ def speed(repeats=3):
                     med = {e: np.median(t) for e, t in times.items()}
                     p0 = fitted["numpy"]._params
                     exact = np.array_equal(p0, fitted["exact"]._params)
-                    diff = np.max(np.abs(p0 - fitted["compiled"]._params)) / np.max(np.abs(p0))
-                    same = np.array_equal(fitted["numpy"].predict(X),
-                                          fitted["compiled"].predict(X))
                     print(f"| {name} | {lam:g} | {fitted['exact'].t_:,} | {med['numpy']:.2f} | "
-                          f"{med['exact']:.2f} | {med['compiled']:.2f} | "
-                          f"{med['numpy'] / med['exact']:.1f}x | "
-                          f"{med['numpy'] / med['compiled']:.1f}x | {exact} | {diff:.1e} | "
-                          f"{same} |")
+                          f"{med['exact']:.2f} | {med['numpy'] / med['exact']:.1f}x | "
+                          f"{exact} |")
     finally:
         forest._ENGINE = saved
 

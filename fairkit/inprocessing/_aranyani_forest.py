@@ -84,10 +84,9 @@ def _tree_paths(depth):
 #: ``"exact"`` -- NumPy computes what NumPy cannot be matched on (the matrix-vector products,
 #: which BLAS sums in blocks, and ``exp``, which NumPy evaluates with its own SIMD code), the
 #: rest of the step (gradient, aggregates, fairness term, Adam) is compiled; bit-identical
-#: to ``"numpy"``;
-#: ``"compiled"`` -- the whole loop compiled (``exp`` from the C library, products summed in
-#: a fixed order): about twice as fast as ``"exact"`` but only equal to rounding (the
-#: differences grow along the stream; see benchmarks/bench_aranyani.py speed);
+#: to ``"numpy"`` (compiling the products and ``exp`` too would be about twice as fast
+#: but only equal to rounding: BLAS sums in blocks, NumPy's SIMD ``exp`` differs from the
+#: C library's in the last bit);
 #: ``"numpy"`` -- the NumPy loop (:meth:`_SoftForest._learn_one_by_one_numpy`), the
 #: reference.
 _ENGINE = "auto"
@@ -294,80 +293,9 @@ def _row_update(x, yk, g, t, s, back, Q, Gmu, params, grad, m, v, counts, agg_s,
         params[u] -= (mu_ / (math.sqrt(vu) + eps_t)) * scale
 
 
-def _learn_rows(Xa, ycode, gcode, preds, py, params, grad, m, v, C, fwd_idx, back_start,
-                back_half, counts, agg_s, agg_g, conf, t0):
-    """All rows in one compiled loop (engine ``"compiled"``): the products summed in a
-    fixed order and ``exp`` from the C library, otherwise the steps of the other engines.
-    ``py[k]`` gets ``p_y`` of row ``k`` times ``T``."""
-    n, d1 = Xa.shape
-    TL, depth = fwd_idx.shape
-    TN = back_start.shape[0]
-    n_w = TN * d1
-    W = params[:n_w].reshape(TN, d1)
-    th2 = params[n_w:].reshape(TL, C)
-    z = np.empty(TN)
-    logs = np.empty(2 * TN)
-    ein = np.empty(TN + TL + TL * C)
-    eout = np.empty_like(ein)
-    s = eout[:TN]
-    mu = eout[TN:TN + TL]
-    Q = eout[TN + TL:].reshape(TL, C)
-    proba = np.empty(C)
-    Gmu = np.empty(TL)
-    back = np.empty(2 * TN)
-    work = np.empty((4, TN))
-    present = np.empty(counts.shape[1], dtype=np.intp)
-    hpg = np.empty((counts.shape[1], TN))
-    r8 = np.empty(8)
-    d8 = d1 - d1 % 8
-    for k in range(n):
-        for i in range(TN):  # eight interleaved partial sums, as a BLAS dot product
-            for u in range(8):
-                r8[u] = 0.0
-            for j0 in range(0, d8, 8):
-                for u in range(8):
-                    r8[u] += W[i, j0 + u] * Xa[k, j0 + u]
-            acc = ((r8[0] + r8[1]) + (r8[2] + r8[3])) + ((r8[4] + r8[5]) + (r8[6] + r8[7]))
-            for j in range(d8, d1):
-                acc += W[i, j] * Xa[k, j]
-            z[i] = acc
-        _row_logs(z, th2, logs, ein)
-        for leaf in range(TL):
-            acc = 0.0
-            for q in range(depth):
-                acc += logs[fwd_idx[leaf, q]]
-            ein[TN + leaf] = acc
-        for u in range(ein.shape[0]):
-            eout[u] = math.exp(ein[u])
-        _row_softmax(Q, r8)
-        for c in range(C):
-            acc = 0.0
-            for leaf in range(TL):
-                acc += mu[leaf] * Q[leaf, c]
-            proba[c] = acc
-        yk = ycode[k]
-        best = _row_output(Q, mu, proba, yk, Gmu)
-        if preds.shape[0]:
-            preds[k] = best
-        py[k] = proba[yk]
-        for i in range(TN):
-            st = back_start[i]
-            h = back_half[i]
-            acc = 0.0
-            for leaf in range(st, st + h):
-                acc += Gmu[leaf]
-            back[i] = acc
-            acc = 0.0
-            for leaf in range(st + h, st + 2 * h):
-                acc += Gmu[leaf]
-            back[TN + i] = acc
-        _row_update(Xa[k], yk, gcode[k], t0 + k + 1, s, back, Q, Gmu, params, grad, m, v,
-                    counts, agg_s, agg_g, conf, work, present, hpg)
-
-
 def _compiled_kernels():
     """The row functions above compiled with numba (first use only; cached on disk where
-    numba can): ``(logs, softmax, output, update, learn_rows)``."""
+    numba can): ``(logs, softmax, output, update)``."""
     global _KERNELS, _slope, _row_logs, _row_softmax, _row_output, _row_update
     if _KERNELS is None:
         from numba import njit
@@ -377,19 +305,16 @@ def _compiled_kernels():
             # vectorised); results are the same
             jit = njit(cache=cache, error_model="numpy", nogil=True)
             return [jit(f) for f in (_slope, _row_logs, _row_softmax, _row_output,
-                                     _row_update, _learn_rows)]
+                                     _row_update)]
 
         pure = (_slope, _row_logs, _row_softmax, _row_output, _row_update)
         try:
             # the compiled functions call each other through these module globals
-            (_slope, _row_logs, _row_softmax, _row_output, _row_update,
-             learn) = build(True)
-            _KERNELS = (_row_logs, _row_softmax, _row_output, _row_update, learn)
+            _slope, _row_logs, _row_softmax, _row_output, _row_update = build(True)
         except Exception:  # pragma: no cover - no writable cache location
             _slope, _row_logs, _row_softmax, _row_output, _row_update = pure
-            (_slope, _row_logs, _row_softmax, _row_output, _row_update,
-             learn) = build(False)
-            _KERNELS = (_row_logs, _row_softmax, _row_output, _row_update, learn)
+            _slope, _row_logs, _row_softmax, _row_output, _row_update = build(False)
+        _KERNELS = (_row_logs, _row_softmax, _row_output, _row_update)
     return _KERNELS
 
 
@@ -418,7 +343,6 @@ class _SoftForest:
         # Kingma & Ba's defaults beta = (0.9, 0.999), eps = 1e-8
         self._opt = Adam(self.learning_rate)
         self._paths_block = None
-        self._paths_compiled = None
         left, right = _tree_paths(h)
         self._paths_lr = np.vstack([left.T, right.T])  # (2N, L): log reach = [log s, log(1-s)] @
         self._paths_back = np.hstack([left, right])  # (L, 2N)
@@ -589,15 +513,7 @@ class _SoftForest:
         Xa = np.ascontiguousarray(Xa, dtype=np.float64)
         ycode = np.ascontiguousarray(ycode, dtype=np.intp)
         gcode = np.ascontiguousarray(gcode, dtype=np.intp)
-        if engine == "exact":
-            self._learn_rows_exact(Xa, ycode, gcode, preds, py, m[0], v[0], conf, opt.t)
-        else:
-            fwd_idx, back_start, back_half = self._compiled_paths()
-            _compiled_kernels()[4](
-                Xa, ycode, gcode, np.empty(0, np.intp) if preds is None else preds, py,
-                self._params, self._grad, m[0], v[0], self._theta.shape[2], fwd_idx,
-                back_start, back_half, self.group_counts_, self._agg_s, self._agg_g, conf,
-                opt.t)
+        self._learn_rows_exact(Xa, ycode, gcode, preds, py, m[0], v[0], conf, opt.t)
         opt.t += n
         self.t_ = opt.t
         # loss -= log(p_y / T) row after row, in the NumPy loop's order
@@ -609,7 +525,7 @@ class _SoftForest:
     def _learn_rows_exact(self, Xa, ycode, gcode, preds, py, m, v, conf, t0):
         """Engine ``"exact"``: per row, NumPy's BLAS products and ``exp`` on the values of
         the NumPy loop, the compiled row functions for everything else."""
-        row_logs, row_softmax, row_output, row_update, _ = _compiled_kernels()
+        row_logs, row_softmax, row_output, row_update = _compiled_kernels()
         W = self._W
         TN = W.shape[0]
         TL, C = self._theta.shape[0] * self._theta.shape[1], self._theta.shape[2]
@@ -646,30 +562,6 @@ class _SoftForest:
             np.matmul(P, Gmu, out=back)
             row_update(x, yk, gcode[k], t0 + k + 1, s, back, Q, Gmu, params, grad, m, v,
                        counts, agg_s, agg_g, conf, work, present, hpg)
-
-    def _compiled_paths(self):
-        """Index tables of the path matrix for the kernel: ``fwd_idx[l]`` lists the rows of
-        ``_block_paths()`` that are 1 in column ``l`` (ascending, as ``logs @ P`` adds them);
-        node row ``i`` of the backward product ``P @ Gmu`` adds leaves
-        ``back_start[i] .. back_start[i] + back_half[i] - 1`` (left, rows ``< T*N``) or the
-        next ``back_half[i]`` leaves (right, row ``i + T*N``)."""
-        cached = getattr(self, "_paths_compiled", None)
-        if cached is not None:
-            return cached
-        P = self._block_paths()
-        fwd_idx = np.ascontiguousarray(
-            np.array([np.flatnonzero(P[:, col]) for col in range(P.shape[1])], dtype=np.intp))
-        TN = P.shape[0] // 2
-        back_start = np.empty(TN, dtype=np.intp)
-        back_half = np.empty(TN, dtype=np.intp)
-        for i in range(TN):
-            left, right = np.flatnonzero(P[i]), np.flatnonzero(P[TN + i])
-            back_start[i], back_half[i] = left[0], len(left)
-            if not (len(right) == len(left) and right[0] == left[-1] + 1
-                    and np.all(np.diff(np.concatenate([left, right])) == 1)):
-                raise AssertionError("unexpected path layout")  # pragma: no cover
-        self._paths_compiled = (fwd_idx, back_start, back_half)
-        return self._paths_compiled
 
     def _learn_one_by_one_numpy(self, Xa, ycode, gcode, preds):
         """Batch size 1: the same step as ``_forward`` + ``_gradient`` + ``_adam`` on 1-D
