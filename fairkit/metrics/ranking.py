@@ -32,6 +32,7 @@ import numpy as np
 
 from .._protected import _param_repr, encode_groups
 from ..utils._dataframe import to_pandas
+from ..utils._docstring import fair_docstring
 
 __all__ = [
     "skew_at_k",
@@ -41,6 +42,23 @@ __all__ = [
     "group_exposure",
     "exposure_ratio",
 ]
+
+
+#: The parameters every ranking metric shares (docstring fragments).
+_doc = fair_docstring.extend(
+    ranked_items="""\
+sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
+    Group of each item, in ranked order (best first) unless ``y_score`` is given.""",
+    rank_scores="""\
+y_score : array-like of shape (n_items,), default=None
+    Scores to rank the items by (decreasing); None means the given order.""",
+    target_prop="""\
+target_prop : dict, default=None
+    Target share of each group; None means its share among all items.""",
+    prefix_k="""\
+k : int
+    Length of the prefix.""",
+)
 
 
 def _ranked(sensitive_features, y_score):
@@ -95,6 +113,7 @@ def _check_k(k, n):
     return int(k)
 
 
+@_doc
 def skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     """Skew@k of every group: log of its share of the top ``k`` over its target share.
 
@@ -109,14 +128,10 @@ def skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
-    k : int
-        Length of the prefix.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
-    target_prop : dict, default=None
-        Target share of each group; None means its share among all items.
+    {ranked_items}
+    {prefix_k}
+    {rank_scores}
+    {target_prop}
 
     Returns
     -------
@@ -142,19 +157,16 @@ def skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     return {g: float(v) for g, v in zip(labels, skew, strict=True)}
 
 
+@_doc
 def min_skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     """MinSkew@k: the most negative Skew@k over the groups (worst under-representation).
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
-    k : int
-        Length of the prefix.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
-    target_prop : dict, default=None
-        Target share of each group; None means its share among all items.
+    {ranked_items}
+    {prefix_k}
+    {rank_scores}
+    {target_prop}
 
     Returns
     -------
@@ -164,19 +176,16 @@ def min_skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     return float(np.nanmin(list(skew.values())))
 
 
+@_doc
 def max_skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     """MaxSkew@k: the largest Skew@k over the groups (worst over-representation).
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
-    k : int
-        Length of the prefix.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
-    target_prop : dict, default=None
-        Target share of each group; None means its share among all items.
+    {ranked_items}
+    {prefix_k}
+    {rank_scores}
+    {target_prop}
 
     Returns
     -------
@@ -186,6 +195,7 @@ def max_skew_at_k(sensitive_features, *, k, y_score=None, target_prop=None):
     return float(np.nanmax(list(skew.values())))
 
 
+@_doc
 def ndkl(sensitive_features, *, k=None, y_score=None, target_prop=None):
     """Normalised discounted cumulative KL divergence of a ranking (NDKL).
 
@@ -201,14 +211,11 @@ def ndkl(sensitive_features, *, k=None, y_score=None, target_prop=None):
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
+    {ranked_items}
     k : int, default=None
         Number of prefixes summed over; None means all items.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
-    target_prop : dict, default=None
-        Target share of each group; None means its share among all items.
+    {rank_scores}
+    {target_prop}
 
     Returns
     -------
@@ -232,6 +239,7 @@ def ndkl(sensitive_features, *, k=None, y_score=None, target_prop=None):
     return float(discount @ kl / discount.sum())
 
 
+@_doc
 def group_exposure(sensitive_features, *, k=None, y_score=None):
     """Mean exposure of each group's items under a logarithmic position bias.
 
@@ -245,12 +253,10 @@ def group_exposure(sensitive_features, *, k=None, y_score=None):
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
+    {ranked_items}
     k : int, default=None
         Positions that receive exposure; None means all.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
+    {rank_scores}
 
     Returns
     -------
@@ -275,17 +281,16 @@ def group_exposure(sensitive_features, *, k=None, y_score=None):
     return {g: float(t / c) for g, t, c in zip(labels, total, np.bincount(codes), strict=True)}
 
 
+@_doc
 def exposure_ratio(sensitive_features, *, k=None, y_score=None):
     """Smallest over largest mean group exposure (1 is equal exposure).
 
     Parameters
     ----------
-    sensitive_features : array-like of shape (n_items,) or (n_items, n_attributes)
-        Group of each item, in ranked order (best first) unless ``y_score`` is given.
+    {ranked_items}
     k : int, default=None
         Positions that receive exposure; None means all.
-    y_score : array-like of shape (n_items,), default=None
-        Scores to rank the items by (decreasing); None means the given order.
+    {rank_scores}
 
     Returns
     -------
