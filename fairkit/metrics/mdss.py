@@ -48,18 +48,21 @@ column.
 
 Implementation: the rows are reduced once to distinct (attribute values, predicted
 probability) cells with their counts and outcome sums; the cells of a coordinate step are
-grouped by value, so that a sum per value (or per candidate interval) is one reduction
-over consecutive cells; and a coordinate step, a function of the attribute and the other
-restrictions, is computed once and looked up when the ascent or a restart repeats it.
-The reference implementation finds each ``q`` (the maximiser and the two zeros of every
-value's score, the maximiser of every candidate) by bisection, a sum over the rows at each
-of 20 or more steps. Here, from 1,000 cells on, each root is found to about 1e-12 in
-:math:`\\log q` by Halley's (or Newton's) method in two or three passes over the cells,
-and the bisection is then replayed on it: a step goes up exactly where its midpoint lies
-below the root, so the replay gives the bisection's own end point. A step whose midpoint
-lies so close to the root that the rounding of the bisection's sums could decide its sign
-(bounded from the derivative at the root and the number of terms) is left to the plain
-bisection of that value, so the results are the plain bisection's, bit for bit.
+grouped by value (one compiled pass), so that a candidate subset is a few runs of
+consecutive cells and a sum over it needs no copy of them; and a coordinate step, a
+function of the attribute and the other restrictions, is computed once and looked up when
+the ascent or a restart repeats it. The reference implementation finds each ``q`` (the
+maximiser and the two zeros of every value's score, the maximiser of every candidate) by
+bisection, a sum over the rows at each of 20 or more steps. Here each root is found to
+about 1e-12 in :math:`\\log q` by Halley's (or Newton's) method in two or three passes over
+the cells, and the bisection is then replayed on it: a step goes up exactly where its
+midpoint lies below the root, so the replay gives the bisection's own end point. A step
+whose midpoint lies so close to the root that the rounding of the bisection's sums could
+decide its sign (bounded from the derivative at the root and the number of terms) is left
+to the plain bisection of that value, so the results are the plain bisection's, bit for
+bit. The sums and the searches are compiled with numba (:mod:`._mdss_kernels`) on the
+first scan after an install (about 5 s, once); numba keeps the machine code on disk, so a
+later process only loads it (about 0.5 s on its first scan, with numba's own import).
 
 References
 ----------
@@ -94,16 +97,8 @@ _Q_LOW, _Q_HIGH = 1e-3, 1e3
 _MIN_RESTART_ROWS = 10
 #: Decimals kept of a subgroup's penalised score (the search compares rounded scores).
 _SCORE_DECIMALS = 4
-
-
-def _bisection_steps(lo, hi):
-    steps = 0
-    while abs(hi - lo) > _Q_TOL:
-        lo, steps = lo + (hi - lo) / 2, steps + 1
-    return steps
-
-
-_QMLE_STEPS = _bisection_steps(_Q_LOW, _Q_HIGH)
+#: Copies of the cells in each attribute's order are kept up to this many numbers (128 MiB).
+_PRESORT_MAX = 2**24
 
 
 class BiasScanResult(NamedTuple):
@@ -149,52 +144,55 @@ class BiasScanResult(NamedTuple):
 
 
 class _Segments:
-    """Cells grouped into ``n`` (possibly overlapping) candidate subsets, the cells of
-    each subset contiguous (``seg`` sorted), so that a sum per subset is one reduction
-    over consecutive cells."""
+    """Cells grouped into ``n`` (possibly overlapping) candidate subsets: subset ``i`` is
+    the runs of consecutive cells ``starts[r]:ends[r]`` for r in ``ptr[i]:ptr[i + 1]``,
+    so that a subset made of several values' cells needs no copy of them. The sums over
+    a subset's cells are taken in that order by one compiled function
+    (:func:`._mdss_kernels.seg_sums`)."""
 
-    __slots__ = ("seg", "w", "p", "a", "n", "counts", "_starts", "_nonempty")
+    __slots__ = ("p", "w", "starts", "ends", "ptr", "n")
 
-    def __init__(self, seg, w, p, n):
+    def __init__(self, p, w, starts, ends, ptr=None):
         # w None: every cell is one row (no weighting needed)
-        self.seg, self.p, self.a, self.n = seg, p, 1 - p, n
-        self.w = None if w is None or (len(w) and w.min() == 1 and w.max() == 1) else w
-        bounds = np.searchsorted(seg, np.arange(n + 1))
-        self.counts = np.diff(bounds)
-        self._nonempty = None if self.counts.all() else np.flatnonzero(self.counts)
-        self._starts = bounds[:-1] if self._nonempty is None else bounds[self._nonempty]
+        self.p, self.w = p, w
+        self.starts = np.asarray(starts, dtype=np.intp)
+        self.ends = np.asarray(ends, dtype=np.intp)
+        self.n = len(self.starts) if ptr is None else len(ptr) - 1
+        self.ptr = np.arange(self.n + 1) if ptr is None else np.asarray(ptr, dtype=np.intp)
 
-    def sum(self, values):
-        """Sum of ``values`` (one per cell) over the cells of each subset."""
-        if not len(values):
-            return np.zeros(self.n)
-        sums = np.add.reduceat(values, self._starts)
-        if self._nonempty is None:
-            return sums
-        out = np.zeros(self.n)
-        out[self._nonempty] = sums
-        return out
+    def sums(self, q, which=None, mode=0):
+        """Rows (4, len(which)): at q[k] in subset ``which[k]``, the sums over its rows of
+        t = q p / (1 - p + q p), t (1 - t), t (1 - t) (1 - 2 t) (``mode`` 0 or 1) and of
+        log(1 - p + q p) (``mode`` 1 or 2); a sum not asked for is 0."""
+        which = np.arange(self.n) if which is None else which
+        q = np.ascontiguousarray(q, dtype=float)
+        return _kernels().sums_at(q, which, *self.arrays(), mode)
 
-    def total(self, values):
-        """Sum over the rows of each subset (``values`` per cell, times its count)."""
-        return self.sum(values if self.w is None else self.w * values)
-
-    def expand(self, values):
-        """One value per subset -> the value of each cell's subset."""
-        return values.repeat(self.counts)
+    def arrays(self):
+        """The arguments describing the segments to a kernel of :mod:`._mdss_kernels`."""
+        w = _NO_WEIGHTS if self.w is None else self.w
+        return self.ptr, self.starts, self.ends, self.p, w
 
     def restrict(self, which):
-        """The segments ``which`` (sorted indices) alone, their cells in the same order
-        (so every sum is the same as in the whole)."""
-        flag = np.zeros(self.n, dtype=bool)
-        flag[which] = True
-        rows = np.repeat(flag, self.counts)
-        renum = np.cumsum(flag) - 1
-        w = None if self.w is None else self.w[rows]
-        return _Segments(renum[self.seg[rows]], w, self.p[rows], len(which))
+        """The segments ``which`` (indices) alone, their cells in the same order (so every
+        sum is the same as in the whole)."""
+        which = np.asarray(which, dtype=np.intp)
+        lo, hi = self.ptr[which], self.ptr[which + 1]
+        runs = np.concatenate([np.arange(i, j) for i, j in zip(lo, hi, strict=True)])
+        runs = runs.astype(np.intp)
+        ptr = np.concatenate([[0], np.cumsum(hi - lo)])
+        return _Segments(self.p, self.w, self.starts[runs], self.ends[runs], ptr)
 
-    def sizes(self):
-        return self.counts
+
+_NO_WEIGHTS = np.zeros(0)
+
+
+def _kernels():
+    """The compiled kernels (imported, and compiled or loaded from numba's disk cache, on
+    the first scan)."""
+    from . import _mdss_kernels
+
+    return _mdss_kernels
 
 
 class _Bernoulli:
@@ -206,14 +204,10 @@ class _Bernoulli:
         self.q_ceiling = _Q_HIGH
 
     def score(self, Y, N, q, penalty, segs):
-        qc = segs.expand(q)
-        return Y * np.log(q) - segs.total(np.log(segs.a + qc * segs.p)) - penalty
+        return Y * np.log(q) - segs.sums(q, mode=2)[3] - penalty
 
     def qmle(self, Y, N, segs):
-        if _FAST and len(segs.p) >= _FAST_MIN_CELLS:
-            q = _qmle_fast(Y, N, segs)
-        else:
-            q = self._qmle_bisection(Y, segs)
+        q = _qmle_fast(Y, N, segs) if _FAST else self._qmle_bisection(Y, segs)
         if self.direction == "positive":
             return np.where(q < 1, 1.0, q)
         return np.where(q > 1, 1.0, q)
@@ -222,16 +216,7 @@ class _Bernoulli:
     def _qmle_bisection(Y, segs):
         # bisection on q * dF/dq = Y - sum_i q p_i / (1 - p_i + q p_i), decreasing in q;
         # every segment starts on the same bracket, so all take the same number of steps
-        lo = np.full(len(Y), _Q_LOW)
-        hi = np.full(len(Y), _Q_HIGH)
-        p, a = segs.p, segs.a
-        for _ in range(_QMLE_STEPS):
-            qp = segs.expand((lo + hi) / 2) * p
-            up = segs.total(qp / (a + qp)) < Y
-            half = (hi - lo) / 2
-            lo += half * up  # moves only where up (adding 0 elsewhere is exact)
-            hi -= half * ~up
-        return (lo + hi) / 2
+        return _kernels().qmle_plain(np.asarray(Y, dtype=float), *segs.arrays())
 
     def clip_roots(self, exist, q_min, q_max):
         if self.direction == "positive":
@@ -288,12 +273,17 @@ class _BerkJones:
 def _roots(scorer, Y, N, penalty, segs, lo, hi, left, peak):
     """Bisection for the zeros of the scores on [lo, hi]: below q_mle where ``left`` (the
     score increases there), above it elsewhere."""
-    if _FAST and isinstance(scorer, _Bernoulli) and len(segs.p) >= _FAST_MIN_CELLS:
+    if _FAST and isinstance(scorer, _Bernoulli):
         return _roots_fast(scorer, Y, N, penalty, segs, lo, hi, left, peak)
     return _roots_bisection(scorer, Y, N, penalty, segs, lo, hi, left)
 
 
 def _roots_bisection(scorer, Y, N, penalty, segs, lo, hi, left):
+    if isinstance(scorer, _Bernoulli):
+        pen = np.broadcast_to(np.asarray(penalty, dtype=float), (len(Y),)).copy()
+        return _kernels().roots_plain(
+            np.asarray(Y, dtype=float), pen, lo, hi, np.asarray(left), *segs.arrays()
+        )
     while True:
         active = np.abs(hi - lo) > _Q_TOL
         if not active.any():
@@ -306,230 +296,30 @@ def _roots_bisection(scorer, Y, N, penalty, segs, lo, hi, left):
 
 
 # ---------------------------------------------------------------------------------------
-# fast path: Newton's method finds each root, then the bisection is replayed on it
+# fast path (Bernoulli): Halley's method finds each root, the bisection is replayed on it
 # ---------------------------------------------------------------------------------------
 
-#: True: the bisections for q are replayed on roots found by Newton's method (a few
+#: True: the bisections for q are replayed on roots found by Halley's method (a few
 #: passes over the cells instead of 20 or more); False: the plain bisections.
 _FAST = True
-#: Below this many cells the plain bisections cost less than the fast path's set-up.
-_FAST_MIN_CELLS = 1000
-_EPS = np.finfo(float).eps
-_NEWTON_TOL = 1e-12  # error in log q of a root
-_NEWTON_ITERS = 60
-
-
-def _newton(evaluate, segs, s, slo, shi, open_lo, open_hi, todo):
-    """Safeguarded Halley / Newton iteration for the root of an increasing function ``g``
-    of s = log q in each segment, on the bracket [slo, shi]; an ``open`` end may lie on
-    either side of the root, a closed one is known to lie on its side.
-    ``evaluate(s, segs, which) -> (g, g1, g2, g3)``: g, its first two derivatives and a
-    bound on the third's magnitude, for the segments ``which`` (``segs`` restricted to
-    them).
-
-    Returns ``r``, the root (-inf / +inf where g keeps its sign over the bracket, nan
-    where not found), ``slope``, g' there, and ``end``, |g| at the bracket's end where
-    the root lies outside."""
-    k = len(s)
-    s, slo, shi = s.tolist(), slo.tolist(), shi.tolist()
-    slo0, shi0 = list(slo), list(shi)
-    lo_seen, hi_seen = (~open_lo).tolist(), (~open_hi).tolist()
-    r, slope, end = [np.nan] * k, [0.0] * k, [0.0] * k
-    active = np.flatnonzero(todo).tolist()
-    sub, sub_for = None, None
-    # the bracket logic per segment in plain Python: few segments, a few iterations
-    for _ in range(_NEWTON_ITERS):
-        if not active:
-            break
-        if sub_for != active:  # evaluate the segments still searched only
-            sub_for = active
-            sub = segs if len(active) == k else segs.restrict(np.array(active))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            vals = evaluate(np.array([s[i] for i in active]), sub, np.array(active))
-        still = []
-        for i, gi, d1, d2, d3 in zip(active, *(v.tolist() for v in vals), strict=True):
-            si = s[i]
-            neg = gi < 0
-            if (si == slo0[i] and not neg) or (si == shi0[i] and neg):
-                # g keeps its sign up to an end of the bracket
-                r[i], end[i] = (np.inf if neg else -np.inf), abs(gi)
-                continue
-            if d1 != 0:
-                h = gi / d1
-                c2 = abs(d2 / (2 * d1))
-                denom = 1 - gi * d2 / (2 * d1 * d1)
-                if denom > 0.5:  # Halley: error after the step ~ (g3 / 6 g1 + c2^2) h^3
-                    h /= denom
-                    err = 2 * (d3 / (6 * abs(d1)) + c2 * c2) * abs(h) ** 3
-                else:  # Newton: error after the step ~ c2 h^2
-                    err = 2 * c2 * h * h
-                new = si - h
-                if d1 > 0 and err < _NEWTON_TOL:
-                    r[i], slope[i] = new, d1
-                    continue
-            else:
-                new = np.inf if neg else -np.inf
-            if neg:
-                slo[i], lo_seen[i] = si, True
-            else:
-                shi[i], hi_seen[i] = si, True
-            if d1 > 0 and slo[i] < new < shi[i]:
-                s[i] = new
-            elif new >= shi[i] and not hi_seen[i]:
-                s[i] = shi0[i]  # a step leaving the bracket: to an end not yet evaluated
-            elif new <= slo[i] and not lo_seen[i]:
-                s[i] = slo0[i]
-            elif lo_seen[i] and hi_seen[i] and shi[i] - slo[i] < _NEWTON_TOL:
-                r[i], slope[i] = (slo[i] + shi[i]) / 2, d1
-                continue
-            else:
-                s[i] = (slo[i] + shi[i]) / 2
-            still.append(i)
-        active = still
-    return np.array(r), np.array(slope), np.array(end)
-
-
-_TREE = []
-#: Steps of the q_mle bisection tabulated once (the rest are replayed per segment).
-_TREE_STEPS = 16
-
-
-def _bisection_tree():
-    """Midpoints of the first ``_TREE_STEPS`` steps of the plain q_mle bisection (on
-    [1e-3, 1e3]), sorted, and the bracket each path then holds, in the same order."""
-    if not _TREE:
-        lo, hi = np.array([_Q_LOW]), np.array([_Q_HIGH])
-        mids = np.empty(2**_TREE_STEPS - 1)
-        for level in range(_TREE_STEPS):
-            # in-order position of node j of this level: (2 j + 1) 2^(steps-1-level) - 1
-            stride = 2 ** (_TREE_STEPS - 1 - level)
-            mids[stride - 1 :: 2 * stride] = (lo + hi) / 2
-            half = (hi - lo) / 2
-            # down (hi -= half) then up (lo += half), as the bisection updates them
-            lo2, hi2 = np.empty(2 * len(lo)), np.empty(2 * len(lo))
-            lo2[0::2], lo2[1::2] = lo, lo + half
-            hi2[0::2], hi2[1::2] = hi - half, hi
-            lo, hi = lo2, hi2
-        _TREE.extend([mids, lo, hi])
-    return _TREE
 
 
 def _qmle_fast(Y, N, segs):
-    """The result of :meth:`_Bernoulli._qmle_bisection`, replayed on the root of
-    ``G(q) = sum_i q p_i / (1 - p_i + q p_i) = Y`` (G increases with q) found by Newton's
-    method; a step whose sign the rounding of the plain sums could decide is left to
-    the plain bisection."""
-    k = len(Y)
-
-    def evaluate(s, sub, which):
-        qp = sub.expand(np.exp(s)) * sub.p
-        t = qp / (sub.a + qp)
-        v = t * (1 - t)
-        # G' = sum t (1 - t), G'' = sum t (1 - t) (1 - 2 t); |G'''| <= G'
-        d1 = sub.total(v)
-        return sub.total(t) - Y[which], d1, sub.total(v * (1 - 2 * t)), d1
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        P = segs.total(segs.p)  # start from the odds ratio of observed to expected
-        s0 = np.log(Y / (N - Y)) - np.log(P / (N - P))
-    slo, shi = np.full(k, np.log(_Q_LOW)), np.full(k, np.log(_Q_HIGH))
-    s0 = np.where(np.isfinite(s0), np.clip(s0, slo + 1e-3, shi - 1e-3), 0.0)
-    on = np.ones(k, dtype=bool)
-    r, slope, end = _newton(evaluate, segs, s0, slo, shi, on, on, on)
-    # bound on the rounding error of the plain sum at a step (terms in [0, 1])
-    tol = 4 * _EPS * (segs.sizes() + 4) * (N + Y + 1)
-
-    # the bisection goes up at a step exactly where its midpoint lies below the root:
-    # its first steps follow the path of the tabulated tree of midpoints below which the
-    # root falls, the others are replayed
-    mids, leaf_lo, leaf_hi = _bisection_tree()
-    rq = np.exp(r)
-    at = np.searchsorted(mids, rq, side="left")  # number of midpoints < rq
-    lo, hi = leaf_lo[at], leaf_hi[at]
-    # the midpoints nearest the root in the tree (on its path) are the two around it
-    near = [mids[np.maximum(at - 1, 0)], mids[np.minimum(at, len(mids) - 1)]]
-    for _ in range(_QMLE_STEPS - _TREE_STEPS):
-        mid = (lo + hi) / 2
-        near.append(mid)
-        up = mid < rq
-        half = (hi - lo) / 2
-        lo += half * up
-        hi -= half * ~up
-    q = (lo + hi) / 2
-    # |G - Y| at distance d from the root: G' = sum t (1 - t) shrinks at most e-fold per
-    # unit of log q. A step is decided by the comparison above where this exceeds the
-    # rounding of the plain sums (d > 1e-10 also covers the rounding of exp(r)).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.abs(np.log(np.array(near)) - r).min(axis=0)
-    bound = np.where(np.isfinite(r), 0.3 * np.minimum(d - 1e-10, 1.0) * slope, end)
-    redo = np.flatnonzero(~(bound > tol))
-    if len(redo):
-        q[redo] = _Bernoulli._qmle_bisection(Y[redo], segs.restrict(redo))
-    return q
+    """The result of :meth:`_Bernoulli._qmle_bisection`, bit for bit, in a few passes
+    (:func:`._mdss_kernels.qmle_fast`)."""
+    Y, N = np.asarray(Y, dtype=float), np.asarray(N, dtype=float)
+    return _kernels().qmle_fast(Y, N, *segs.arrays())
 
 
 def _roots_fast(scorer, Y, N, penalty, segs, lo, hi, left, peak):
-    """The result of :func:`_roots_bisection` for the Bernoulli score, replayed on its
-    zeros found by Newton's method (the score is concave in s = log q). ``peak``: the
-    score at q_mle (positive where a zero is sought)."""
+    """The result of :func:`_roots_bisection` for the Bernoulli score, bit for bit, in a
+    few passes (:func:`._mdss_kernels.roots_fast`). ``peak``: the score at q_mle
+    (positive where a zero is sought)."""
     k = len(Y)
-    sign = np.where(left, 1.0, -1.0)  # g = sign * score increases through the zero
-    penalty = np.broadcast_to(np.asarray(penalty, dtype=float), (k,))
-
-    def evaluate(s, sub, which):
-        qp = sub.expand(np.exp(s)) * sub.p
-        u = sub.a + qp
-        t = qp / u
-        sg = sign[which]
-        F = Y[which] * s - sub.total(np.log(u)) - penalty[which]
-        D = sub.total(t * (1 - t))  # -F''; |F'''| <= D
-        return sg * F, sg * (Y[which] - sub.total(t)), -sg * D, D
-
-    active = np.abs(hi - lo) > _Q_TOL
-    slo, shi = np.log(lo), np.log(hi)
-    s_mle = np.where(left, shi, slo)
-    # the score is -penalty at q = 1: one zero lies near s = 0; the other, on the far
-    # side of q_mle, near 2 s_mle (as for a parabola)
-    s0 = np.where((s_mle > 0) == left, 0.0, 2 * s_mle)
-    s0 = np.clip(s0, slo, shi)
-    r, slope, end = _newton(evaluate, segs, s0, slo, shi, left, ~left, active)
-
-    lo0, hi0 = lo, hi
-    lo, hi = lo.copy(), hi.copy()
-    unsure = active & np.isnan(r)
-    n_cells = segs.sizes()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # concave: |score| >= d * min(tangent slope at the zero, chord slope to the peak)
-        rate = np.minimum(slope, peak / np.abs(s_mle - r))
-    rq = np.exp(r)
-    mids = []
-    while True:
-        on = np.abs(hi - lo) > _Q_TOL
-        if not on.any():
-            break
-        mid = (lo + hi) / 2
-        mids.append(np.where(on, mid, np.nan))
-        raise_lo = mid < rq
-        half = (hi - lo) / 2
-        lo = lo + half * (on & raise_lo)
-        hi = hi - half * (on & ~raise_lo)
-    out = (lo + hi) / 2
-    if mids:
-        sm = np.log(np.array(mids))
-        d = np.abs(sm - r)
-        with np.errstate(invalid="ignore"):
-            bound = np.where(np.isfinite(r), (d - 1e-10) * rate, np.minimum(end, peak))
-        # rounding of the plain score at this q: n sums of terms |log u| <= |log q|, and
-        # a few roundings of each term (of size eps each, times its count)
-        tol = 4 * _EPS * ((n_cells + 4) * (N + Y) * np.abs(sm) + 4 * (n_cells + N) + penalty + 1)
-        unsure |= np.any(~(bound > tol) & ~np.isnan(sm), axis=0)
-    redo = np.flatnonzero(unsure)
-    if len(redo):
-        sub = segs.restrict(redo)
-        out[redo] = _roots_bisection(
-            scorer, Y[redo], N[redo], penalty[redo], sub, lo0[redo], hi0[redo], left[redo]
-        )
-    return out
+    pen = np.broadcast_to(np.asarray(penalty, dtype=float), (k,)).copy()
+    Y, N = np.asarray(Y, dtype=float), np.asarray(N, dtype=float)
+    peak = np.broadcast_to(np.asarray(peak, dtype=float), (k,)).copy()
+    return _kernels().roots_fast(Y, N, pen, lo, hi, np.asarray(left), peak, *segs.arrays())
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,17 +334,17 @@ def _stable_order(codes, n_levels):
     return np.argsort(codes, kind="stable")
 
 
-def _twice(x):
-    return None if x is None else np.concatenate([x, x])
-
-
 def _key(subset):
     return tuple(sorted((j, tuple(sorted(v))) for j, v in subset.items()))
 
 
 class _Scanner:
     def __init__(self, codes, n_levels, weights, ysum, p, scorer, penalty, rows):
-        self.codes = np.asfortranarray(codes)  # (n_cells, d) codes in sorted-level order
+        # (n_cells, d) codes in sorted-level order, in the smallest integer type that
+        # holds them (a coordinate step reads them in the order of another attribute)
+        top = int(max(n_levels)) if len(n_levels) else 1
+        small = np.uint8 if top <= 2**8 else np.uint16 if top <= 2**16 else np.intp
+        self.codes = np.asfortranarray(codes, dtype=small)
         self.n_levels = n_levels
         self.w = weights
         self.ysum = ysum
@@ -566,21 +356,41 @@ class _Scanner:
         # every cell one row: no weights in the sums
         self._w = None if weights.min() == 1 and weights.max() == 1 else weights
         self._orders = [_stable_order(codes[:, j], n_levels[j]) for j in range(codes.shape[1])]
+        # the cells of value v of attribute j: _orders[j][_bounds[j][v]:_bounds[j][v + 1]]
+        self._bounds = [
+            np.concatenate([[0], np.cumsum(np.bincount(codes[:, j], minlength=n_levels[j]))])
+            for j in range(codes.shape[1])
+        ]
+        # p, outcome sums and weights in each attribute's order, read in sequence by a
+        # coordinate step, where the copies take little memory
+        small = 3 * len(self._orders) * len(p) <= _PRESORT_MAX
+        self._by_value = [
+            (p[o], ysum[o], None if self._w is None else self._w[o]) if small else None
+            for o in self._orders
+        ]
         self._steps = {}  # (attribute, other restrictions) -> (levels, score)
         self._q = {}  # restrictions -> q_mle of the subset they define
 
+    def _restriction(self, subset, skip=None):
+        """The attributes ``subset`` restricts (but ``skip``) and, for each, which of
+        its codes it keeps (``allowed[r, code]``), as the kernels take them."""
+        cols = np.array([j for j in subset if j != skip], dtype=np.intp)
+        allowed = np.zeros((len(cols), max(self.n_levels)), dtype=np.uint8)
+        for r, j in enumerate(cols):
+            allowed[r, subset[j]] = 1
+        return cols, allowed
+
     def _keep(self, codes, subset, skip=None):
-        keep = np.ones(len(codes), dtype=bool)
-        for j, levels in subset.items():
-            if j != skip:
-                allowed = np.zeros(self.n_levels[j], dtype=bool)
-                allowed[levels] = True
-                keep &= allowed[codes[:, j]]
-        return keep
+        """Boolean mask of the rows of ``codes`` in ``subset`` (the attribute ``skip``
+        left free)."""
+        cols, allowed = self._restriction(subset, skip)
+        if not len(cols):
+            return np.ones(len(codes), dtype=bool)
+        return _kernels().keep_mask(codes, cols, allowed).view(bool)
 
     def _one(self, rows):
         w, p = self.w[rows], self.p[rows]
-        segs = _Segments(np.zeros(len(w), dtype=np.intp), None if self._w is None else w, p, 1)
+        segs = _Segments(p, None if self._w is None else w, [0], [len(p)])
         return np.array([self.ysum[rows].sum()]), np.array([w.sum()]), segs
 
     def score_subset(self, subset, q=None):
@@ -596,24 +406,33 @@ class _Scanner:
         ``q_all``: the q_mle of ``subset`` if known."""
         scorer, penalty = self.scorer, self.penalty
         others = penalty * sum(len(v) for i, v in subset.items() if i != j)
-        order = self._orders[j]  # the cells grouped by value of j (stably)
-        rows = order[self._keep(self.codes, subset, skip=j)[order]]
-        cj = self.codes[rows, j]
-        w, p, ys = self.w[rows], self.p[rows], self.ysum[rows]
         m = self.n_levels[j]
-        segs0 = _Segments(cj, None if self._w is None else w, p, m)
-        Y, N = segs0.sum(ys), segs0.sum(w)
-        if self._w is None:
-            w = None
+        # the kept cells grouped by value of j (stably), in one pass
+        cols, allowed = self._restriction(subset, skip=j)
+        p_j, ys_j, w_j = self._by_value[j] or (self.p, self.ysum, self._w)
+        p, w, counts, Y, N = _kernels().gather_cells(
+            self._orders[j],
+            self._bounds[j],
+            self.codes,
+            cols,
+            allowed,
+            p_j,
+            ys_j,
+            _NO_WEIGHTS if w_j is None else w_j,
+            self._by_value[j] is not None,
+        )
+        w = None if self._w is None else w
+        # the cells of value v: vs[v]:ve[v]; every value together: 0:len(p)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        vs, ve = bounds[:-1], bounds[1:]
 
         # q_mle of every value of the attribute, and of all values together (segment m)
         Y1, N1 = np.append(Y, Y.sum()), np.append(N, N.sum())
-        w2, p2 = _twice(w), np.concatenate([p, p])
-        segs1 = _Segments(np.concatenate([cj, np.full(len(cj), m)]), w2, p2, m + 1)
+        segs1 = _Segments(p, w, np.append(vs, 0), np.append(ve, len(p)))
         if q_all is None:
             q1 = scorer.qmle(Y1, N1, segs1)
         else:  # the rows of all values are the subset, whose q_mle is known
-            q1 = np.append(scorer.qmle(Y, N, segs0), q_all)
+            q1 = np.append(scorer.qmle(Y, N, segs1.restrict(np.arange(m))), q_all)
         score1 = scorer.score(Y1, N1, q1, np.append(np.full(m, penalty), 0.0), segs1)
         q_mle, q_all, all_score = q1[:m], q1[m:], score1[m]
         exist = (N > 0) & (score1[:m] > 0)
@@ -622,10 +441,8 @@ class _Scanner:
         if exist.any():
             # the interval of q where each value's own contribution is positive
             # (only the rows of values with a positive score take part)
-            on = exist[cj]
-            ce, pe = cj[on], p[on]
-            we = None if w is None else w[on]
-            segs2 = _Segments(np.concatenate([ce, ce + m]), _twice(we), _twice(pe), 2 * m)
+            es, ee = np.where(exist, vs, 0), np.where(exist, ve, 0)
+            segs2 = _Segments(p, w, np.tile(es, 2), np.tile(ee, 2))
             q2 = np.tile(q_mle, 2)
             lo = np.where(np.tile(exist, 2), np.append(np.full(m, scorer.q_floor), q_mle), q2)
             hi = np.where(np.tile(exist, 2), np.append(q_mle, np.full(m, scorer.q_ceiling)), q2)
@@ -640,15 +457,10 @@ class _Scanner:
                 inside = inside[:, inside.any(axis=0)]
                 k = inside.shape[1]
                 if k:
-                    # the cells of each candidate, by candidate then cell: the values'
-                    # runs of consecutive cells, one after the other
+                    # each candidate: the cells of its values, one value after the other
                     cand, val = np.nonzero(inside.T)
-                    runs = segs0.counts[val]
-                    ends = np.cumsum(runs)
-                    first = np.cumsum(segs0.counts) - segs0.counts
-                    cell = np.arange(ends[-1]) + np.repeat(first[val] - (ends - runs), runs)
-                    seg = np.repeat(cand, runs)
-                    segs3 = _Segments(seg, None if w is None else w[cell], p[cell], k)
+                    ptr = np.searchsorted(cand, np.arange(k + 1))
+                    segs3 = _Segments(p, w, vs[val], ve[val], ptr)
                     Y3, N3 = Y @ inside, N @ inside
                     q3 = scorer.qmle(Y3, N3, segs3)
                     score3 = scorer.score(Y3, N3, q3, penalty * inside.sum(axis=0), segs3)

@@ -223,11 +223,12 @@ def random_segments(rng, n, k, *, kind, weighted):
     else:  # only 0 and 1: the sums do not depend on q
         p = rng.choice([0.0, 1.0], n)
     w = rng.integers(1, 6, n).astype(float) if weighted else None
-    segs = _mdss._Segments(seg, w, p, k)
+    bounds = np.searchsorted(seg, np.arange(k + 1))
+    segs = _mdss._Segments(p, w, bounds[:-1], bounds[1:])
     ones = np.ones(n) if w is None else w
-    N = segs.sum(ones)
+    N = np.bincount(seg, weights=ones, minlength=k)
     shift = rng.choice([0.2, 0.6, 1.0, 1.6, 3.0], k)  # observed = shift * expected
-    Y = np.floor(np.minimum(N, segs.total(p) * shift[np.arange(k)]) + 0.5)
+    Y = np.floor(np.minimum(N, np.bincount(seg, ones * p, minlength=k) * shift) + 0.5)
     Y[rng.uniform(size=k) < 0.15] = 0  # no positive outcome
     full = rng.uniform(size=k) < 0.1
     Y[full] = N[full]  # every outcome positive
@@ -240,6 +241,46 @@ CASES = [
     for kind in ("distinct", "ties", "extreme", "binary")
     for weighted in (False, True)
 ]
+
+
+@pytest.mark.parametrize("extreme", [False, True])  # q at the ends of its bracket
+@pytest.mark.parametrize("weighted", [False, True])
+def test_segment_sums_equal_numpy_sums(weighted, extreme):
+    # subsets made of runs of cells (overlapping, in any order), summed by the compiled
+    # kernel, against NumPy sums over copies of their cells
+    rng = np.random.default_rng(4)
+    n = 2000
+    p = rng.beta(2, 3, n)
+    p[rng.uniform(size=n) < 0.2] = 1.0  # 1 - p + q p = q: long products of q
+    w = rng.integers(1, 6, n).astype(float) if weighted else None
+    starts = rng.integers(0, n, 9)
+    ends = np.minimum(starts + rng.integers(0, 400, 9), n)
+    ptr = np.array([0, 2, 2, 5, 9])  # subset 1 empty
+    segs = _mdss._Segments(p, w, starts, ends, ptr)
+    q = np.array([0.3, 2.0, 1.0, 7.5]) if not extreme else np.array([1e-3, 1e3, 1e3, 1e-3])
+    got = segs.sums(q, mode=1)
+    for i in range(4):
+        cells = np.concatenate(
+            [np.arange(starts[r], ends[r]) for r in range(ptr[i], ptr[i + 1])] + [[]]
+        ).astype(int)
+        ww = np.ones(len(cells)) if w is None else w[cells]
+        qp = q[i] * p[cells]
+        t = qp / (1 - p[cells] + qp)
+        v = t * (1 - t)
+        expected = [
+            np.sum(ww * t),
+            np.sum(ww * v),
+            np.sum(ww * v * (1 - 2 * t)),
+            np.sum(ww * np.log(1 - p[cells] + qp)),
+        ]
+        np.testing.assert_allclose(got[:, i], expected, rtol=1e-12, atol=1e-12)
+    # a restriction keeps each subset's cells and order: the same sums, bit for bit
+    sub = segs.restrict([3, 0])
+    np.testing.assert_array_equal(sub.sums(q[[3, 0]], mode=1), got[:, [3, 0]])
+    # the sums of t alone (mode 0) and of the logs alone (mode 2) are the same numbers
+    np.testing.assert_array_equal(segs.sums(q, mode=0)[:3], got[:3])
+    np.testing.assert_array_equal(segs.sums(q, mode=2)[3], got[3])
+    assert not segs.sums(q, mode=0)[3].any() and not segs.sums(q, mode=2)[:3].any()
 
 
 @pytest.mark.parametrize("n, k, kind, weighted, seed", CASES)
@@ -261,12 +302,7 @@ def test_fast_roots_equal_bisection(n, k, kind, weighted, seed, direction, penal
     q_mle = scorer.qmle(Y, N, segs)
     peak = scorer.score(Y, N, q_mle, penalty, segs)
     exist = (N > 0) & (peak > 0)
-    twice = _mdss._Segments(
-        np.concatenate([segs.seg, segs.seg + k]),
-        _mdss._twice(segs.w),
-        np.concatenate([segs.p, segs.p]),
-        2 * k,
-    )
+    twice = _mdss._Segments(segs.p, segs.w, np.tile(segs.starts, 2), np.tile(segs.ends, 2))
     ex2, q2 = np.tile(exist, 2), np.tile(q_mle, 2)
     lo = np.where(ex2, np.append(np.full(k, scorer.q_floor), q_mle), q2)
     hi = np.where(ex2, np.append(q_mle, np.full(k, scorer.q_ceiling)), q2)
@@ -274,22 +310,6 @@ def test_fast_roots_equal_bisection(n, k, kind, weighted, seed, direction, penal
     args = (scorer, np.tile(Y, 2), np.tile(N, 2), penalty, twice, lo, hi, left)
     fast = _mdss._roots_fast(*args, np.tile(peak, 2))
     np.testing.assert_array_equal(fast, _mdss._roots_bisection(*args))
-
-
-def test_bisection_tree_replays_the_bisection():
-    mids, leaf_lo, leaf_hi = _mdss._bisection_tree()
-    assert np.all(np.diff(mids) > 0)
-    rng = np.random.default_rng(0)
-    roots = np.r_[np.exp(rng.uniform(-8, 8, 300)), mids[rng.integers(0, len(mids), 50)]]
-    for root in roots:
-        lo, hi = _mdss._Q_LOW, _mdss._Q_HIGH
-        for _ in range(_mdss._TREE_STEPS):
-            mid = (lo + hi) / 2
-            up = mid < root
-            half = (hi - lo) / 2
-            lo, hi = (lo + half, hi) if up else (lo, hi - half)
-        at = np.searchsorted(mids, root)
-        assert (leaf_lo[at], leaf_hi[at]) == (lo, hi)
 
 
 def scan_data(n, seed, kind):
@@ -324,12 +344,24 @@ def scan_data(n, seed, kind):
 def test_fast_scan_equals_plain_scan(monkeypatch, n, seed, kind, overpredicted, penalty):
     X, y, p = scan_data(n, seed, kind)
     kwargs = {"overpredicted": overpredicted, "penalty": penalty, "num_iters": 4}
-    monkeypatch.setattr(_mdss, "_FAST_MIN_CELLS", 0)  # the fast path at every size
     fast = bias_scan(X, y, p, random_state=seed, **kwargs)
     monkeypatch.setattr(_mdss, "_FAST", False)
     plain = bias_scan(X, y, p, random_state=seed, **kwargs)
     assert fast.subgroup == plain.subgroup
     assert fast.score == plain.score
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties"])
+def test_scan_without_presorted_copies_is_the_same(monkeypatch, kind):
+    # above a memory budget the steps read the cells through their order instead of
+    # from copies in each attribute's order: the same subgroup and score
+    X, y, p = scan_data(3000, 7, kind)
+    kwargs = {"num_iters": 4, "random_state": 2}
+    with_copies = [bias_scan(X, y, p, overpredicted=o, **kwargs) for o in (True, False)]
+    monkeypatch.setattr(_mdss, "_PRESORT_MAX", 0)
+    without = [bias_scan(X, y, p, overpredicted=o, **kwargs) for o in (True, False)]
+    assert without == with_copies
+    assert with_copies[0].score > 0
 
 
 @pytest.mark.parametrize("overpredicted", [True, False])
@@ -341,7 +373,6 @@ def test_fast_counts_scan_equals_plain_scan(monkeypatch, overpredicted):
     cells = cells.reset_index()
     args = (cells[["a", "b", "c"]], cells["n"], cells["pos"], cells["p"])
     kwargs = {"overpredicted": overpredicted, "num_iters": 4, "random_state": 1}
-    monkeypatch.setattr(_mdss, "_FAST_MIN_CELLS", 0)
     fast = _mdss.bias_scan_counts(*args, **kwargs)
     monkeypatch.setattr(_mdss, "_FAST", False)
     assert fast == _mdss.bias_scan_counts(*args, **kwargs)
