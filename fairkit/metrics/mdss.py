@@ -227,21 +227,26 @@ class _Bernoulli:
             q_max = np.where(exist & (q_max > 1), 1.0, q_max)
         return exist, q_min, q_max
 
-    def exact(self, observed_sum, expectations, penalty):
-        """Score of one subset summed in the given row order (ties decided as the
-        reference implementation decides them)."""
+    def exact(self, observed_sum, expectations, penalty, weights=None):
+        """Score of one subset summed in the given order, of rows or of cells with
+        ``weights`` rows each (ties decided as the reference implementation decides
+        them)."""
         lo, hi = _Q_LOW, _Q_HIGH
         e = expectations
+
+        def total(values):
+            return values.sum() if weights is None else (weights * values).sum()
+
         while abs(hi - lo) > _Q_TOL:
             mid = (lo + hi) / 2
-            if np.sign(observed_sum - (mid * e / (1 - e + mid * e)).sum()) > 0:
+            if np.sign(observed_sum - total(mid * e / (1 - e + mid * e))) > 0:
                 lo = lo + (hi - lo) / 2
             else:
                 hi = hi - (hi - lo) / 2
         q = (lo + hi) / 2
         if (self.direction == "positive" and q < 1) or (self.direction == "negative" and q > 1):
             q = 1
-        return observed_sum * np.log(q) - np.log(1 - e + q * e).sum() - penalty
+        return observed_sum * np.log(q) - total(np.log(1 - e + q * e)) - penalty
 
 
 class _BerkJones:
@@ -572,6 +577,63 @@ def _as_vector(values, name, n):
     return arr
 
 
+def _check_search(X, overpredicted, penalty, num_iters):
+    """The checks :func:`bias_scan` and :func:`bias_scan_counts` share: the attribute
+    frame (rows, columns, no missing value) and the search's parameters."""
+    if len(X) == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
+    if X.isna().any().any():
+        bad = [c for c in X.columns if X[c].isna().any()]
+        raise ValueError(
+            f"X has missing values in column(s) {_param_repr(bad)}; "
+            "encode them as a value of their own before scanning."
+        )
+    if not isinstance(overpredicted, (bool, np.bool_)):
+        raise ValueError(f"overpredicted must be a bool; got {_param_repr(overpredicted)}.")
+    if (
+        not isinstance(penalty, Real)
+        or isinstance(penalty, bool)
+        or not np.isfinite(penalty)
+        or penalty < 0
+    ):
+        raise ValueError(f"penalty must be a finite number >= 0; got {_param_repr(penalty)}.")
+    if not isinstance(num_iters, Integral) or isinstance(num_iters, bool) or num_iters < 1:
+        raise ValueError(f"num_iters must be a positive integer; got {_param_repr(num_iters)}.")
+
+
+def _encode(X):
+    """Each column's codes in sorted-level order ((n, d) array), its levels, its codes in
+    order of first appearance (the order of the random restarts) and its number of
+    levels; a warning for a numeric column with many levels."""
+    codes = np.empty(X.shape, dtype=np.intp)
+    levels, first_seen, n_levels = [], [], []
+    for j, col in enumerate(X.columns):
+        series = X[col]
+        try:
+            c, uniq = pd.factorize(series, sort=True)
+        except TypeError:
+            raise ValueError(f"column {col!r} of X mixes types that cannot be sorted.") from None
+        if is_continuous_attribute(series, len(uniq)):
+            warnings.warn(
+                f"column {col!r} of X is numeric with {len(uniq)} levels; the scan "
+                "treats each value as a category (bin it first, e.g. with pandas.cut).",
+                UserWarning,
+                stacklevel=3,
+            )
+        codes[:, j] = c
+        levels.append(np.asarray(uniq, dtype=object))
+        first_seen.append(pd.unique(c))
+        n_levels.append(len(uniq))
+    return codes, levels, first_seen, n_levels
+
+
+def _run(scanner, X, levels, first_seen, num_iters, random_state):
+    """The scan, and its subset of codes as a :class:`BiasScanResult` of values."""
+    subset, score = scanner.scan(int(num_iters), check_random_state(random_state), first_seen)
+    subgroup = {X.columns[j]: levels[j][np.sort(v)].tolist() for j, v in sorted(subset.items())}
+    return BiasScanResult(subgroup, score)
+
+
 def _check_columns(X, columns):
     if columns is None:
         return X
@@ -689,28 +751,9 @@ def bias_scan(
         X = pd.DataFrame(arr)
     X = _check_columns(X, columns)
     n = len(X)
-    if n == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
-    if X.isna().any().any():
-        bad = [c for c in X.columns if X[c].isna().any()]
-        raise ValueError(
-            f"X has missing values in column(s) {_param_repr(bad)}; "
-            "encode them as a value of their own before scanning."
-        )
-
+    _check_search(X, overpredicted, penalty, num_iters)
     if scoring not in _SCORINGS:
         raise ValueError(f"scoring must be one of {_SCORINGS}; got {_param_repr(scoring)}.")
-    if not isinstance(overpredicted, (bool, np.bool_)):
-        raise ValueError(f"overpredicted must be a bool; got {_param_repr(overpredicted)}.")
-    if (
-        not isinstance(penalty, Real)
-        or isinstance(penalty, bool)
-        or not np.isfinite(penalty)
-        or penalty < 0
-    ):
-        raise ValueError(f"penalty must be a finite number >= 0; got {_param_repr(penalty)}.")
-    if not isinstance(num_iters, Integral) or isinstance(num_iters, bool) or num_iters < 1:
-        raise ValueError(f"num_iters must be a positive integer; got {_param_repr(num_iters)}.")
 
     y = _as_vector(y_true, "y_true", n)
     labels = pd.unique(y)
@@ -767,27 +810,7 @@ def bias_scan(
             )
         scorer = _Bernoulli(direction)
 
-    # encode attribute columns: sorted levels, and levels in order of first appearance
-    d = X.shape[1]
-    codes = np.empty((n, d), dtype=np.intp)
-    levels, first_seen, n_levels = [], [], []
-    for j, col in enumerate(X.columns):
-        series = X[col]
-        try:
-            c, uniq = pd.factorize(series, sort=True)
-        except TypeError:
-            raise ValueError(f"column {col!r} of X mixes types that cannot be sorted.") from None
-        if is_continuous_attribute(series, len(uniq)):
-            warnings.warn(
-                f"column {col!r} of X is numeric with {len(uniq)} levels; the scan "
-                "treats each value as a category (bin it first, e.g. with pandas.cut).",
-                UserWarning,
-                stacklevel=2,
-            )
-        codes[:, j] = c
-        levels.append(np.asarray(uniq, dtype=object))
-        first_seen.append(pd.unique(c))  # codes in order of first appearance
-        n_levels.append(len(uniq))
+    codes, levels, first_seen, n_levels = _encode(X)
 
     # one cell per distinct (attribute codes, probability): counts and outcome sums
     first, inverse = _cells(prob, codes, n_levels)
@@ -803,10 +826,7 @@ def bias_scan(
         float(penalty),
         (codes, y01, prob),
     )
-    rng = check_random_state(random_state)
-    subset, score = scanner.scan(int(num_iters), rng, first_seen)
-    subgroup = {X.columns[j]: levels[j][np.sort(v)].tolist() for j, v in sorted(subset.items())}
-    return BiasScanResult(subgroup, score)
+    return _run(scanner, X, levels, first_seen, num_iters, random_state)
 
 
 class _CellScanner(_Scanner):
@@ -816,19 +836,8 @@ class _CellScanner(_Scanner):
 
     def _exact_tie(self, subset, j, best):
         keep = self._keep(self.codes, subset, skip=j)
-        w, e, observed = self.w[keep], self.p[keep], self.ysum[keep].sum()
-        lo, hi = _Q_LOW, _Q_HIGH
-        while abs(hi - lo) > _Q_TOL:
-            mid = (lo + hi) / 2
-            if np.sign(observed - (w * (mid * e / (1 - e + mid * e))).sum()) > 0:
-                lo = lo + (hi - lo) / 2
-            else:
-                hi = hi - (hi - lo) / 2
-        q = (lo + hi) / 2
-        direction = self.scorer.direction
-        if (direction == "positive" and q < 1) or (direction == "negative" and q > 1):
-            q = 1
-        free = observed * np.log(q) - (w * np.log(1 - e + q * e)).sum()
+        observed = self.ysum[keep].sum()
+        free = self.scorer.exact(observed, self.p[keep], 0.0, self.w[keep])
         return free, free - self.penalty * len(best)
 
 
@@ -882,22 +891,7 @@ def bias_scan_counts(
     if not isinstance(X, pd.DataFrame):
         raise ValueError(f"X must be a DataFrame of cells; got {type(X).__name__}.")
     n = len(X)
-    if n == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
-    if X.isna().any().any():
-        bad = [c for c in X.columns if X[c].isna().any()]
-        raise ValueError(f"X has missing values in column(s) {_param_repr(bad)}.")
-    if not isinstance(overpredicted, (bool, np.bool_)):
-        raise ValueError(f"overpredicted must be a bool; got {_param_repr(overpredicted)}.")
-    if (
-        not isinstance(penalty, Real)
-        or isinstance(penalty, bool)
-        or not np.isfinite(penalty)
-        or penalty < 0
-    ):
-        raise ValueError(f"penalty must be a finite number >= 0; got {_param_repr(penalty)}.")
-    if not isinstance(num_iters, Integral) or isinstance(num_iters, bool) or num_iters < 1:
-        raise ValueError(f"num_iters must be a positive integer; got {_param_repr(num_iters)}.")
+    _check_search(X, overpredicted, penalty, num_iters)
     w = _as_vector(n_rows, "n_rows", n).astype(float)
     ys = _as_vector(n_positive, "n_positive", n).astype(float)
     prob = _as_vector(y_prob, "y_prob", n).astype(float)
@@ -908,18 +902,7 @@ def bias_scan_counts(
     if not np.all(np.isfinite(prob)) or prob.min() < 0 or prob.max() > 1:
         raise ValueError("y_prob must hold probabilities in [0, 1].")
 
-    d = X.shape[1]
-    codes = np.empty((n, d), dtype=np.intp)
-    levels, first_seen, n_levels = [], [], []
-    for j, col in enumerate(X.columns):
-        try:
-            c, uniq = pd.factorize(X[col], sort=True)
-        except TypeError:
-            raise ValueError(f"column {col!r} of X mixes types that cannot be sorted.") from None
-        codes[:, j] = c
-        levels.append(np.asarray(uniq, dtype=object))
-        first_seen.append(pd.unique(c))  # codes in order of first appearance
-        n_levels.append(len(uniq))
+    codes, levels, first_seen, n_levels = _encode(X)
 
     # the cells of bias_scan, in its order (sorted probability, then codes)
     first, inverse = _cells(prob, codes, n_levels)
@@ -933,6 +916,4 @@ def bias_scan_counts(
         float(penalty),
         None,
     )
-    subset, score = scanner.scan(int(num_iters), check_random_state(random_state), first_seen)
-    subgroup = {X.columns[j]: levels[j][np.sort(v)].tolist() for j, v in sorted(subset.items())}
-    return BiasScanResult(subgroup, score)
+    return _run(scanner, X, levels, first_seen, num_iters, random_state)

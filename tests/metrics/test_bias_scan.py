@@ -169,6 +169,11 @@ def test_continuous_column_warns():
     X = pd.DataFrame({"x": rng.normal(size=300), "g": rng.integers(0, 2, 300)})
     with pytest.warns(UserWarning, match="'x'.*bin it"):
         bias_scan(X, rng.integers(0, 2, 300), np.full(300, 0.5), num_iters=1, random_state=0)
+    # the scan of counted cells warns the same way (its X is one row per cell)
+    with pytest.warns(UserWarning, match="'x'.*bin it"):
+        _mdss.bias_scan_counts(
+            X, np.full(300, 2), rng.integers(0, 3, 300), np.full(300, 0.5), num_iters=1
+        )
 
 
 @pytest.mark.parametrize(
