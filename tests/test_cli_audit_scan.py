@@ -60,6 +60,22 @@ def planted(n, seed, *, base=0.3, shift=0.4, decimals=2):
     return frame
 
 
+def scored(path, *attrs):
+    """The audit of ``path``'s scores (threshold 0.5) against ``y`` by ``attrs``."""
+    return [
+        "--csv",
+        path,
+        "--target",
+        "y",
+        "--pred",
+        "score",
+        "--threshold",
+        "0.5",
+        "--prot-attr",
+        *attrs,
+    ]
+
+
 def write(tmp_path, frame, name="data.csv"):
     path = tmp_path / name
     frame.to_csv(path, index=False)
@@ -99,18 +115,7 @@ def test_scores_scan_equals_bias_scan_on_the_whole_file(tmp_path, capsys, n, see
         extra = [] if size is None else ["--chunksize", str(size)]
         scan = scan_json(
             [
-                "--csv",
-                path,
-                "--target",
-                "y",
-                "--pred",
-                "score",
-                "--threshold",
-                "0.5",
-                "--prot-attr",
-                "a",
-                "b",
-                "c",
+                *scored(path, "a", "b", "c"),
                 "--scan",
                 *extra,
             ],
@@ -171,17 +176,7 @@ def test_one_direction_and_options_reach_the_scan(tmp_path, capsys, direction):
     X, y, p = whole[["a", "c"]], whole["y"].to_numpy(), whole["score"].to_numpy()
     scan = scan_json(
         [
-            "--csv",
-            path,
-            "--target",
-            "y",
-            "--pred",
-            "score",
-            "--threshold",
-            "0.5",
-            "--prot-attr",
-            "a",
-            "c",
+            *scored(path, "a", "c"),
             "--scan",
             "--scan-direction",
             direction,
@@ -211,18 +206,7 @@ def test_cli_equals_aif360(tmp_path, capsys):
     X = whole[["a", "b", "c"]]
     scan = scan_json(
         [
-            "--csv",
-            path,
-            "--target",
-            "y",
-            "--pred",
-            "score",
-            "--threshold",
-            "0.5",
-            "--prot-attr",
-            "a",
-            "b",
-            "c",
+            *scored(path, "a", "b", "c"),
             "--scan",
             "--chunksize",
             "300",
@@ -250,17 +234,7 @@ def test_rounded_scores_equal_the_scan_of_rounded_scores(tmp_path, capsys):
     X, y = whole[["a", "c"]], whole["y"].to_numpy()
     scan = scan_json(
         [
-            "--csv",
-            path,
-            "--target",
-            "y",
-            "--pred",
-            "score",
-            "--threshold",
-            "0.5",
-            "--prot-attr",
-            "a",
-            "c",
+            *scored(path, "a", "c"),
             "--scan",
             "--scan-round",
             "2",
@@ -354,17 +328,7 @@ def small_file(tmp_path):
 
 def test_text_markdown_and_csv_formats(small_file, capsys):
     base = [
-        "--csv",
-        small_file,
-        "--target",
-        "y",
-        "--pred",
-        "score",
-        "--threshold",
-        "0.5",
-        "--prot-attr",
-        "a",
-        "c",
+        *scored(small_file, "a", "c"),
         "--scan",
         *SMALL,
     ]
@@ -488,16 +452,7 @@ def test_rounding_accepts_what_distinct_scores_refuse(tmp_path, capsys):
     frame = planted(12000, 9, decimals=8)
     path = write(tmp_path, frame)
     base = [
-        "--csv",
-        path,
-        "--target",
-        "y",
-        "--pred",
-        "score",
-        "--threshold",
-        "0.5",
-        "--prot-attr",
-        "c",
+        *scored(path, "c"),
         "--scan",
         "--scan-direction",
         "over",
